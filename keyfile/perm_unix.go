@@ -1,0 +1,26 @@
+//go:build !windows
+
+package keyfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+var errChmodUnsupported = errors.New("chmod unsupported")
+
+// checkPrivate refuses a key file that group or others may access.
+func checkPrivate(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("%s has mode %04o: %w", path, m, ErrPermissions)
+	}
+	return nil
+}
+
+// restrict is a no-op on Unix: the file was created with mode 0600.
+func restrict(string) error { return nil }

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mykey-jp/mykey/keyid"
+)
+
+// Memory is a Registry held in memory, for tests of the layers above. It
+// behaves as the SQLite registry does, without persistence.
+type Memory struct {
+	opts  Options
+	mu    sync.Mutex
+	ids   []memID
+	index map[keyid.ID]int
+	certs map[keyid.Pseudonym]Certificate
+	links map[string]map[keyid.ID]Link // service → id → link
+	audit []AuditEntry
+}
+
+type memID struct {
+	id      keyid.ID
+	created time.Time
+}
+
+// NewMemory returns an empty in-memory registry.
+func NewMemory(opts Options) *Memory {
+	return &Memory{
+		opts:  opts,
+		index: map[keyid.ID]int{},
+		certs: map[keyid.Pseudonym]Certificate{},
+		links: map[string]map[keyid.ID]Link{},
+	}
+}
+
+var _ Registry = (*Memory)(nil)
+
+func (m *Memory) record(action string, id keyid.ID, err error, detail string) {
+	m.audit = append(m.audit, AuditEntry{
+		Seq: int64(len(m.audit) + 1), At: m.opts.Time(), User: m.opts.User,
+		Action: action, MyKeyID: id, Outcome: Outcome(err), Detail: detail,
+	})
+}
+
+// NewID implements Registry.
+func (m *Memory) NewID(ctx context.Context) (keyid.ID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for range MaxIDAttempts {
+		id, err := m.opts.NewID()
+		if err != nil {
+			return "", err
+		}
+		if _, dup := m.index[id]; dup {
+			continue
+		}
+		m.index[id] = len(m.ids)
+		m.ids = append(m.ids, memID{id, m.opts.Time()})
+		m.record(ActionNewID, id, nil, "")
+		return id, nil
+	}
+	return "", fmt.Errorf("minting a MyKey ID: %d collisions in a row", MaxIDAttempts)
+}
+
+func (m *Memory) patronOwner(service, patron string) (Link, bool) {
+	for _, l := range m.links[service] {
+		if l.Patron == patron {
+			return l, true
+		}
+	}
+	return Link{}, false
+}
+
+// Link implements Registry.
+func (m *Memory) Link(ctx context.Context, service string, id keyid.ID, patron string, opts LinkOptions) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	action := ActionLink
+	if opts.Replace {
+		action = ActionRelink
+	}
+	changed, detail, err := m.link(service, id, patron, opts)
+	if err != nil || changed {
+		m.record(action, id, err, detail)
+	}
+	return changed, err
+}
+
+func (m *Memory) link(service string, id keyid.ID, patron string, opts LinkOptions) (bool, string, error) {
+	if err := CheckService(service); err != nil {
+		return false, "", err
+	}
+	if err := CheckPatron(patron); err != nil {
+		return false, "", err
+	}
+	if _, ok := m.index[id]; !ok {
+		return false, "", ErrUnknownID
+	}
+	cur, hasCur := m.links[service][id]
+	if hasCur && cur.Patron == patron {
+		return false, "", nil
+	}
+	owner, taken := m.patronOwner(service, patron)
+	if !opts.Replace {
+		if hasCur {
+			return false, "", ErrIDLinked
+		}
+		if taken {
+			return false, "", ErrPatronLinked
+		}
+	}
+	detail := "service=" + service
+	if taken {
+		delete(m.links[service], owner.MyKeyID)
+		detail += " moved-from=" + string(owner.MyKeyID)
+	}
+	if m.links[service] == nil {
+		m.links[service] = map[keyid.ID]Link{}
+	}
+	m.links[service][id] = Link{Service: service, MyKeyID: id, Patron: patron, LinkedAt: m.opts.Time()}
+	return true, detail, nil
+}
+
+// UnlinkID implements Registry.
+func (m *Memory) UnlinkID(ctx context.Context, service string, id keyid.ID) (Link, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.links[service][id]
+	var err error
+	if !ok {
+		err = ErrNotFound
+	} else {
+		delete(m.links[service], id)
+	}
+	m.record(ActionUnlink, id, err, "service="+service)
+	return l, err
+}
+
+// UnlinkPatron implements Registry.
+func (m *Memory) UnlinkPatron(ctx context.Context, service, patron string) (Link, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.patronOwner(service, patron)
+	var err error
+	if !ok {
+		err = ErrNotFound
+	} else {
+		delete(m.links[service], l.MyKeyID)
+	}
+	m.record(ActionUnlink, l.MyKeyID, err, "service="+service)
+	return l, err
+}
+
+func (m *Memory) entry(service string, i int) Entry {
+	e := Entry{MyKeyID: m.ids[i].id, CreatedAt: m.ids[i].created}
+	if l, ok := m.links[service][e.MyKeyID]; ok {
+		e.Link = &l
+	}
+	for _, c := range m.certs {
+		if c.MyKeyID == e.MyKeyID && c.Status == CertActive {
+			e.Certificates++
+		}
+	}
+	return e
+}
+
+// LookupID implements Registry.
+func (m *Memory) LookupID(ctx context.Context, service string, id keyid.ID) (Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, ok := m.index[id]
+	if !ok {
+		return Entry{}, ErrUnknownID
+	}
+	return m.entry(service, i), nil
+}
+
+// LookupPatron implements Registry.
+func (m *Memory) LookupPatron(ctx context.Context, service, patron string) (Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.patronOwner(service, patron)
+	if !ok {
+		return Entry{}, ErrNotFound
+	}
+	return m.entry(service, m.index[l.MyKeyID]), nil
+}
+
+// List implements Registry.
+func (m *Memory) List(ctx context.Context, service string) ([]Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Entry, len(m.ids))
+	for i := range m.ids {
+		out[i] = m.entry(service, i)
+	}
+	return out, nil
+}
+
+// AddCertificate implements Registry.
+func (m *Memory) AddCertificate(ctx context.Context, c Certificate) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.addCertificate(c)
+	m.record(ActionAddCert, c.MyKeyID, err, "pseudonym="+c.Pseudonym.Short())
+	return err
+}
+
+func (m *Memory) addCertificate(c Certificate) error {
+	if _, ok := m.index[c.MyKeyID]; !ok {
+		return ErrUnknownID
+	}
+	if old, ok := m.certs[c.Pseudonym]; ok {
+		if old.MyKeyID != c.MyKeyID {
+			return ErrCertRegistered
+		}
+		if old.Status == CertActive {
+			return nil
+		}
+	}
+	for p, o := range m.certs {
+		if o.MyKeyID == c.MyKeyID && o.Status == CertActive {
+			o.Status = CertSuperseded
+			m.certs[p] = o
+		}
+	}
+	c.Status = CertActive
+	c.NotAfter = c.NotAfter.UTC().Truncate(time.Second)
+	c.RegisteredAt = m.opts.Time()
+	m.certs[c.Pseudonym] = c
+	return nil
+}
+
+// Certificate implements Registry.
+func (m *Memory) Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.certs[p]
+	if !ok {
+		return Certificate{}, ErrNotFound
+	}
+	return c, nil
+}
+
+// Audit implements Registry.
+func (m *Memory) Audit(ctx context.Context, e AuditEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.audit = append(m.audit, AuditEntry{
+		Seq: int64(len(m.audit) + 1), At: m.opts.Time(), User: m.opts.User,
+		Action: e.Action, MyKeyID: e.MyKeyID, Outcome: e.Outcome, Detail: e.Detail,
+	})
+	return nil
+}
+
+// AuditLog implements Registry.
+func (m *Memory) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.audit
+	if limit > 0 && len(a) > limit {
+		a = a[len(a)-limit:]
+	}
+	return slices.Clone(a), nil
+}
+
+// Close implements Registry.
+func (m *Memory) Close() error { return nil }

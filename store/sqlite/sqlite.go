@@ -1,0 +1,494 @@
+// Package sqlite is the registry on a SQLite file: WAL journal, foreign keys,
+// a busy timeout so that several processes can share the file, versioned
+// migrations embedded in the binary, and a database file readable by its
+// owner only.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// BusyTimeout is how long a writer waits for another process's lock before
+// failing with store.ErrBusy.
+const BusyTimeout = 10 * time.Second
+
+// DB is the SQLite registry.
+type DB struct {
+	db   *sql.DB
+	path string
+	opts store.Options
+}
+
+var _ store.Registry = (*DB)(nil)
+
+// Open opens the registry at path, creating the file (mode 0600) and its
+// directory (0700) if needed, and applies pending migrations. Errors unwrap to
+// store.ErrCannotOpen, ErrReadOnly, ErrCorrupt, ErrBusy or ErrSchemaTooNew
+// and name the file.
+func Open(ctx context.Context, path string, opts store.Options) (*DB, error) {
+	if err := create(path); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", path, classifyOS(err), err)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()))
+	q.Set("_foreign_keys", "on")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	d := &DB{db: db, path: path, opts: opts}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, d.wrap(err)
+	}
+	return d, nil
+}
+
+// create makes the directory and an empty database file with owner-only
+// permissions, so that SQLite (which copies the main file's mode to its -wal
+// and -shm files) never creates a world-readable file.
+func create(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR, 0)
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func classifyOS(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return store.ErrReadOnly
+	}
+	return store.ErrCannotOpen
+}
+
+// wrap maps SQLite failures to the store's sentinels and names the file.
+func (d *DB) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		var s error
+		switch se.Code {
+		case sqlite3.ErrNotADB, sqlite3.ErrCorrupt:
+			s = store.ErrCorrupt
+		case sqlite3.ErrReadonly, sqlite3.ErrPerm:
+			s = store.ErrReadOnly
+		case sqlite3.ErrCantOpen:
+			s = store.ErrCannotOpen
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			s = store.ErrBusy
+		}
+		if s != nil {
+			return fmt.Errorf("%s: %w: %w", d.path, s, err)
+		}
+	}
+	if errors.Is(err, store.ErrSchemaTooNew) || errors.Is(err, store.ErrCorrupt) {
+		return fmt.Errorf("%s: %w", d.path, err)
+	}
+	return err
+}
+
+// Path returns the database file's path.
+func (d *DB) Path() string { return d.path }
+
+// migrate applies the embedded migrations newer than the database's
+// user_version, each in its own transaction.
+func (d *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := d.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version > len(names) {
+		return fmt.Errorf("%w: schema version %d, this mykey knows up to %d", store.ErrSchemaTooNew, version, len(names))
+	}
+	if version == 0 {
+		// A non-empty file that is not ours must not be written to.
+		var n int
+		if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: it holds tables but no mykey schema version", store.ErrCorrupt)
+		}
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		err = d.tx(ctx, func(tx *sql.Tx) error {
+			// Re-check inside the write lock: another process may have
+			// migrated meanwhile.
+			var v int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+				return err
+			}
+			if v > i {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("applying %s: %w", names[i], err)
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+const timeFormat = time.RFC3339
+
+func (d *DB) now() string { return d.opts.Time().Format(timeFormat) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeFormat, s)
+	return t
+}
+
+func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) error {
+	_, err := tx.ExecContext(ctx,
+		"INSERT INTO audit (at, os_user, action, mykey_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
+		d.now(), d.opts.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail)
+	return err
+}
+
+// mutate runs fn in a write transaction and records the audit entry it
+// describes: with the change when fn succeeds, in a transaction of its own
+// when it fails. skip=true (with no error) records nothing.
+func (d *DB) mutate(ctx context.Context, action string, id keyid.ID, fn func(*sql.Tx) (detail string, skip bool, err error)) error {
+	var fnErr error
+	var detail string
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		var skip bool
+		detail, skip, fnErr = fn(tx)
+		if fnErr != nil {
+			return fnErr
+		}
+		if skip {
+			return nil
+		}
+		return d.appendAudit(ctx, tx, store.AuditEntry{Action: action, MyKeyID: id, Outcome: "ok", Detail: detail})
+	})
+	if err != nil && fnErr != nil && isDomainError(fnErr) {
+		if aerr := d.tx(ctx, func(tx *sql.Tx) error {
+			return d.appendAudit(ctx, tx, store.AuditEntry{Action: action, MyKeyID: id, Outcome: store.Outcome(fnErr), Detail: detail})
+		}); aerr != nil {
+			return d.wrap(aerr)
+		}
+	}
+	return d.wrap(err)
+}
+
+func isDomainError(err error) bool { return store.Outcome(err) != "error" }
+
+// NewID implements store.Registry.
+func (d *DB) NewID(ctx context.Context) (keyid.ID, error) {
+	for range store.MaxIDAttempts {
+		id, err := d.opts.NewID()
+		if err != nil {
+			return "", err
+		}
+		err = d.mutate(ctx, store.ActionNewID, id, func(tx *sql.Tx) (string, bool, error) {
+			_, err := tx.ExecContext(ctx, "INSERT INTO mykey_ids (id, created_at) VALUES (?, ?)", string(id), d.now())
+			return "", false, err
+		})
+		if isConstraint(err) {
+			continue // collision with an existing ID: draw again
+		}
+		return id, err
+	}
+	return "", errors.New("minting a MyKey ID: too many collisions in a row")
+}
+
+func isConstraint(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
+}
+
+func idExists(ctx context.Context, tx *sql.Tx, id keyid.ID) error {
+	var one int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM mykey_ids WHERE id = ?", string(id)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrUnknownID
+	}
+	return err
+}
+
+// Link implements store.Registry.
+func (d *DB) Link(ctx context.Context, service string, id keyid.ID, patron string, opts store.LinkOptions) (bool, error) {
+	action := store.ActionLink
+	if opts.Replace {
+		action = store.ActionRelink
+	}
+	var changed bool
+	err := d.mutate(ctx, action, id, func(tx *sql.Tx) (string, bool, error) {
+		if err := store.CheckService(service); err != nil {
+			return "", false, err
+		}
+		if err := store.CheckPatron(patron); err != nil {
+			return "", false, err
+		}
+		if err := idExists(ctx, tx, id); err != nil {
+			return "", false, err
+		}
+		var curPatron, owner string
+		err := tx.QueryRowContext(ctx, "SELECT patron FROM links WHERE service = ? AND mykey_id = ?", service, string(id)).Scan(&curPatron)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", false, err
+		}
+		if curPatron == patron {
+			return "", true, nil
+		}
+		err = tx.QueryRowContext(ctx, "SELECT mykey_id FROM links WHERE service = ? AND patron = ?", service, patron).Scan(&owner)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", false, err
+		}
+		if !opts.Replace {
+			if curPatron != "" {
+				return "", false, store.ErrIDLinked
+			}
+			if owner != "" {
+				return "", false, store.ErrPatronLinked
+			}
+		}
+		detail := "service=" + service
+		if owner != "" {
+			detail += " moved-from=" + owner
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE service = ? AND (mykey_id = ? OR patron = ?)", service, string(id), patron); err != nil {
+			return "", false, err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, ?)", service, string(id), patron, d.now()); err != nil {
+			return "", false, err
+		}
+		changed = true
+		return detail, false, nil
+	})
+	return changed, err
+}
+
+// UnlinkID implements store.Registry.
+func (d *DB) UnlinkID(ctx context.Context, service string, id keyid.ID) (store.Link, error) {
+	return d.unlink(ctx, service, "mykey_id", string(id))
+}
+
+// UnlinkPatron implements store.Registry.
+func (d *DB) UnlinkPatron(ctx context.Context, service, patron string) (store.Link, error) {
+	return d.unlink(ctx, service, "patron", patron)
+}
+
+func (d *DB) unlink(ctx context.Context, service, column, value string) (store.Link, error) {
+	var l store.Link
+	// The audit entry names the MyKey ID, found inside the transaction.
+	var id keyid.ID
+	if column == "mykey_id" {
+		id = keyid.ID(value)
+	}
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		var at string
+		err := tx.QueryRowContext(ctx, "SELECT mykey_id, patron, linked_at FROM links WHERE service = ? AND "+column+" = ?", service, value).
+			Scan((*string)(&l.MyKeyID), &l.Patron, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		l.Service, l.LinkedAt, id = service, parseTime(at), l.MyKeyID
+		if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE service = ? AND mykey_id = ?", service, string(l.MyKeyID)); err != nil {
+			return err
+		}
+		return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionUnlink, MyKeyID: id, Outcome: "ok", Detail: "service=" + service})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		if aerr := d.tx(ctx, func(tx *sql.Tx) error {
+			return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionUnlink, MyKeyID: id, Outcome: store.Outcome(err), Detail: "service=" + service})
+		}); aerr != nil {
+			return l, d.wrap(aerr)
+		}
+	}
+	return l, d.wrap(err)
+}
+
+const entryQuery = `
+SELECT m.id, m.created_at, l.patron, l.linked_at,
+       (SELECT count(*) FROM certificates c WHERE c.mykey_id = m.id AND c.status = 'active')
+FROM mykey_ids m LEFT JOIN links l ON l.mykey_id = m.id AND l.service = ?`
+
+func scanEntry(service string, sc interface{ Scan(...any) error }) (store.Entry, error) {
+	var e store.Entry
+	var created string
+	var patron, linked sql.NullString
+	if err := sc.Scan((*string)(&e.MyKeyID), &created, &patron, &linked, &e.Certificates); err != nil {
+		return e, err
+	}
+	e.CreatedAt = parseTime(created)
+	if patron.Valid {
+		e.Link = &store.Link{Service: service, MyKeyID: e.MyKeyID, Patron: patron.String, LinkedAt: parseTime(linked.String)}
+	}
+	return e, nil
+}
+
+// LookupID implements store.Registry.
+func (d *DB) LookupID(ctx context.Context, service string, id keyid.ID) (store.Entry, error) {
+	e, err := scanEntry(service, d.db.QueryRowContext(ctx, entryQuery+" WHERE m.id = ?", service, string(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, store.ErrUnknownID
+	}
+	return e, d.wrap(err)
+}
+
+// LookupPatron implements store.Registry.
+func (d *DB) LookupPatron(ctx context.Context, service, patron string) (store.Entry, error) {
+	e, err := scanEntry(service, d.db.QueryRowContext(ctx, entryQuery+" WHERE l.patron = ?", service, patron))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, store.ErrNotFound
+	}
+	return e, d.wrap(err)
+}
+
+// List implements store.Registry.
+func (d *DB) List(ctx context.Context, service string) ([]store.Entry, error) {
+	rows, err := d.db.QueryContext(ctx, entryQuery+" ORDER BY m.rowid", service)
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Entry
+	for rows.Next() {
+		e, err := scanEntry(service, rows)
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		out = append(out, e)
+	}
+	return out, d.wrap(rows.Err())
+}
+
+// AddCertificate implements store.Registry.
+func (d *DB) AddCertificate(ctx context.Context, c store.Certificate) error {
+	return d.mutate(ctx, store.ActionAddCert, c.MyKeyID, func(tx *sql.Tx) (string, bool, error) {
+		detail := "pseudonym=" + c.Pseudonym.Short()
+		if err := idExists(ctx, tx, c.MyKeyID); err != nil {
+			return detail, false, err
+		}
+		var owner, status string
+		err := tx.QueryRowContext(ctx, "SELECT mykey_id, status FROM certificates WHERE pseudonym = ?", c.Pseudonym[:]).Scan(&owner, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return detail, false, err
+		case owner != string(c.MyKeyID):
+			return detail, false, store.ErrCertRegistered
+		case status == string(store.CertActive):
+			return detail, true, nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE certificates SET status = 'superseded' WHERE mykey_id = ? AND status = 'active'", string(c.MyKeyID)); err != nil {
+			return detail, false, err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES (?, ?, ?, 'active', ?)
+			ON CONFLICT (pseudonym) DO UPDATE SET status = 'active', not_after = excluded.not_after, registered_at = excluded.registered_at`,
+			c.Pseudonym[:], string(c.MyKeyID), c.NotAfter.UTC().Format(timeFormat), d.now())
+		return detail, false, err
+	})
+}
+
+// Certificate implements store.Registry.
+func (d *DB) Certificate(ctx context.Context, p keyid.Pseudonym) (store.Certificate, error) {
+	c := store.Certificate{Pseudonym: p}
+	var notAfter, registered, status string
+	err := d.db.QueryRowContext(ctx, "SELECT mykey_id, not_after, status, registered_at FROM certificates WHERE pseudonym = ?", p[:]).
+		Scan((*string)(&c.MyKeyID), &notAfter, &status, &registered)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, store.ErrNotFound
+	}
+	c.NotAfter, c.RegisteredAt, c.Status = parseTime(notAfter), parseTime(registered), store.CertStatus(status)
+	return c, d.wrap(err)
+}
+
+// Audit implements store.Registry.
+func (d *DB) Audit(ctx context.Context, e store.AuditEntry) error {
+	return d.wrap(d.tx(ctx, func(tx *sql.Tx) error { return d.appendAudit(ctx, tx, e) }))
+}
+
+// AuditLog implements store.Registry.
+func (d *DB) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	q := "SELECT seq, at, os_user, action, mykey_id, outcome, detail FROM audit ORDER BY seq DESC"
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := d.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at string
+		if err := rows.Scan(&e.Seq, &at, &e.User, &e.Action, (*string)(&e.MyKeyID), &e.Outcome, &e.Detail); err != nil {
+			return nil, d.wrap(err)
+		}
+		e.At = parseTime(at)
+		out = append(out, e)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, d.wrap(rows.Err())
+}
+
+// Close implements store.Registry. It checkpoints the WAL into the main file.
+func (d *DB) Close() error {
+	_, _ = d.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return d.db.Close()
+}

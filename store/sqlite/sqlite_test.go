@@ -1,0 +1,260 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/storetest"
+)
+
+var ctx = context.Background()
+
+func openTemp(t testing.TB, opts store.Options) *DB {
+	t.Helper()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "registry.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestSuite(t *testing.T) {
+	storetest.Run(t, func(t testing.TB, opts store.Options) store.Registry {
+		return openTemp(t, opts)
+	})
+}
+
+func TestFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permission bits")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "registry.db")
+	d, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NewID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %04o, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %04o, want 0700", fi.Mode().Perm())
+	}
+	d.Close()
+}
+
+func TestPersistsAndMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	d, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := d.NewID(ctx)
+	d.Link(ctx, store.DefaultService, id, "1234", store.LinkOptions{})
+	d.Close()
+	d, err = Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	e, err := d.LookupPatron(ctx, store.DefaultService, "1234")
+	if err != nil || e.MyKeyID != id {
+		t.Fatalf("after reopen: %+v, %v", e, err)
+	}
+}
+
+func TestAuditIsAppendOnly(t *testing.T) {
+	d := openTemp(t, store.Options{})
+	d.NewID(ctx)
+	for _, q := range []string{"UPDATE audit SET outcome = 'x'", "DELETE FROM audit"} {
+		if _, err := d.db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	os.WriteFile(garbage, []byte(strings.Repeat("this is not a database\n", 300)), 0o600)
+	foreign := filepath.Join(dir, "foreign.db")
+	{
+		d, err := Open(ctx, filepath.Join(dir, "seed.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.db.Exec("PRAGMA user_version = 99")
+		d.Close()
+	}
+	tooNew := filepath.Join(dir, "seed.db")
+	{
+		d, err := Open(ctx, filepath.Join(dir, "other.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.db.Exec("PRAGMA user_version = 0")
+		d.Close()
+		os.Rename(filepath.Join(dir, "other.db"), foreign)
+	}
+	tests := []struct {
+		path string
+		want error
+	}{
+		{garbage, store.ErrCorrupt},
+		{foreign, store.ErrCorrupt},
+		{tooNew, store.ErrSchemaTooNew},
+	}
+	if runtime.GOOS != "windows" {
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o500)
+		if os.Geteuid() == 0 {
+			// Permission bits do not stop root; sysfs refuses everyone.
+			ro = "/sys/mykey-test"
+		}
+		tests = append(tests, struct {
+			path string
+			want error
+		}{filepath.Join(ro, "registry.db"), store.ErrReadOnly})
+	}
+	// A directory where the file should be: cannot open.
+	asDir := filepath.Join(dir, "adir.db")
+	os.Mkdir(asDir, 0o700)
+	tests = append(tests, struct {
+		path string
+		want error
+	}{asDir, store.ErrCannotOpen})
+	for _, tt := range tests {
+		d, err := Open(ctx, tt.path, store.Options{})
+		if !errors.Is(err, tt.want) {
+			t.Errorf("Open(%s) = %v, want %v", filepath.Base(tt.path), err, tt.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), tt.path) {
+			t.Errorf("error %q does not name the file", err)
+		}
+		if d != nil {
+			d.Close()
+		}
+	}
+}
+
+// TestConcurrentProcesses runs two real processes that link at the same
+// time on one file: every operation succeeds or fails cleanly, no link is
+// lost, and the contested patron number ends up with exactly one MyKey ID.
+func TestConcurrentProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	d, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	const perProcess = 40
+	var wg sync.WaitGroup
+	outs := make([]string, 2)
+	errs := make([]error, 2)
+	for p := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+			cmd.Env = append(os.Environ(), "MYKEY_HELPER_DB="+path, fmt.Sprintf("MYKEY_HELPER_N=%d", p))
+			out, err := cmd.CombinedOutput()
+			outs[p], errs[p] = string(out), err
+		}()
+	}
+	wg.Wait()
+	for p := range 2 {
+		if errs[p] != nil {
+			t.Fatalf("process %d: %v\n%s", p, errs[p], outs[p])
+		}
+	}
+	d, err = Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	list, _ := d.List(ctx, store.DefaultService)
+	if len(list) != 2*perProcess+2 {
+		t.Errorf("%d MyKey IDs, want %d", len(list), 2*perProcess+2)
+	}
+	linked := 0
+	for _, e := range list {
+		if e.Link != nil {
+			linked++
+		}
+	}
+	if linked != 2*perProcess+1 {
+		t.Errorf("%d links, want %d (each own patron plus one winner of the contested one)", linked, 2*perProcess+1)
+	}
+	won := strings.Count(outs[0]+outs[1], "contested:ok")
+	lost := strings.Count(outs[0]+outs[1], "contested:patron-linked")
+	if won != 1 || lost != 1 {
+		t.Errorf("contested patron: %d won, %d lost\n%s\n%s", won, lost, outs[0], outs[1])
+	}
+}
+
+func TestHelperProcess(t *testing.T) {
+	path := os.Getenv("MYKEY_HELPER_DB")
+	if path == "" {
+		t.Skip("helper for TestConcurrentProcesses")
+	}
+	n := os.Getenv("MYKEY_HELPER_N")
+	d, err := Open(ctx, path, store.Options{User: "proc" + n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for i := range 40 {
+		id, err := d.NewID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Link(ctx, store.DefaultService, id, fmt.Sprintf("%s%05d", n, i), store.LinkOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := d.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Link(ctx, store.DefaultService, id, "99999", store.LinkOptions{})
+	fmt.Printf("contested:%s\n", store.Outcome(err))
+	if err != nil && !errors.Is(err, store.ErrPatronLinked) {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkLookupPatron(b *testing.B) {
+	d := openTemp(b, store.Options{})
+	var ids []keyid.ID
+	for i := range 1000 {
+		id, _ := d.NewID(ctx)
+		d.Link(ctx, store.DefaultService, id, fmt.Sprintf("%08d", i), store.LinkOptions{})
+		ids = append(ids, id)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := d.LookupID(ctx, store.DefaultService, ids[i%len(ids)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

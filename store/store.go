@@ -1,0 +1,219 @@
+// Package store defines the MyKey registry: MyKey IDs, the certificates
+// (as pseudonyms) that resolve to them, their links to library patron
+// numbers, and an append-only audit log.
+//
+// The Registry interface has two implementations that pass one shared test
+// suite (storetest): the real one on a SQLite file (store/sqlite), and an
+// in-memory one for fast tests of the layers above (NewMemory).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mykey-jp/mykey/keyid"
+)
+
+// DefaultService is the service patron numbers are linked for unless another
+// is named.
+const DefaultService = "library"
+
+// Sentinel errors returned by Registry implementations.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrUnknownID       = errors.New("MyKey ID is not registered")
+	ErrIDLinked        = errors.New("MyKey ID is already linked to another patron number")
+	ErrPatronLinked    = errors.New("patron number is already linked to another MyKey ID")
+	ErrCertRegistered  = errors.New("certificate is already registered to another MyKey ID")
+	ErrInvalidArgument = errors.New("invalid argument")
+	ErrCorrupt         = errors.New("registry database is corrupt or not a mykey database")
+	ErrCannotOpen      = errors.New("registry database cannot be opened")
+	ErrReadOnly        = errors.New("registry database is read-only")
+	ErrBusy            = errors.New("registry database is locked by another process")
+	ErrSchemaTooNew    = errors.New("registry database was written by a newer mykey")
+)
+
+// CertStatus is the state of a registered certificate.
+type CertStatus string
+
+// The states a certificate moves through.
+const (
+	CertActive     CertStatus = "active"     // the current certificate of its MyKey ID
+	CertSuperseded CertStatus = "superseded" // replaced by a renewed certificate
+	CertRevoked    CertStatus = "revoked"    // revoked by the CA
+)
+
+// Certificate is a registered certificate, known only by its pseudonym.
+type Certificate struct {
+	Pseudonym    keyid.Pseudonym
+	MyKeyID      keyid.ID
+	NotAfter     time.Time
+	Status       CertStatus
+	RegisteredAt time.Time
+}
+
+// Link ties a MyKey ID to a patron number for one service.
+type Link struct {
+	Service  string
+	MyKeyID  keyid.ID
+	Patron   string
+	LinkedAt time.Time
+}
+
+// Entry is a MyKey ID with its link (if any) for one service.
+type Entry struct {
+	MyKeyID      keyid.ID
+	CreatedAt    time.Time
+	Link         *Link // nil when not linked for the service
+	Certificates int   // active certificates
+}
+
+// AuditEntry is one line of the audit log. It never holds a patron number or
+// an issuance number: MyKeyID and pseudonyms identify the subject.
+type AuditEntry struct {
+	Seq     int64
+	At      time.Time
+	User    string // OS user who acted
+	Action  string // e.g. "link", "unlink", "id.new"
+	MyKeyID keyid.ID
+	Outcome string // "ok", or the reason it failed
+	Detail  string // free text without personal data
+}
+
+// LinkOptions modify Link.
+type LinkOptions struct {
+	// Replace removes the MyKey ID's current link and the patron number's
+	// current link, if any, instead of failing with ErrIDLinked or
+	// ErrPatronLinked (a relink).
+	Replace bool
+}
+
+// Registry is the MyKey registry. Every method is safe for concurrent use,
+// also from several processes on one database file. Each mutating method
+// records an audit entry, for success and for failure, in the same transaction
+// as its change; read methods record nothing (callers that act for an
+// administrator call Audit).
+type Registry interface {
+	// NewID mints a fresh MyKey ID (randomness from the registry's options)
+	// and records it.
+	NewID(ctx context.Context) (keyid.ID, error)
+
+	// Link links id to patron for service. It returns changed=false when
+	// exactly this link exists already. Errors: ErrUnknownID, ErrIDLinked,
+	// ErrPatronLinked (unless opts.Replace), ErrInvalidArgument.
+	Link(ctx context.Context, service string, id keyid.ID, patron string, opts LinkOptions) (changed bool, err error)
+
+	// UnlinkID removes the link of id for service and returns it.
+	// ErrNotFound when there is none.
+	UnlinkID(ctx context.Context, service string, id keyid.ID) (Link, error)
+
+	// UnlinkPatron removes the link of patron for service and returns it.
+	// ErrNotFound when there is none.
+	UnlinkPatron(ctx context.Context, service, patron string) (Link, error)
+
+	// LookupID returns the entry of id; ErrUnknownID if it is not registered.
+	LookupID(ctx context.Context, service string, id keyid.ID) (Entry, error)
+
+	// LookupPatron returns the entry linked to patron; ErrNotFound if none.
+	LookupPatron(ctx context.Context, service, patron string) (Entry, error)
+
+	// List returns every MyKey ID in the order of creation, with its link for
+	// service.
+	List(ctx context.Context, service string) ([]Entry, error)
+
+	// AddCertificate registers c.Pseudonym for c.MyKeyID as its active
+	// certificate; the MyKey ID's other active certificates become
+	// superseded. Registering the same pseudonym for the same MyKey ID again
+	// changes nothing. Errors: ErrUnknownID, ErrCertRegistered.
+	AddCertificate(ctx context.Context, c Certificate) error
+
+	// Certificate returns the certificate with pseudonym p; ErrNotFound if
+	// it is not registered.
+	Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error)
+
+	// Audit appends e (At, User and Seq are filled in).
+	Audit(ctx context.Context, e AuditEntry) error
+
+	// AuditLog returns the newest limit entries, oldest first (all when
+	// limit <= 0).
+	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+
+	// Close releases the registry.
+	Close() error
+}
+
+// Options configure a Registry.
+type Options struct {
+	Clock func() time.Time         // time.Now when nil
+	Mint  func() (keyid.ID, error) // keyid.New(crypto/rand) when nil
+	User  string                   // OS user recorded in the audit log
+}
+
+// Time returns the current time in UTC, to the second (the registry's
+// resolution).
+func (o Options) Time() time.Time {
+	t := time.Now()
+	if o.Clock != nil {
+		t = o.Clock()
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// NewID mints a MyKey ID.
+func (o Options) NewID() (keyid.ID, error) {
+	if o.Mint != nil {
+		return o.Mint()
+	}
+	return keyid.New(nil)
+}
+
+// Outcome turns an error into the outcome text of an audit entry.
+func Outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrUnknownID):
+		return "unknown-id"
+	case errors.Is(err, ErrIDLinked):
+		return "id-linked"
+	case errors.Is(err, ErrPatronLinked):
+		return "patron-linked"
+	case errors.Is(err, ErrCertRegistered):
+		return "cert-registered"
+	case errors.Is(err, ErrNotFound):
+		return "not-found"
+	case errors.Is(err, ErrInvalidArgument):
+		return "invalid"
+	}
+	return "error"
+}
+
+// Audit actions recorded by the registries.
+const (
+	ActionNewID   = "id.new"
+	ActionLink    = "link"
+	ActionRelink  = "relink"
+	ActionUnlink  = "unlink"
+	ActionAddCert = "cert.add"
+)
+
+// CheckService validates a service name.
+func CheckService(s string) error {
+	if s == "" || len(s) > 64 {
+		return errors.Join(ErrInvalidArgument, errors.New("service name must be 1 to 64 characters"))
+	}
+	return nil
+}
+
+// CheckPatron checks that a patron number fits the registry (the
+// configured rule is applied by the caller).
+func CheckPatron(p string) error {
+	if p == "" || len(p) > 64 {
+		return errors.Join(ErrInvalidArgument, errors.New("patron number must be 1 to 64 characters"))
+	}
+	return nil
+}
+
+// MaxIDAttempts bounds retries when a freshly minted MyKey ID collides.
+const MaxIDAttempts = 16

@@ -1,0 +1,353 @@
+// Package storetest is the one test suite every store.Registry passes.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+// Opener returns a fresh, empty registry built with opts.
+type Opener func(t testing.TB, opts store.Options) store.Registry
+
+// Clock is a settable clock for the suite.
+type Clock struct{ T time.Time }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return c.T }
+
+// Run runs the whole suite against the registries open returns.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Registry, *Clock)
+	}{
+		{"NewIDAndLookup", testNewIDAndLookup},
+		{"Link", testLink},
+		{"LinkConflicts", testLinkConflicts},
+		{"Relink", testRelink},
+		{"Unlink", testUnlink},
+		{"Services", testServices},
+		{"List", testList},
+		{"Certificates", testCertificates},
+		{"AuditHasNoPatronNumbers", testAuditNoPatron},
+		{"AuditLimit", testAuditLimit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &Clock{T: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+			r := open(t, store.Options{Clock: clock.Now, User: "tester"})
+			defer r.Close()
+			tt.fn(t, r, clock)
+		})
+	}
+	t.Run("MintCollision", func(t *testing.T) { testMintCollision(t, open) })
+}
+
+var ctx = context.Background()
+
+func mustID(t testing.TB, r store.Registry) keyid.ID {
+	t.Helper()
+	id, err := r.NewID(ctx)
+	if err != nil {
+		t.Fatalf("NewID: %v", err)
+	}
+	return id
+}
+
+func mustLink(t testing.TB, r store.Registry, id keyid.ID, patron string) {
+	t.Helper()
+	changed, err := r.Link(ctx, store.DefaultService, id, patron, store.LinkOptions{})
+	if err != nil || !changed {
+		t.Fatalf("Link(%s, %s) = %v, %v", id, patron, changed, err)
+	}
+}
+
+func lastAudit(t testing.TB, r store.Registry) store.AuditEntry {
+	t.Helper()
+	a, err := r.AuditLog(ctx, 1)
+	if err != nil || len(a) != 1 {
+		t.Fatalf("AuditLog(1) = %v, %v", a, err)
+	}
+	return a[0]
+}
+
+func wantAudit(t testing.TB, r store.Registry, action string, id keyid.ID, outcome string) {
+	t.Helper()
+	a := lastAudit(t, r)
+	if a.Action != action || a.MyKeyID != id || a.Outcome != outcome || a.User != "tester" {
+		t.Fatalf("last audit = %+v, want %s %s %s by tester", a, action, id, outcome)
+	}
+}
+
+func testNewIDAndLookup(t *testing.T, r store.Registry, c *Clock) {
+	id := mustID(t, r)
+	if _, err := keyid.Parse(string(id)); err != nil {
+		t.Fatalf("minted ID %q: %v", id, err)
+	}
+	wantAudit(t, r, store.ActionNewID, id, "ok")
+	e, err := r.LookupID(ctx, store.DefaultService, id)
+	if err != nil || e.MyKeyID != id || e.Link != nil || !e.CreatedAt.Equal(c.T) {
+		t.Fatalf("LookupID = %+v, %v", e, err)
+	}
+	other, _ := keyid.New(nil)
+	if _, err := r.LookupID(ctx, store.DefaultService, other); !errors.Is(err, store.ErrUnknownID) {
+		t.Fatalf("LookupID(unknown) = %v", err)
+	}
+	if _, err := r.LookupPatron(ctx, store.DefaultService, "0000"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("LookupPatron(unknown) = %v", err)
+	}
+}
+
+func testLink(t *testing.T, r store.Registry, c *Clock) {
+	id := mustID(t, r)
+	c.T = c.T.Add(time.Minute)
+	mustLink(t, r, id, "1234567")
+	wantAudit(t, r, store.ActionLink, id, "ok")
+	for _, e := range []func() (store.Entry, error){
+		func() (store.Entry, error) { return r.LookupID(ctx, store.DefaultService, id) },
+		func() (store.Entry, error) { return r.LookupPatron(ctx, store.DefaultService, "1234567") },
+	} {
+		got, err := e()
+		if err != nil || got.MyKeyID != id || got.Link == nil || got.Link.Patron != "1234567" || !got.Link.LinkedAt.Equal(c.T) {
+			t.Fatalf("lookup = %+v (%+v), %v", got, got.Link, err)
+		}
+	}
+	// The same link again is a no-op and writes no audit entry.
+	before, _ := r.AuditLog(ctx, 0)
+	changed, err := r.Link(ctx, store.DefaultService, id, "1234567", store.LinkOptions{})
+	if err != nil || changed {
+		t.Fatalf("relinking the same pair = %v, %v", changed, err)
+	}
+	after, _ := r.AuditLog(ctx, 0)
+	if len(after) != len(before) {
+		t.Errorf("no-op link wrote an audit entry")
+	}
+}
+
+func testLinkConflicts(t *testing.T, r store.Registry, c *Clock) {
+	a, b := mustID(t, r), mustID(t, r)
+	mustLink(t, r, a, "1111")
+	if _, err := r.Link(ctx, store.DefaultService, b, "1111", store.LinkOptions{}); !errors.Is(err, store.ErrPatronLinked) {
+		t.Fatalf("patron taken: %v", err)
+	}
+	wantAudit(t, r, store.ActionLink, b, "patron-linked")
+	if _, err := r.Link(ctx, store.DefaultService, a, "2222", store.LinkOptions{}); !errors.Is(err, store.ErrIDLinked) {
+		t.Fatalf("ID linked: %v", err)
+	}
+	wantAudit(t, r, store.ActionLink, a, "id-linked")
+	unknown, _ := keyid.New(nil)
+	if _, err := r.Link(ctx, store.DefaultService, unknown, "3333", store.LinkOptions{}); !errors.Is(err, store.ErrUnknownID) {
+		t.Fatalf("unknown ID: %v", err)
+	}
+	if _, err := r.Link(ctx, store.DefaultService, b, "", store.LinkOptions{}); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Fatalf("empty patron: %v", err)
+	}
+	if _, err := r.Link(ctx, "", b, "3333", store.LinkOptions{}); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Fatalf("empty service: %v", err)
+	}
+	// Nothing changed by the failures.
+	e, _ := r.LookupID(ctx, store.DefaultService, b)
+	if e.Link != nil {
+		t.Fatalf("failed links left %+v", e.Link)
+	}
+	e, _ = r.LookupPatron(ctx, store.DefaultService, "1111")
+	if e.MyKeyID != a {
+		t.Fatalf("patron 1111 now at %s", e.MyKeyID)
+	}
+}
+
+func testRelink(t *testing.T, r store.Registry, c *Clock) {
+	a, b := mustID(t, r), mustID(t, r)
+	mustLink(t, r, a, "1111")
+	mustLink(t, r, b, "2222")
+	// The patron 1111 moves to b; b's old patron 2222 is unlinked.
+	changed, err := r.Link(ctx, store.DefaultService, b, "1111", store.LinkOptions{Replace: true})
+	if err != nil || !changed {
+		t.Fatalf("relink = %v, %v", changed, err)
+	}
+	wantAudit(t, r, store.ActionRelink, b, "ok")
+	if e, _ := r.LookupPatron(ctx, store.DefaultService, "1111"); e.MyKeyID != b {
+		t.Errorf("1111 at %s, want %s", e.MyKeyID, b)
+	}
+	if _, err := r.LookupPatron(ctx, store.DefaultService, "2222"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("2222 still linked: %v", err)
+	}
+	if e, _ := r.LookupID(ctx, store.DefaultService, a); e.Link != nil {
+		t.Errorf("a still linked to %s", e.Link.Patron)
+	}
+}
+
+func testUnlink(t *testing.T, r store.Registry, c *Clock) {
+	a, b := mustID(t, r), mustID(t, r)
+	mustLink(t, r, a, "1111")
+	mustLink(t, r, b, "2222")
+	l, err := r.UnlinkID(ctx, store.DefaultService, a)
+	if err != nil || l.Patron != "1111" || l.MyKeyID != a {
+		t.Fatalf("UnlinkID = %+v, %v", l, err)
+	}
+	wantAudit(t, r, store.ActionUnlink, a, "ok")
+	l, err = r.UnlinkPatron(ctx, store.DefaultService, "2222")
+	if err != nil || l.MyKeyID != b {
+		t.Fatalf("UnlinkPatron = %+v, %v", l, err)
+	}
+	wantAudit(t, r, store.ActionUnlink, b, "ok")
+	if _, err := r.UnlinkID(ctx, store.DefaultService, a); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second UnlinkID = %v", err)
+	}
+	wantAudit(t, r, store.ActionUnlink, a, "not-found")
+	if _, err := r.UnlinkPatron(ctx, store.DefaultService, "2222"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second UnlinkPatron = %v", err)
+	}
+	// The MyKey ID itself stays registered and can be linked again.
+	mustLink(t, r, a, "2222")
+}
+
+func testServices(t *testing.T, r store.Registry, c *Clock) {
+	a, b := mustID(t, r), mustID(t, r)
+	mustLink(t, r, a, "1111")
+	// The same patron number in another service belongs to another ID.
+	if _, err := r.Link(ctx, "gym", b, "1111", store.LinkOptions{}); err != nil {
+		t.Fatalf("other service: %v", err)
+	}
+	if e, _ := r.LookupPatron(ctx, "gym", "1111"); e.MyKeyID != b {
+		t.Errorf("gym 1111 at %s", e.MyKeyID)
+	}
+	if e, _ := r.LookupID(ctx, "gym", a); e.Link != nil {
+		t.Errorf("a linked in gym: %+v", e.Link)
+	}
+}
+
+func testList(t *testing.T, r store.Registry, c *Clock) {
+	var ids []keyid.ID
+	for i := range 5 {
+		c.T = c.T.Add(time.Second)
+		ids = append(ids, mustID(t, r))
+		if i%2 == 0 {
+			mustLink(t, r, ids[i], fmt.Sprintf("%04d", i))
+		}
+	}
+	list, err := r.List(ctx, store.DefaultService)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("List = %d entries, %v", len(list), err)
+	}
+	for i, e := range list {
+		if e.MyKeyID != ids[i] {
+			t.Errorf("entry %d is %s, want %s", i, e.MyKeyID, ids[i])
+		}
+		if (e.Link != nil) != (i%2 == 0) {
+			t.Errorf("entry %d link %+v", i, e.Link)
+		}
+	}
+}
+
+func testCertificates(t *testing.T, r store.Registry, c *Clock) {
+	a, b := mustID(t, r), mustID(t, r)
+	p1, p2 := keyid.Pseudonym{1}, keyid.Pseudonym{2}
+	notAfter := time.Date(2031, 3, 31, 14, 59, 59, 0, time.UTC)
+	if err := r.AddCertificate(ctx, store.Certificate{Pseudonym: p1, MyKeyID: a, NotAfter: notAfter}); err != nil {
+		t.Fatal(err)
+	}
+	wantAudit(t, r, store.ActionAddCert, a, "ok")
+	if a := lastAudit(t, r); a.Detail != "pseudonym="+p1.Short() {
+		t.Errorf("audit detail %q", a.Detail)
+	}
+	got, err := r.Certificate(ctx, p1)
+	if err != nil || got.MyKeyID != a || got.Status != store.CertActive || !got.NotAfter.Equal(notAfter) {
+		t.Fatalf("Certificate = %+v, %v", got, err)
+	}
+	// Registering it again for a is a no-op; for b it is refused.
+	if err := r.AddCertificate(ctx, store.Certificate{Pseudonym: p1, MyKeyID: a, NotAfter: notAfter}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddCertificate(ctx, store.Certificate{Pseudonym: p1, MyKeyID: b, NotAfter: notAfter}); !errors.Is(err, store.ErrCertRegistered) {
+		t.Fatalf("cert for another ID: %v", err)
+	}
+	wantAudit(t, r, store.ActionAddCert, b, "cert-registered")
+	unknown, _ := keyid.New(nil)
+	if err := r.AddCertificate(ctx, store.Certificate{Pseudonym: p2, MyKeyID: unknown}); !errors.Is(err, store.ErrUnknownID) {
+		t.Fatalf("cert for unknown ID: %v", err)
+	}
+	// A renewed certificate supersedes the old one and keeps the MyKey ID.
+	if err := r.AddCertificate(ctx, store.Certificate{Pseudonym: p2, MyKeyID: a, NotAfter: notAfter.AddDate(5, 0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Certificate(ctx, p1); got.Status != store.CertSuperseded || got.MyKeyID != a {
+		t.Errorf("old certificate %+v", got)
+	}
+	if got, _ := r.Certificate(ctx, p2); got.Status != store.CertActive || got.MyKeyID != a {
+		t.Errorf("new certificate %+v", got)
+	}
+	if e, _ := r.LookupID(ctx, store.DefaultService, a); e.Certificates != 1 {
+		t.Errorf("active certificates = %d, want 1", e.Certificates)
+	}
+	if _, err := r.Certificate(ctx, keyid.Pseudonym{9}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown pseudonym: %v", err)
+	}
+}
+
+func testAuditNoPatron(t *testing.T, r store.Registry, c *Clock) {
+	a := mustID(t, r)
+	mustLink(t, r, a, "98765432")
+	r.Link(ctx, store.DefaultService, a, "55555555", store.LinkOptions{})
+	r.UnlinkPatron(ctx, store.DefaultService, "98765432")
+	r.UnlinkPatron(ctx, store.DefaultService, "98765432")
+	log, err := r.AuditLog(ctx, 0)
+	if err != nil || len(log) < 5 {
+		t.Fatalf("AuditLog = %d entries, %v", len(log), err)
+	}
+	for _, e := range log {
+		s := fmt.Sprintf("%+v", e)
+		for _, p := range []string{"98765432", "55555555"} {
+			if strings.Contains(s, p) {
+				t.Errorf("audit entry carries a patron number: %s", s)
+			}
+		}
+	}
+}
+
+func testAuditLimit(t *testing.T, r store.Registry, c *Clock) {
+	for i := range 5 {
+		if err := r.Audit(ctx, store.AuditEntry{Action: "lookup", Outcome: "ok", Detail: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := r.AuditLog(ctx, 3)
+	if err != nil || len(a) != 3 || a[0].Detail != "2" || a[2].Detail != "4" || a[0].Seq >= a[2].Seq {
+		t.Fatalf("AuditLog(3) = %+v, %v", a, err)
+	}
+	if a[0].User != "tester" || !a[0].At.Equal(c.T) {
+		t.Errorf("audit user/time = %q %v", a[0].User, a[0].At)
+	}
+}
+
+func testMintCollision(t *testing.T, open Opener) {
+	fixed, _ := keyid.New(nil)
+	next, _ := keyid.New(nil)
+	calls := 0
+	mint := func() (keyid.ID, error) {
+		calls++
+		if calls <= 3 {
+			return fixed, nil
+		}
+		return next, nil
+	}
+	r := open(t, store.Options{Mint: mint, User: "tester"})
+	defer r.Close()
+	if id := mustID(t, r); id != fixed {
+		t.Fatalf("first ID %s", id)
+	}
+	// The next two draws collide with the first ID; the registry draws again.
+	if id := mustID(t, r); id != next {
+		t.Fatalf("second ID %s, want %s after collisions", id, next)
+	}
+	if calls != 4 {
+		t.Errorf("mint called %d times, want 4", calls)
+	}
+}
