@@ -1,0 +1,413 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/mykey-jp/mykey/keyid"
+)
+
+// Config is mykey's configuration. Field tags name the TOML keys.
+type Config struct {
+	Lang       string     `toml:"lang"`
+	Database   Database   `toml:"database"`
+	KeyFile    KeyFile    `toml:"keyfile"`
+	Patron     Patron     `toml:"patron"`
+	Readers    Readers    `toml:"readers"`
+	Wedge      Wedge      `toml:"wedge"`
+	Revocation Revocation `toml:"revocation"`
+	Log        Log        `toml:"log"`
+
+	// File is the file the configuration was read from ("" for defaults).
+	File string `toml:"-"`
+}
+
+// Database locates the registry.
+type Database struct {
+	Path string `toml:"path"`
+}
+
+// KeyFile locates the pseudonym secret.
+type KeyFile struct {
+	Path string `toml:"path"`
+}
+
+// Patron describes the library's patron numbers.
+type Patron struct {
+	Service    string `toml:"service"`
+	Pattern    string `toml:"pattern"`
+	CheckDigit string `toml:"check_digit"`
+}
+
+// Readers selects the card readers to watch.
+type Readers struct {
+	Include []string `toml:"include"`
+	Exclude []string `toml:"exclude"`
+}
+
+// Wedge configures how patron numbers are typed.
+type Wedge struct {
+	Output         string   `toml:"output"`
+	Template       string   `toml:"template"`
+	KeyDelayMS     int      `toml:"key_delay_ms"`
+	AllowExe       []string `toml:"allow_exe"`
+	AllowTitle     string   `toml:"allow_title"`
+	LockoutSeconds int      `toml:"lockout_seconds"`
+}
+
+// Revocation configures certificate checking.
+type Revocation struct {
+	Method        string   `toml:"method"`
+	OCSPURL       string   `toml:"ocsp_url"`
+	OCSPTimeoutMS int      `toml:"ocsp_timeout_ms"`
+	CRLURL        string   `toml:"crl_url"`
+	CRLGraceHours int      `toml:"crl_grace_hours"`
+	OnUnavailable string   `toml:"on_unavailable"`
+	TrustAnchors  []string `toml:"trust_anchors"`
+	TestMode      bool     `toml:"test_mode"`
+}
+
+// Log configures the desk service's log files.
+type Log struct {
+	Dir        string `toml:"dir"`
+	Level      string `toml:"level"`
+	MaxSizeMB  int    `toml:"max_size_mb"`
+	MaxBackups int    `toml:"max_backups"`
+}
+
+// Locations are the per-OS default paths.
+type Locations struct {
+	Config   string
+	Database string
+	LogDir   string
+}
+
+// DefaultLocations returns this OS's default paths. The MYKEY_CONFIG
+// environment variable overrides the configuration file's.
+func DefaultLocations() Locations {
+	l := defaultLocations()
+	if p := os.Getenv("MYKEY_CONFIG"); p != "" {
+		l.Config = p
+	}
+	return l
+}
+
+// Default returns the configuration used when no file sets a value.
+func Default() *Config {
+	return &Config{
+		Lang:    "ja",
+		Patron:  Patron{Service: "library", Pattern: keyid.DefaultPatronPattern, CheckDigit: "none"},
+		Readers: Readers{Include: []string{}, Exclude: []string{}},
+		Wedge: Wedge{
+			Output: "keyboard", Template: "{patron}{enter}", KeyDelayMS: 5,
+			AllowExe: []string{}, LockoutSeconds: 10,
+		},
+		Revocation: Revocation{
+			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24,
+			OnUnavailable: "deny", TrustAnchors: []string{},
+		},
+		Log: Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
+	}
+}
+
+// Problem is one thing wrong with a configuration file.
+type Problem struct {
+	File string
+	Line int    // 1-based; 0 when unknown
+	Key  string // dotted key, e.g. "wedge.key_delay_ms"
+	Msg  string
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	if p.Key != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, p.Key, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Msg)
+}
+
+// Error lists every problem found in a configuration file.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	s := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		s[i] = p.String()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Load reads the configuration in path. A missing file is not an error when
+// optional is true: the defaults are returned. Every problem in the file is
+// reported at once in an *Error.
+func Load(path string, optional bool) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && optional {
+		c := Default()
+		c.resolve(DefaultLocations(), path)
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	c.resolve(DefaultLocations(), path)
+	return c, nil
+}
+
+// Parse parses and checks the content of a configuration file; name is used
+// in problem reports. Paths are left as written.
+func Parse(name string, data []byte) (*Config, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // Notepad's BOM
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{[]Problem{{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}}
+		}
+		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
+	}
+	lines := keyLines(string(data))
+	var probs []Problem
+	checkTypes(raw, reflect.TypeOf(Config{}), "", func(key, msg string) {
+		probs = append(probs, Problem{File: name, Line: lines[key], Key: key, Msg: msg})
+	})
+	if len(probs) > 0 {
+		sortProblems(probs)
+		return nil, &Error{probs}
+	}
+	c := Default()
+	if _, err := toml.Decode(string(data), c); err != nil {
+		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
+	}
+	c.File = name
+	for _, p := range c.validate() {
+		p.File, p.Line = name, lines[p.Key]
+		probs = append(probs, p)
+	}
+	if len(probs) > 0 {
+		sortProblems(probs)
+		return nil, &Error{probs}
+	}
+	return c, nil
+}
+
+func sortProblems(p []Problem) {
+	sort.SliceStable(p, func(i, j int) bool { return p[i].Line < p[j].Line })
+}
+
+// resolve fills empty paths with defaults and makes relative paths relative
+// to the configuration file's directory.
+func (c *Config) resolve(loc Locations, file string) {
+	base := filepath.Dir(file)
+	abs := func(p, def string) string {
+		if p == "" {
+			return def
+		}
+		if !filepath.IsAbs(p) {
+			return filepath.Join(base, p)
+		}
+		return p
+	}
+	c.Database.Path = abs(c.Database.Path, loc.Database)
+	c.KeyFile.Path = abs(c.KeyFile.Path, filepath.Join(base, "pseudonym.key"))
+	c.Log.Dir = abs(c.Log.Dir, loc.LogDir)
+	for i, a := range c.Revocation.TrustAnchors {
+		c.Revocation.TrustAnchors[i] = abs(a, a)
+	}
+}
+
+// tomlKind names the TOML type of a decoded value, as messages show it.
+func tomlKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer"
+	case float64:
+		return "float"
+	case bool:
+		return "boolean"
+	case []any, []map[string]any:
+		return "array"
+	case map[string]any:
+		return "table"
+	}
+	return "date/time"
+}
+
+func goKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Int:
+		return "integer"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice:
+		return "array of " + goKind(t.Elem()) + "s"
+	case reflect.Struct:
+		return "table"
+	}
+	return t.String()
+}
+
+// checkTypes reports keys of raw that t has no field for, and values whose
+// TOML type does not fit the field.
+func checkTypes(raw map[string]any, t reflect.Type, prefix string, report func(key, msg string)) {
+	fields := map[string]reflect.StructField{}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag := f.Tag.Get("toml"); tag != "" && tag != "-" {
+			fields[tag] = f
+			names = append(names, tag)
+		}
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
+		key := prefix + k
+		f, ok := fields[k]
+		if !ok {
+			msg := "unknown key"
+			if s := closest(k, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", prefix+s)
+			}
+			report(key, msg)
+			continue
+		}
+		if !fits(v, f.Type) {
+			report(key, fmt.Sprintf("want %s, got %s", goKind(f.Type), tomlKind(v)))
+			continue
+		}
+		if m, ok := v.(map[string]any); ok {
+			checkTypes(m, f.Type, key+".", report)
+		}
+	}
+}
+
+func fits(v any, t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String:
+		_, ok := v.(string)
+		return ok
+	case reflect.Int:
+		_, ok := v.(int64)
+		return ok
+	case reflect.Bool:
+		_, ok := v.(bool)
+		return ok
+	case reflect.Struct:
+		_, ok := v.(map[string]any)
+		return ok
+	case reflect.Slice:
+		a, ok := v.([]any)
+		if !ok {
+			return false
+		}
+		for _, e := range a {
+			if !fits(e, t.Elem()) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// closest returns the name within edit distance 2 of k, if any.
+func closest(k string, names []string) string {
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(k, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// keyLines maps each dotted key (and table name) to the line it is set on,
+// for problem reports. It understands the [table] headers and key = value
+// lines mykey's configuration uses.
+func keyLines(src string) map[string]int {
+	lines := map[string]int{}
+	table := ""
+	for i, l := range strings.Split(src, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "" || l[0] == '#':
+		case strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "[["):
+			end := strings.Index(l, "]")
+			if end < 0 {
+				continue
+			}
+			table = unquoteKey(l[1:end])
+			if _, seen := lines[table]; !seen {
+				lines[table] = i + 1
+			}
+		default:
+			eq := strings.Index(l, "=")
+			if eq < 0 {
+				continue
+			}
+			key := unquoteKey(l[:eq])
+			if table != "" {
+				key = table + "." + key
+			}
+			if _, seen := lines[key]; !seen {
+				lines[key] = i + 1
+			}
+		}
+	}
+	return lines
+}
+
+func unquoteKey(k string) string {
+	parts := strings.Split(k, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
+}

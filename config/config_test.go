@@ -1,0 +1,155 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestTemplateIsValidAndComplete(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mykey.toml")
+	c, err := Parse(path, []byte(Template(path)))
+	if err != nil {
+		t.Fatalf("template does not pass its own check:\n%v", err)
+	}
+	want := Default()
+	want.File = path
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("template values differ from Default():\n got %+v\nwant %+v", c, want)
+	}
+	// Every key of the schema appears in the template.
+	lines := keyLines(Template(path))
+	var walk func(reflect.Type, string)
+	walk = func(rt reflect.Type, prefix string) {
+		for i := 0; i < rt.NumField(); i++ {
+			tag := rt.Field(i).Tag.Get("toml")
+			if tag == "-" {
+				continue
+			}
+			if _, ok := lines[prefix+tag]; !ok {
+				t.Errorf("template lacks %s", prefix+tag)
+			}
+			if rt.Field(i).Type.Kind() == reflect.Struct {
+				walk(rt.Field(i).Type, prefix+tag+".")
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+}
+
+func problems(t *testing.T, src string) []Problem {
+	t.Helper()
+	_, err := Parse("m.toml", []byte(src))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse(%q) = %v, want *Error", src, err)
+	}
+	return ce.Problems
+}
+
+func TestProblemsNameLineAndKey(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []Problem
+	}{
+		{"unknown key", "lang = \"ja\"\n[wedge]\nkey_dleay_ms = 5\n",
+			[]Problem{{Line: 3, Key: "wedge.key_dleay_ms", Msg: `unknown key (did you mean "wedge.key_delay_ms"?)`}}},
+		{"unknown table", "\n[wegde]\noutput = \"stdout\"\n",
+			[]Problem{{Line: 2, Key: "wegde", Msg: `unknown key (did you mean "wedge"?)`}}},
+		{"wrong type", "[wedge]\nkey_delay_ms = \"5\"\n",
+			[]Problem{{Line: 2, Key: "wedge.key_delay_ms", Msg: "want integer, got string"}}},
+		{"wrong array element", "[readers]\ninclude = [1]\n",
+			[]Problem{{Line: 2, Key: "readers.include", Msg: "want array of strings, got array"}}},
+		{"table as value", "database = 3\n",
+			[]Problem{{Line: 1, Key: "database", Msg: "want table, got integer"}}},
+		{"several at once", "lang = 1\n[log]\nlevel = true\nsize = 3\n",
+			[]Problem{
+				{Line: 1, Key: "lang", Msg: "want string, got integer"},
+				{Line: 3, Key: "log.level", Msg: "want string, got boolean"},
+				{Line: 4, Key: "log.size", Msg: "unknown key"},
+			}},
+		{"bad values", "lang = \"fr\"\n[wedge]\ntemplate = \"{patron}{esc}\"\nkey_delay_ms = -1\n[revocation]\nmethod = \"ldap\"\nocsp_url = \"ftp://x\"\n",
+			[]Problem{
+				{Line: 1, Key: "lang", Msg: `"fr" is not one of ja, en`},
+				{Line: 3, Key: "wedge.template", Msg: `unknown placeholder in "{patron}{esc}" (known: {patron} {tab} {enter})`},
+				{Line: 4, Key: "wedge.key_delay_ms", Msg: "-1 is outside 0..1000"},
+				{Line: 6, Key: "revocation.method", Msg: `"ldap" is not one of ocsp, crl, ocsp-then-crl`},
+				{Line: 7, Key: "revocation.ocsp_url", Msg: `"ftp://x" is not an http, https or ldap URL`},
+			}},
+		{"bad pattern", "[patron]\npattern = '[0-9'\n",
+			[]Problem{{Line: 2, Key: "patron.pattern"}}},
+		{"syntax", "lang = \"ja\"\nlevel = info\n",
+			[]Problem{{Line: 2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := problems(t, tt.src)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for i, w := range tt.want {
+				g := got[i]
+				if g.File != "m.toml" || g.Line != w.Line || g.Key != w.Key || (w.Msg != "" && g.Msg != w.Msg) {
+					t.Errorf("problem %d = %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadResolvesPaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mykey.toml")
+	os.WriteFile(path, []byte("\xef\xbb\xbf[database]\npath = \"data/r.db\"\n[revocation]\ntrust_anchors = [\"ca/2019.der\"]\n"), 0o644)
+	c, err := Load(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Path != filepath.Join(dir, "data", "r.db") {
+		t.Errorf("database path %s", c.Database.Path)
+	}
+	if c.KeyFile.Path != filepath.Join(dir, "pseudonym.key") {
+		t.Errorf("key file path %s", c.KeyFile.Path)
+	}
+	if c.Revocation.TrustAnchors[0] != filepath.Join(dir, "ca", "2019.der") {
+		t.Errorf("trust anchor %s", c.Revocation.TrustAnchors[0])
+	}
+	if c.Log.Dir != DefaultLocations().LogDir {
+		t.Errorf("log dir %s", c.Log.Dir)
+	}
+}
+
+func TestLoadMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none.toml")
+	if _, err := Load(path, false); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("required missing file: %v", err)
+	}
+	c, err := Load(path, true)
+	if err != nil || c.Lang != "ja" {
+		t.Errorf("optional missing file: %+v, %v", c, err)
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	s := Problem{File: "a.toml", Line: 3, Key: "wedge.x", Msg: "unknown key"}.String()
+	if s != "a.toml:3: wedge.x: unknown key" {
+		t.Errorf("%q", s)
+	}
+	if !strings.HasPrefix(Problem{File: "a.toml", Msg: "m"}.String(), "a.toml: m") {
+		t.Error("no line")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(Template("/tmp/x.toml")))
+	f.Add([]byte("[wedge]\nkey_delay_ms = \"5\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("f.toml", data)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+	})
+}

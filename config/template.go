@@ -1,0 +1,132 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Template returns the fully commented configuration file that
+// `mykey config init` writes for a file at path. Every key is present with
+// its default value; the default locations are shown in comments.
+func Template(path string) string {
+	loc := DefaultLocations()
+	r := strings.NewReplacer(
+		"@DB@", loc.Database,
+		"@KEY@", filepath.Join(filepath.Dir(path), "pseudonym.key"),
+		"@LOG@", loc.LogDir,
+	)
+	return r.Replace(templateText)
+}
+
+const templateText = `# mykey 設定ファイル / mykey configuration
+#
+# 書式は TOML です。知らないキーや型の違う値はエラーになります
+# （打ち間違いが黙って既定値に戻ることはありません）。
+# 変更後は "mykey config check" で確認してください。
+#
+# TOML format. Unknown keys and values of the wrong type are errors (a typo
+# never silently falls back to a default). Check with "mykey config check".
+# Relative paths are relative to this file's folder.
+
+# 表示言語: "ja"（日本語）または "en"（英語）
+# Language of messages: "ja" or "en".
+lang = "ja"
+
+[database]
+# 登録簿（SQLite）のファイル。空なら既定の場所: @DB@
+# The registry (SQLite) file. Empty means the default: @DB@
+path = ""
+
+[keyfile]
+# 仮名化の秘密鍵ファイル。初回に自動作成されます。登録簿とは別にバックアップし、
+# 他人に読ませないでください。失うと登録済みのカードを識別できなくなります。
+# 空なら設定ファイルと同じフォルダ: @KEY@
+# The pseudonym secret, created on first use. Back it up apart from the
+# registry and keep it private: without it registered cards are no longer
+# recognised. Empty means beside this file: @KEY@
+path = ""
+
+[patron]
+# 利用者番号を紐付けるサービス名（通常は "library" のまま）。
+# The service patron numbers are linked for (normally "library").
+service = "library"
+# 利用者番号の形式（正規表現）。全角数字は自動で半角にします。
+# Patron number format (regular expression), checked after NFKC (full-width
+# digits become ASCII).
+pattern = '^[0-9]{4,16}$'
+# チェックディジット方式: "none", "mod10"（重み3-1, JAN式）, "mod11"（重み2-7）, "luhn"
+# Check digit: "none", "mod10" (weights 3-1, as JAN), "mod11" (weights 2-7),
+# "luhn".
+check_digit = "none"
+
+[readers]
+# 監視するカードリーダー名（部分一致）。空ならすべて。
+# Card readers to watch (substring of the reader name). Empty means all.
+include = []
+# 無視するリーダー名（部分一致）。
+# Readers to ignore (substring of the reader name).
+exclude = []
+
+[wedge]
+# 出力先: "keyboard"（図書館システムへキー入力）または "stdout"（画面表示のみ）
+# Output: "keyboard" (type into the library system) or "stdout" (print only).
+output = "keyboard"
+# 入力の書式。{patron} が利用者番号、{tab} と {enter} はキー。前後に英数字を
+# 付けられます（例: Codabar の開始・終了文字 "A{patron}A{enter}"）。
+# What is typed. {patron} is the patron number; {tab} and {enter} are keys.
+# Literal ASCII may surround it, e.g. Codabar start/stop "A{patron}A{enter}".
+template = "{patron}{enter}"
+# 1キーごとの待ち時間（ミリ秒）。文字が抜ける遅いPCやリモートデスクトップでは増やす。
+# Delay per key in milliseconds; raise it on slow PCs or over remote desktop.
+key_delay_ms = 5
+# 入力を許すプログラムの実行ファイル名（例: ["ils.exe"]）。空なら制限なし。
+# Programs allowed to receive input, by executable name (e.g. ["ils.exe"]).
+# Empty means no restriction by program.
+allow_exe = []
+# 入力を許すウィンドウタイトル（正規表現）。空なら制限なし。
+# Window titles allowed to receive input (regular expression); empty: any.
+allow_title = ""
+# 同じカードを置いたままの二重入力を防ぐ時間（秒）。0 ならカードを離すまで再入力しない。
+# Seconds before the same card, left on the reader, is typed again; 0 means
+# only after it is removed.
+lockout_seconds = 10
+
+[revocation]
+# 失効確認の方式: "ocsp", "crl", "ocsp-then-crl"（OCSP が応答しないとき CRL）
+# Revocation method: "ocsp", "crl", or "ocsp-then-crl" (CRL when the OCSP
+# responder is unreachable).
+method = "ocsp-then-crl"
+# OCSP レスポンダーの URL（J-LIS から案内されたもの）。
+# OCSP responder URL (as given by J-LIS).
+ocsp_url = ""
+# OCSP の待ち時間（ミリ秒）。
+# OCSP timeout in milliseconds.
+ocsp_timeout_ms = 3000
+# CRL の取得元 URL。
+# Where the CRL is downloaded from.
+crl_url = ""
+# CRL の次回更新予定を過ぎても使える猶予（時間）。
+# Hours a CRL may be used past its nextUpdate.
+crl_grace_hours = 24
+# どの方式でも確認できないとき: "deny"（入力しない）または "allow"
+# When no method can answer: "deny" (type nothing) or "allow".
+on_unavailable = "deny"
+# 信頼する JPKI 利用者証明用 CA 証明書のファイル（世代ごとに複数可）。
+# Trusted JPKI user-authentication CA certificate files (one per generation).
+trust_anchors = []
+# テスト用カード（O=JPKI-TEST）を受け付ける。本番では false。
+# Accept test cards (O=JPKI-TEST). Keep false in production.
+test_mode = false
+
+[log]
+# ログのフォルダ。空なら既定: @LOG@
+# Log folder. Empty means the default: @LOG@
+dir = ""
+# ログの詳しさ: "debug", "info", "warn", "error"
+# Log level: "debug", "info", "warn", "error".
+level = "info"
+# ログファイル1つの最大サイズ（MB）と残す古いファイルの数。
+# Maximum size of one log file (MB) and how many old files to keep.
+max_size_mb = 10
+max_backups = 5
+`

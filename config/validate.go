@@ -1,0 +1,97 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/mykey-jp/mykey/keyid"
+)
+
+// TemplateTokens are the placeholders a wedge template may use.
+var TemplateTokens = []string{"{patron}", "{tab}", "{enter}"}
+
+// validate checks values whose type is right but whose content is not.
+func (c *Config) validate() []Problem {
+	var p []Problem
+	bad := func(key, format string, args ...any) {
+		p = append(p, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	oneOf := func(key, v string, allowed ...string) {
+		if !slices.Contains(allowed, v) {
+			bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	between := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(key, "%d is outside %d..%d", v, lo, hi)
+		}
+	}
+
+	oneOf("lang", c.Lang, "ja", "en")
+
+	if c.Patron.Service == "" || len(c.Patron.Service) > 64 {
+		bad("patron.service", "must be 1 to 64 characters")
+	}
+	oneOf("patron.check_digit", c.Patron.CheckDigit, "none", "mod10", "mod11", "luhn")
+	if _, err := keyid.NewPatronRule(c.Patron.Pattern, keyid.CheckDigit(c.Patron.CheckDigit)); err != nil && slices.Contains([]string{"none", "mod10", "mod11", "luhn"}, c.Patron.CheckDigit) {
+		bad("patron.pattern", "%v", err)
+	}
+
+	oneOf("wedge.output", c.Wedge.Output, "keyboard", "stdout")
+	if err := CheckTemplate(c.Wedge.Template); err != nil {
+		bad("wedge.template", "%v", err)
+	}
+	between("wedge.key_delay_ms", c.Wedge.KeyDelayMS, 0, 1000)
+	between("wedge.lockout_seconds", c.Wedge.LockoutSeconds, 0, 3600)
+	if c.Wedge.AllowTitle != "" {
+		if _, err := regexp.Compile(c.Wedge.AllowTitle); err != nil {
+			bad("wedge.allow_title", "%v", err)
+		}
+	}
+
+	oneOf("revocation.method", c.Revocation.Method, "ocsp", "crl", "ocsp-then-crl")
+	oneOf("revocation.on_unavailable", c.Revocation.OnUnavailable, "deny", "allow")
+	between("revocation.ocsp_timeout_ms", c.Revocation.OCSPTimeoutMS, 100, 60000)
+	between("revocation.crl_grace_hours", c.Revocation.CRLGraceHours, 0, 720)
+	for _, k := range []struct{ key, v string }{{"revocation.ocsp_url", c.Revocation.OCSPURL}, {"revocation.crl_url", c.Revocation.CRLURL}} {
+		if k.v == "" {
+			continue
+		}
+		if u, err := url.Parse(k.v); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ldap") || u.Host == "" {
+			bad(k.key, "%q is not an http, https or ldap URL", k.v)
+		}
+	}
+
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	between("log.max_size_mb", c.Log.MaxSizeMB, 1, 1000)
+	between("log.max_backups", c.Log.MaxBackups, 0, 100)
+	return p
+}
+
+// CheckTemplate checks a wedge output template: {patron} exactly once, only
+// known {tokens}, and otherwise printable ASCII literals (a prefix or suffix
+// such as Codabar start/stop letters).
+func CheckTemplate(t string) error {
+	if strings.Count(t, "{patron}") != 1 {
+		return fmt.Errorf("must contain {patron} exactly once")
+	}
+	rest := t
+	for rest != "" {
+		if rest[0] == '{' {
+			end := strings.IndexByte(rest, '}')
+			if end < 0 || !slices.Contains(TemplateTokens, rest[:end+1]) {
+				return fmt.Errorf("unknown placeholder in %q (known: %s)", t, strings.Join(TemplateTokens, " "))
+			}
+			rest = rest[end+1:]
+			continue
+		}
+		if rest[0] < 0x20 || rest[0] > 0x7e {
+			return fmt.Errorf("literal text must be printable ASCII")
+		}
+		rest = rest[1:]
+	}
+	return nil
+}
