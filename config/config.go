@@ -155,6 +155,9 @@ func (e *Error) Error() string {
 // optional is true: the defaults are returned. Every problem in the file is
 // reported at once in an *Error.
 func Load(path string, optional bool) (*Config, error) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && optional {
 		c := Default()

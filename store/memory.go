@@ -91,14 +91,15 @@ func (m *Memory) Link(ctx context.Context, service string, id keyid.ID, patron s
 }
 
 func (m *Memory) link(service string, id keyid.ID, patron string, opts LinkOptions) (bool, string, error) {
+	detail := "service=" + service
 	if err := CheckService(service); err != nil {
-		return false, "", err
+		return false, detail, err
 	}
 	if err := CheckPatron(patron); err != nil {
-		return false, "", err
+		return false, detail, err
 	}
 	if _, ok := m.index[id]; !ok {
-		return false, "", ErrUnknownID
+		return false, detail, ErrUnknownID
 	}
 	cur, hasCur := m.links[service][id]
 	if hasCur && cur.Patron == patron {
@@ -107,13 +108,12 @@ func (m *Memory) link(service string, id keyid.ID, patron string, opts LinkOptio
 	owner, taken := m.patronOwner(service, patron)
 	if !opts.Replace {
 		if hasCur {
-			return false, "", ErrIDLinked
+			return false, detail, ErrIDLinked
 		}
 		if taken {
-			return false, "", ErrPatronLinked
+			return false, detail, ErrPatronLinked
 		}
 	}
-	detail := "service=" + service
 	if taken {
 		delete(m.links[service], owner.MyKeyID)
 		detail += " moved-from=" + string(owner.MyKeyID)

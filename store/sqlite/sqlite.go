@@ -271,14 +271,15 @@ func (d *DB) Link(ctx context.Context, service string, id keyid.ID, patron strin
 	}
 	var changed bool
 	err := d.mutate(ctx, action, id, func(tx *sql.Tx) (string, bool, error) {
+		detail := "service=" + service
 		if err := store.CheckService(service); err != nil {
-			return "", false, err
+			return detail, false, err
 		}
 		if err := store.CheckPatron(patron); err != nil {
-			return "", false, err
+			return detail, false, err
 		}
 		if err := idExists(ctx, tx, id); err != nil {
-			return "", false, err
+			return detail, false, err
 		}
 		var curPatron, owner string
 		err := tx.QueryRowContext(ctx, "SELECT patron FROM links WHERE service = ? AND mykey_id = ?", service, string(id)).Scan(&curPatron)
@@ -294,13 +295,12 @@ func (d *DB) Link(ctx context.Context, service string, id keyid.ID, patron strin
 		}
 		if !opts.Replace {
 			if curPatron != "" {
-				return "", false, store.ErrIDLinked
+				return detail, false, store.ErrIDLinked
 			}
 			if owner != "" {
-				return "", false, store.ErrPatronLinked
+				return detail, false, store.ErrPatronLinked
 			}
 		}
-		detail := "service=" + service
 		if owner != "" {
 			detail += " moved-from=" + owner
 		}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/mykey-jp/mykey/config"
+)
+
+// Set at release build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func init() {
+	register(&command{
+		name:    "version",
+		summary: msg{"版を表示する", "print the version"},
+		usage:   "mykey version [--json]",
+		desc:    msg{"mykey の版、ビルドのコミット、Go の版を表示します。", "Prints mykey's version, the commit it was built from, and the Go version."},
+		examples: []string{"mykey version", "mykey version --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				c := commit
+				if c == "" {
+					if bi, ok := debug.ReadBuildInfo(); ok {
+						for _, s := range bi.Settings {
+							if s.Key == "vcs.revision" {
+								c = s.Value
+							}
+						}
+					}
+				}
+				if a.json {
+					a.printJSON(map[string]string{"version": version, "commit": c, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
+					return exitOK
+				}
+				fmt.Fprintf(a.stdout, "mykey %s %s (%s %s/%s)\n", version, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				return exitOK
+			}
+		},
+	})
+
+	register(&command{
+		name:    "config init",
+		summary: msg{"説明付きの設定ファイルを作る", "write a commented configuration file"},
+		usage:   "mykey config init [--path FILE] [--force]",
+		desc: msg{
+			"すべての項目と説明を含む設定ファイルを書き出します。既定の書き出し先は --config の場所です。既にあるファイルは --force がない限り上書きしません。",
+			"Writes a configuration file with every key and its explanation. It goes where --config points unless --path is given. An existing file is kept unless --force is given.",
+		},
+		examples: []string{"mykey config init", "mykey config init --path ./mykey.toml", "mykey --config ./mykey.toml config check"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			path := fs.String("path", "", a.t(msg{"書き出すファイル `FILE`", "`FILE` to write"}))
+			force := fs.Bool("force", false, a.t(msg{"既にあるファイルを上書きする", "overwrite an existing file"}))
+			return func(args []string) int {
+				if len(args) > 0 {
+					return a.usageError(commandNamed("config init"), a.t(mExtraArgs, args))
+				}
+				p := a.configPath
+				if *path != "" {
+					p = *path
+				}
+				if _, err := os.Stat(p); err == nil && !*force {
+					fmt.Fprintln(a.stderr, a.t(mError)+a.t(mConfigExists, p))
+					return exitFailure
+				}
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					return a.fail(err, "")
+				}
+				if err := os.WriteFile(p, []byte(config.Template(p)), 0o644); err != nil {
+					return a.fail(err, "")
+				}
+				a.println(a.t(mConfigWritten, p))
+				return exitOK
+			}
+		},
+	})
+
+	register(&command{
+		name:    "config check",
+		summary: msg{"設定ファイルを検査する", "check the configuration file"},
+		usage:   "mykey [--config FILE] config check [--json]",
+		desc: msg{
+			"設定ファイルを読み、問題をすべて「ファイル:行: キー: 内容」の形で表示します。問題があれば終了コード 2 です。問題がなければ、使われる登録簿・秘密鍵・ログの場所を表示します。",
+			"Reads the configuration and lists every problem as FILE:LINE: KEY: PROBLEM, exiting with 2 if there is any. Otherwise prints where the registry, secret key and logs will be.",
+		},
+		examples: []string{"mykey config check", "mykey --config C:\\ProgramData\\mykey\\mykey.toml config check --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				c, err := a.config()
+				var ce *config.Error
+				if errors.As(err, &ce) && a.json {
+					probs := make([]map[string]any, len(ce.Problems))
+					for i, p := range ce.Problems {
+						probs[i] = map[string]any{"file": p.File, "line": p.Line, "key": p.Key, "message": p.Msg}
+					}
+					a.printJSON(map[string]any{"ok": false, "file": a.configPath, "problems": probs})
+					fmt.Fprintln(a.stderr, a.t(mError)+a.explain(err, "").text)
+					return exitUsage
+				}
+				if err != nil {
+					return a.fail(err, "")
+				}
+				_, statErr := os.Stat(a.configPath)
+				exists := !errors.Is(statErr, os.ErrNotExist)
+				if a.json {
+					a.printJSON(map[string]any{"ok": true, "file": a.configPath, "exists": exists, "database": c.Database.Path, "keyfile": c.KeyFile.Path, "log_dir": c.Log.Dir, "lang": c.Lang})
+					return exitOK
+				}
+				if exists {
+					a.println(a.t(mConfigOK, a.configPath))
+				} else {
+					a.println(a.t(mConfigDefaults, a.configPath))
+				}
+				fmt.Fprintf(a.stdout, "  %s: %s\n  %s: %s\n  %s: %s\n", a.t(mPathDatabase), c.Database.Path, a.t(mPathKey), c.KeyFile.Path, a.t(mPathLog), c.Log.Dir)
+				return exitOK
+			}
+		},
+	})
+}
+
+func commandNamed(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	panic("no command " + name)
+}

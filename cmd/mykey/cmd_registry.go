@@ -1,0 +1,432 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+// entryJSON is the JSON form of a registry entry.
+type entryJSON struct {
+	MyKeyID      string `json:"mykey_id"`
+	CreatedAt    string `json:"created_at"`
+	Service      string `json:"service"`
+	Patron       string `json:"patron,omitempty"`
+	LinkedAt     string `json:"linked_at,omitempty"`
+	Certificates int    `json:"certificates"`
+}
+
+func toJSON(service string, e store.Entry) entryJSON {
+	j := entryJSON{MyKeyID: string(e.MyKeyID), CreatedAt: e.CreatedAt.Format(time.RFC3339), Service: service, Certificates: e.Certificates}
+	if e.Link != nil {
+		j.Patron, j.LinkedAt = e.Link.Patron, e.Link.LinkedAt.Format(time.RFC3339)
+	}
+	return j
+}
+
+func (a *app) printEntry(service string, e store.Entry) {
+	patron, linked := a.t(mNone), ""
+	if e.Link != nil {
+		patron, linked = e.Link.Patron, e.Link.LinkedAt.Local().Format("2006-01-02 15:04:05")
+	}
+	fmt.Fprintf(a.stdout, "%s: %s\n%s: %s\n%s: %s\n", a.t(mFieldID), e.MyKeyID, a.t(mFieldPatron), patron, a.t(mFieldService), service)
+	if linked != "" {
+		fmt.Fprintf(a.stdout, "%s: %s\n", a.t(mFieldLinked), linked)
+	}
+	fmt.Fprintf(a.stdout, "%s: %s\n%s: %d\n", a.t(mFieldCreated), e.CreatedAt.Local().Format("2006-01-02 15:04:05"), a.t(mFieldCerts), e.Certificates)
+}
+
+// selector holds the --mykey-id / --patron / --service flags shared by the
+// link commands.
+type selector struct {
+	id, patron, service string
+}
+
+func (a *app) selectorFlags(fs *flag.FlagSet) *selector {
+	s := &selector{}
+	fs.StringVar(&s.id, "mykey-id", "", a.t(mFlagID))
+	fs.StringVar(&s.patron, "patron", "", a.t(mFlagPatron))
+	fs.StringVar(&s.service, "service", "", a.t(mFlagService))
+	fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+	return s
+}
+
+// resolve validates the selector's values and fills the default service.
+func (a *app) resolve(s *selector) (keyid.ID, string, error) {
+	c, err := a.config()
+	if err != nil {
+		return "", "", err
+	}
+	if s.service == "" {
+		s.service = c.Patron.Service
+	}
+	var id keyid.ID
+	if s.id != "" {
+		if id, err = keyid.Parse(s.id); err != nil {
+			return "", "", err
+		}
+	}
+	patron := ""
+	if s.patron != "" {
+		rule, err := a.patronRule()
+		if err != nil {
+			return "", "", err
+		}
+		if patron, err = rule.Check(s.patron); err != nil {
+			return "", "", err
+		}
+	}
+	return id, patron, nil
+}
+
+// withRegistry runs fn on the opened registry and closes it.
+func (a *app) withRegistry(fn func(ctx context.Context, r store.Registry) int) int {
+	ctx := context.Background()
+	r, err := a.registry(ctx)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	defer r.Close()
+	return fn(ctx, r)
+}
+
+func init() {
+	register(&command{
+		name:    "id new",
+		summary: msg{"新しいマイキーIDを発行して登録する", "mint and register new MyKey IDs"},
+		usage:   "mykey id new [--count N] [--json]",
+		desc: msg{
+			"乱数から新しいマイキーID（8文字、最後の1文字は検査文字）を発行し、登録簿に記録します。通常はカード登録（mykey register）が自動で発行します。",
+			"Mints new random MyKey IDs (8 symbols, the last one a check character) and records them in the registry. Card registration (mykey register) normally does this itself.",
+		},
+		examples: []string{"mykey id new", "mykey id new --count 3 --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			count := fs.Int("count", 1, a.t(msg{"発行する数 `N`（1〜1000）", "how many to mint, `N` (1 to 1000)"}))
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				c := commandNamed("id new")
+				if len(args) > 0 {
+					return a.usageError(c, a.t(mExtraArgs, args))
+				}
+				if *count < 1 || *count > 1000 {
+					return a.usageError(c, "--count: 1..1000")
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					var ids []string
+					for range *count {
+						id, err := r.NewID(ctx)
+						if err != nil {
+							return a.fail(err, "")
+						}
+						ids = append(ids, string(id))
+						if !a.json {
+							a.println(a.t(mNewID, id))
+						}
+					}
+					if a.json {
+						a.printJSON(map[string]any{"ok": true, "mykey_ids": ids})
+					}
+					return exitOK
+				})
+			}
+		},
+	})
+
+	register(&command{
+		name:    "id check",
+		summary: msg{"マイキーIDの書式と検査文字を確かめる", "check the form and check character of MyKey IDs"},
+		usage:   "mykey id check [--json] ID...",
+		desc: msg{
+			"マイキーIDの書式と検査文字を確かめます（登録簿は見ません）。小文字、全角文字、空白やハイフンは受け付けます。1つでも誤りがあれば終了コード 2 です。",
+			"Checks the form and check character of MyKey IDs, without looking at the registry. Lower case, full-width characters, spaces and hyphens are accepted. Exits with 2 if any is invalid.",
+		},
+		examples: []string{"mykey id check 7K3M9QXF", "mykey id check 7k3m-9qxf --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				if len(args) == 0 {
+					return a.usageError(commandNamed("id check"), a.t(mNeedFlag, "ID"))
+				}
+				code := exitOK
+				var results []map[string]any
+				for _, s := range args {
+					id, err := keyid.Parse(s)
+					if err != nil {
+						f := a.explain(err, s)
+						code = f.exit
+						fmt.Fprintln(a.stderr, a.t(mError)+f.text)
+						r := map[string]any{"input": s, "valid": false, "message": f.text}
+						if pe, ok := err.(*keyid.ParseError); ok {
+							r["reason"] = pe.Reason.String()
+							if pe.Pos > 0 {
+								r["position"] = pe.Pos
+							}
+						}
+						results = append(results, r)
+						continue
+					}
+					if !a.json {
+						a.println(a.t(mIDValid, id))
+					}
+					results = append(results, map[string]any{"input": s, "valid": true, "mykey_id": string(id)})
+				}
+				if a.json {
+					a.printJSON(map[string]any{"ok": code == exitOK, "results": results})
+				}
+				return code
+			}
+		},
+	})
+
+	register(&command{
+		name:    "link",
+		summary: msg{"マイキーIDと利用者番号を紐付ける", "link a MyKey ID to a patron number"},
+		usage:   "mykey link --mykey-id ID --patron N [--service S] [--replace] [--json]",
+		desc: msg{
+			"マイキーIDを利用者番号に紐付けます。1つのマイキーIDには1つの利用者番号、1つの利用者番号には1つのマイキーIDです（サービスごと）。既に別の相手と紐付いていれば失敗します。--replace を付けると古い紐付けを外して付け替えます。監査ログに記録されます。",
+			"Links a MyKey ID to a patron number: one patron number per MyKey ID and one MyKey ID per patron number, per service. Fails if either is already linked elsewhere; --replace removes the old links and relinks. Recorded in the audit log.",
+		},
+		examples: []string{"mykey link --mykey-id 7K3M9QXF --patron 12345678", "mykey link --mykey-id 7K3M9QXF --patron 87654321 --replace --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			s := a.selectorFlags(fs)
+			replace := fs.Bool("replace", false, a.t(msg{"既存の紐付けを外して付け替える", "remove existing links and relink"}))
+			return func(args []string) int {
+				c := commandNamed("link")
+				if len(args) > 0 {
+					return a.usageError(c, a.t(mExtraArgs, args))
+				}
+				if s.id == "" || s.patron == "" {
+					return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
+				}
+				id, patron, err := a.resolve(s)
+				if err != nil {
+					return a.fail(err, s.id)
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					changed, err := r.Link(ctx, s.service, id, patron, store.LinkOptions{Replace: *replace})
+					if err != nil {
+						subject := string(id)
+						if err == store.ErrPatronLinked {
+							subject = patron
+						}
+						return a.fail(err, subject)
+					}
+					if a.json {
+						a.printJSON(map[string]any{"ok": true, "changed": changed, "mykey_id": string(id), "patron": patron, "service": s.service})
+						return exitOK
+					}
+					switch {
+					case !changed:
+						a.println(a.t(mUnchanged, id, patron))
+					case *replace:
+						a.println(a.t(mRelinked, id, patron))
+					default:
+						a.println(a.t(mLinked, id, patron))
+					}
+					return exitOK
+				})
+			}
+		},
+	})
+
+	register(&command{
+		name:    "unlink",
+		summary: msg{"紐付けを解除する", "remove a link"},
+		usage:   "mykey unlink (--mykey-id ID | --patron N) [--service S] [--json]",
+		desc: msg{
+			"マイキーIDまたは利用者番号の紐付けを解除します。マイキーID自体と証明書の登録は残ります。監査ログに記録されます。",
+			"Removes the link of a MyKey ID or of a patron number. The MyKey ID and its certificates stay registered. Recorded in the audit log.",
+		},
+		examples: []string{"mykey unlink --mykey-id 7K3M9QXF", "mykey unlink --patron 12345678 --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			s := a.selectorFlags(fs)
+			return func(args []string) int {
+				c := commandNamed("unlink")
+				if len(args) > 0 {
+					return a.usageError(c, a.t(mExtraArgs, args))
+				}
+				if (s.id == "") == (s.patron == "") {
+					return a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
+				}
+				id, patron, err := a.resolve(s)
+				if err != nil {
+					return a.fail(err, s.id)
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					var l store.Link
+					if id != "" {
+						l, err = r.UnlinkID(ctx, s.service, id)
+						if err == store.ErrNotFound {
+							fmt.Fprintln(a.stderr, a.t(mError)+a.t(mIDNotLinked, id))
+							if a.json {
+								a.printJSON(map[string]any{"ok": false, "error": "not-found", "message": a.t(mIDNotLinked, id)})
+							}
+							return exitNotFound
+						}
+					} else {
+						l, err = r.UnlinkPatron(ctx, s.service, patron)
+					}
+					if err != nil {
+						return a.fail(err, patron)
+					}
+					if a.json {
+						a.printJSON(map[string]any{"ok": true, "mykey_id": string(l.MyKeyID), "patron": l.Patron, "service": s.service})
+						return exitOK
+					}
+					a.println(a.t(mUnlinked, l.MyKeyID, l.Patron))
+					return exitOK
+				})
+			}
+		},
+	})
+
+	register(&command{
+		name:    "lookup",
+		summary: msg{"マイキーIDまたは利用者番号を調べる", "look up a MyKey ID or a patron number"},
+		usage:   "mykey lookup (--mykey-id ID | --patron N) [--service S] [--json]",
+		desc: msg{
+			"マイキーIDから利用者番号を、または利用者番号からマイキーIDを調べます。見つからなければ終了コード 3 です。照会は監査ログに記録されます。",
+			"Finds the patron number of a MyKey ID, or the MyKey ID of a patron number. Exits with 3 if there is none. Lookups are recorded in the audit log.",
+		},
+		examples: []string{"mykey lookup --mykey-id 7K3M9QXF", "mykey lookup --patron 12345678 --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			s := a.selectorFlags(fs)
+			return func(args []string) int {
+				c := commandNamed("lookup")
+				if len(args) > 0 {
+					return a.usageError(c, a.t(mExtraArgs, args))
+				}
+				if (s.id == "") == (s.patron == "") {
+					return a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
+				}
+				id, patron, err := a.resolve(s)
+				if err != nil {
+					return a.fail(err, s.id)
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					var e store.Entry
+					subject := string(id)
+					if id != "" {
+						e, err = r.LookupID(ctx, s.service, id)
+					} else {
+						subject = patron
+						e, err = r.LookupPatron(ctx, s.service, patron)
+					}
+					if aerr := r.Audit(ctx, store.AuditEntry{Action: "lookup", MyKeyID: e.MyKeyID, Outcome: store.Outcome(err), Detail: "service=" + s.service}); aerr != nil {
+						return a.fail(aerr, "")
+					}
+					if err != nil {
+						return a.fail(err, subject)
+					}
+					if a.json {
+						a.printJSON(map[string]any{"ok": true, "entry": toJSON(s.service, e)})
+						return exitOK
+					}
+					a.printEntry(s.service, e)
+					return exitOK
+				})
+			}
+		},
+	})
+
+	register(&command{
+		name:    "list",
+		summary: msg{"登録されているマイキーIDの一覧", "list the registered MyKey IDs"},
+		usage:   "mykey list [--service S] [--json]",
+		desc: msg{
+			"登録されているすべてのマイキーIDを、紐付いた利用者番号とともに登録順に表示します。一覧の表示は監査ログに記録されます。",
+			"Lists every registered MyKey ID in order of registration, with its patron number. Listing is recorded in the audit log.",
+		},
+		examples: []string{"mykey list", "mykey list --json > registry.json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			service := fs.String("service", "", a.t(mFlagService))
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				if len(args) > 0 {
+					return a.usageError(commandNamed("list"), a.t(mExtraArgs, args))
+				}
+				s := &selector{service: *service}
+				if _, _, err := a.resolve(s); err != nil {
+					return a.fail(err, "")
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					list, err := r.List(ctx, s.service)
+					if err != nil {
+						return a.fail(err, "")
+					}
+					if err := r.Audit(ctx, store.AuditEntry{Action: "list", Outcome: "ok", Detail: fmt.Sprintf("service=%s entries=%d", s.service, len(list))}); err != nil {
+						return a.fail(err, "")
+					}
+					if a.json {
+						out := make([]entryJSON, len(list))
+						for i, e := range list {
+							out[i] = toJSON(s.service, e)
+						}
+						a.printJSON(map[string]any{"ok": true, "service": s.service, "entries": out})
+						return exitOK
+					}
+					if len(list) == 0 {
+						a.println(a.t(mListEmpty))
+						return exitOK
+					}
+					fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %s\n", a.t(mFieldID), a.t(mFieldPatron), a.t(mFieldCreated), a.t(mFieldCerts))
+					for _, e := range list {
+						p := "-"
+						if e.Link != nil {
+							p = e.Link.Patron
+						}
+						fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %d\n", e.MyKeyID, p, e.CreatedAt.Local().Format("2006-01-02 15:04:05"), e.Certificates)
+					}
+					a.println(a.t(mListCount, len(list)))
+					return exitOK
+				})
+			}
+		},
+	})
+
+	register(&command{
+		name:    "audit",
+		summary: msg{"監査ログを表示する", "show the audit log"},
+		usage:   "mykey audit [--limit N] [--json]",
+		desc: msg{
+			"監査ログ（いつ、誰が、何を、どのマイキーIDに、結果）を古い順に表示します。利用者番号や発行番号は記録されません。",
+			"Shows the audit log (when, which OS user, what, which MyKey ID, outcome), oldest first. Patron numbers and issuance numbers are never recorded.",
+		},
+		examples: []string{"mykey audit", "mykey audit --limit 50 --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			limit := fs.Int("limit", 100, a.t(msg{"表示する件数 `N`（0 ならすべて）", "show the newest `N` entries (0: all)"}))
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				if len(args) > 0 {
+					return a.usageError(commandNamed("audit"), a.t(mExtraArgs, args))
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					log, err := r.AuditLog(ctx, *limit)
+					if err != nil {
+						return a.fail(err, "")
+					}
+					if a.json {
+						out := make([]map[string]any, len(log))
+						for i, e := range log {
+							out[i] = map[string]any{"seq": e.Seq, "at": e.At.Format(time.RFC3339), "user": e.User, "action": e.Action, "mykey_id": string(e.MyKeyID), "outcome": e.Outcome, "detail": e.Detail}
+						}
+						a.printJSON(map[string]any{"ok": true, "entries": out})
+						return exitOK
+					}
+					for _, e := range log {
+						id := string(e.MyKeyID)
+						if id == "" {
+							id = "-"
+						}
+						fmt.Fprintf(a.stdout, "%5d %s %-10s %-8s %-8s %-14s %s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, id, e.Outcome, e.Detail)
+					}
+					return exitOK
+				})
+			}
+		},
+	})
+}

@@ -1,0 +1,264 @@
+// Command mykey is the library desk utility: it reads the My Number Card's
+// user-identification certificate, resolves it to a MyKey ID and a patron
+// number, and types the number into the library system. This file holds the
+// command framework; each group of commands has its own file.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+
+	"github.com/mykey-jp/mykey/config"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitNotFound = 3
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// app is the state one invocation shares between its steps.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	lang           string // "ja" or "en"; "" until decided
+	configPath     string
+	configExplicit bool
+	cfg            *config.Config
+	json           bool
+}
+
+// command is one CLI command. setup defines its flags on fs and returns the
+// function that runs it after parsing.
+type command struct {
+	name     string
+	summary  msg
+	usage    string
+	desc     msg
+	examples []string
+	setup    func(a *app, fs *flag.FlagSet) func(args []string) int
+}
+
+var commands []*command
+
+func register(c *command) { commands = append(commands, c) }
+
+func findCommand(args []string) (*command, []string) {
+	for _, n := range []int{2, 1} {
+		if len(args) < n {
+			continue
+		}
+		name := strings.Join(args[:n], " ")
+		for _, c := range commands {
+			if c.name == name {
+				return c, args[n:]
+			}
+		}
+	}
+	return nil, args
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a.configPath = config.DefaultLocations().Config
+	a.prescan(args)
+
+	global := flag.NewFlagSet("mykey", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	a.commonFlags(global)
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			a.topUsage(stdout)
+			return exitOK
+		}
+		fmt.Fprintln(stderr, a.t(mError)+err.Error())
+		a.topUsage(stderr)
+		return exitUsage
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		a.topUsage(stderr)
+		return exitUsage
+	}
+	if rest[0] == "help" {
+		if c, _ := findCommand(rest[1:]); c != nil {
+			a.commandUsage(stdout, c, a.newFlagSet(c))
+			return exitOK
+		}
+		a.topUsage(stdout)
+		return exitOK
+	}
+	c, cargs := findCommand(rest)
+	if c == nil {
+		fmt.Fprintln(stderr, a.t(mError)+a.t(mUnknownCmd, strings.Join(rest, " ")))
+		return exitUsage
+	}
+	fs := a.newFlagSet(c)
+	runFn := c.setup(a, fs)
+	if err := fs.Parse(cargs); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			a.commandUsage(stdout, c, fs)
+			return exitOK
+		}
+		fmt.Fprintln(stderr, a.t(mError)+err.Error())
+		fmt.Fprintln(stderr, a.t(mUsage, c.usage))
+		return exitUsage
+	}
+	return runFn(fs.Args())
+}
+
+func (a *app) newFlagSet(c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	a.commonFlags(fs)
+	return fs
+}
+
+// commonFlags are accepted before and after the command name.
+func (a *app) commonFlags(fs *flag.FlagSet) {
+	fs.Func("config", a.t(mFlagConfig, config.DefaultLocations().Config), func(s string) error {
+		a.configPath, a.configExplicit = s, true
+		return nil
+	})
+	fs.Func("lang", a.t(mFlagLang), func(s string) error {
+		if s != "ja" && s != "en" {
+			return fmt.Errorf("--lang: %q is not ja or en", s)
+		}
+		a.lang = s
+		return nil
+	})
+}
+
+// prescan picks the language before flags are parsed, so that help and
+// errors are already in it: --lang, then MYKEY_LANG, then the configuration
+// file's lang, then Japanese.
+func (a *app) prescan(args []string) {
+	lang := os.Getenv("MYKEY_LANG")
+	for i, s := range args {
+		v, ok := strings.CutPrefix(strings.TrimPrefix(s, "-"), "-lang")
+		if !ok {
+			v, ok = strings.CutPrefix(strings.TrimPrefix(s, "-"), "-config")
+			if ok {
+				if p, ok := flagValue(v, args, i); ok {
+					a.configPath, a.configExplicit = p, true
+				}
+			}
+			continue
+		}
+		if l, ok := flagValue(v, args, i); ok {
+			lang = l
+		}
+	}
+	if lang != "ja" && lang != "en" {
+		lang = ""
+		if c, err := config.Load(a.configPath, true); err == nil {
+			lang = c.Lang
+		}
+	}
+	if lang != "en" {
+		lang = "ja"
+	}
+	a.lang = lang
+}
+
+func flagValue(rest string, args []string, i int) (string, bool) {
+	if v, ok := strings.CutPrefix(rest, "="); ok {
+		return v, true
+	}
+	if rest == "" && i+1 < len(args) {
+		return args[i+1], true
+	}
+	return "", false
+}
+
+func (a *app) topUsage(w io.Writer) {
+	fmt.Fprint(w, a.t(mUsageTop))
+	names := make([]string, 0, len(commands))
+	byName := map[string]*command{}
+	for _, c := range commands {
+		names = append(names, c.name)
+		byName[c.name] = c
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, a.t(byName[n].summary))
+	}
+	fmt.Fprint(w, a.t(mUsageTail))
+}
+
+func (a *app) commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintln(w, a.t(mUsage, c.usage))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.t(c.desc))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.t(mOptions))
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "--" + f.Name
+		ph, usage := flag.UnquoteUsage(f)
+		if ph != "" {
+			name += " " + ph
+		}
+		fmt.Fprintf(w, "  %-22s %s\n", name, usage)
+	})
+	if len(c.examples) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, a.t(mExamples))
+		for _, e := range c.examples {
+			fmt.Fprintln(w, "  "+e)
+		}
+	}
+}
+
+// config loads the configuration once. Without --config a missing file means
+// the defaults.
+func (a *app) config() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	c, err := config.Load(a.configPath, !a.configExplicit)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg = c
+	return c, nil
+}
+
+func (a *app) printJSON(v any) {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func (a *app) println(s string) { fmt.Fprintln(a.stdout, s) }
+
+// usageError reports a usage mistake and returns exitUsage.
+func (a *app) usageError(c *command, m string) int {
+	fmt.Fprintln(a.stderr, a.t(mError)+m)
+	fmt.Fprintln(a.stderr, a.t(mUsage, c.usage))
+	return exitUsage
+}
+
+// osUser names the OS user for the audit log.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	for _, k := range []string{"USER", "USERNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "unknown"
+}
