@@ -20,10 +20,10 @@ var (
 
 func init() {
 	register(&command{
-		name:    "version",
-		summary: msg{"版を表示する", "print the version"},
-		usage:   "mykey version [--json]",
-		desc:    msg{"mykey の版、ビルドのコミット、Go の版を表示します。", "Prints mykey's version, the commit it was built from, and the Go version."},
+		name:     "version",
+		summary:  msg{"版を表示する", "print the version"},
+		usage:    "mykey version [--json]",
+		desc:     msg{"mykey の版、ビルドのコミット、Go の版を表示します。", "Prints mykey's version, the commit it was built from, and the Go version."},
 		examples: []string{"mykey version", "mykey version --json"},
 		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))

@@ -26,14 +26,14 @@ var (
 		"\n各コマンドの説明: mykey <コマンド> --help\n終了コード: 0 成功、1 失敗、2 使い方・設定の誤り、3 見つからない・未登録\n",
 		"\nHelp on a command: mykey <command> --help\nExit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 not found or not registered\n",
 	}
-	mUsage     = msg{"使い方: %s", "Usage: %s"}
-	mOptions   = msg{"オプション:", "Options:"}
-	mExamples  = msg{"例:", "Examples:"}
+	mUsage      = msg{"使い方: %s", "Usage: %s"}
+	mOptions    = msg{"オプション:", "Options:"}
+	mExamples   = msg{"例:", "Examples:"}
 	mUnknownCmd = msg{"不明なコマンドです: %q（mykey --help で一覧を表示）", "unknown command %q (see mykey --help)"}
-	mExtraArgs = msg{"余分な引数があります: %v", "unexpected arguments: %v"}
-	mNeedOne   = msg{"%s のどちらか一方を指定してください", "give exactly one of %s"}
-	mNeedFlag  = msg{"%s を指定してください", "%s is required"}
-	mError     = msg{"エラー: ", "error: "}
+	mExtraArgs  = msg{"余分な引数があります: %v", "unexpected arguments: %v"}
+	mNeedOne    = msg{"%s のどちらか一方を指定してください", "give exactly one of %s"}
+	mNeedFlag   = msg{"%s を指定してください", "%s is required"}
+	mError      = msg{"エラー: ", "error: "}
 
 	mFlagConfig  = msg{"設定ファイル `FILE`（既定: %s）", "configuration `FILE` (default: %s)"}
 	mFlagLang    = msg{"表示言語 `LANG`: ja または en", "`LANG`uage of messages: ja or en"}
