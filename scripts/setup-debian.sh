@@ -1,0 +1,29 @@
+#!/bin/sh
+# Installs the Debian packages mykey's build and tests need. Safe to run again:
+# it asks apt only for what is missing. Needs root (or sudo) and Go >= 1.26.
+set -eu
+
+PACKAGES="gcc libc6-dev pkg-config gcc-mingw-w64-x86-64"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	if [ -x /usr/local/go/bin/go ]; then
+		echo "setup: add /usr/local/go/bin to PATH" >&2
+	else
+		echo "setup: Go 1.26 or newer is needed (https://go.dev/doc/install)" >&2
+	fi
+	exit 1
+fi
+echo "setup: ready ($(go version))"
