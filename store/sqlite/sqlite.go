@@ -27,8 +27,8 @@ import (
 var migrations embed.FS
 
 // BusyTimeout is how long a writer waits for another process's lock before
-// failing with store.ErrBusy.
-const BusyTimeout = 10 * time.Second
+// failing with store.ErrBusy. Tests shorten it.
+var BusyTimeout = 10 * time.Second
 
 // DB is the SQLite registry.
 type DB struct {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
@@ -154,6 +155,35 @@ func TestOpenErrors(t *testing.T) {
 		if d != nil {
 			d.Close()
 		}
+	}
+}
+
+// TestBusy holds the write lock from another connection: a writer gives up
+// after the busy timeout with ErrBusy, and succeeds once the lock is gone.
+func TestBusy(t *testing.T) {
+	defer func(old time.Duration) { BusyTimeout = old }(BusyTimeout)
+	BusyTimeout = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "registry.db")
+	d, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	other, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NewID(ctx); !errors.Is(err, store.ErrBusy) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("NewID under lock = %v, want ErrBusy naming the file", err)
+	}
+	tx.Rollback()
+	if _, err := d.NewID(ctx); err != nil {
+		t.Fatalf("NewID after unlock: %v", err)
 	}
 }
 
