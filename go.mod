@@ -10,4 +10,7 @@ require (
 	golang.org/x/text v0.44.0
 )
 
-require golang.org/x/tools v0.52.0 // indirect
+require (
+	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25 // indirect
+	golang.org/x/tools v0.52.0 // indirect
+)
