@@ -74,7 +74,9 @@ func (s *Session) transmit(ctx context.Context, apdu []byte) ([]byte, uint16, er
 			return nil, 0, err
 		}
 		if len(resp) < 2 {
-			return nil, 0, fmt.Errorf("%w: %d-byte response to instruction %02X", ErrMalformed, len(resp), apdu[1])
+			// A dying card answers success with no bytes once, then
+			// "removed": treat it as pulled.
+			return nil, 0, fmt.Errorf("%w: %w: %d-byte response to instruction %02X", ErrCardRemoved, ErrMalformed, len(resp), apdu[1])
 		}
 		sw := binary.BigEndian.Uint16(resp[len(resp)-2:])
 		data = append(data, resp[:len(resp)-2]...)

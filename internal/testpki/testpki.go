@@ -108,8 +108,8 @@ type Fixture struct {
 
 type spec struct {
 	name, issuer, org, cn string
-	serial               int64
-	from, to             time.Time
+	serial                int64
+	from, to              time.Time
 }
 
 var specs = []spec{
