@@ -249,7 +249,9 @@ func TestServiceNotUpYet(t *testing.T) {
 		t.Fatalf("Readers without pcscd = %v", err)
 	}
 	// A call waiting while the service comes up succeeds.
-	go func() { time.Sleep(300 * time.Millisecond); d.Restart() }()
+	restarted := make(chan struct{})
+	go func() { time.Sleep(300 * time.Millisecond); d.Restart(); close(restarted) }()
+	defer func() { <-restarted }()
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rs, err := c.Readers(ctx)

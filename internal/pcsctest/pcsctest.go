@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func Addr(entry, slot int) string { return fmt.Sprintf("127.0.0.1:%d", Port(entr
 
 // Daemon is a pcscd started for one test.
 type Daemon struct {
+	mu      sync.Mutex // guards cmd: tests restart pcscd from goroutines
 	t       testing.TB
 	cmd     *exec.Cmd
 	logPath string
@@ -108,6 +110,12 @@ func (d *Daemon) AddEntry() int {
 
 // Stop stops pcscd (SIGTERM, then waits).
 func (d *Daemon) Stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stop()
+}
+
+func (d *Daemon) stop() {
 	if d.cmd == nil {
 		return
 	}
@@ -127,7 +135,9 @@ func (d *Daemon) Stop() {
 // Restart stops pcscd if it runs and starts it again.
 func (d *Daemon) Restart() {
 	d.t.Helper()
-	d.Stop()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stop()
 	log, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		d.t.Fatal(err)
