@@ -126,8 +126,7 @@ func TestRemovedMidRead(t *testing.T) {
 			t.Fatalf("removed after %d APDUs: %v", n, err)
 		}
 		// The card held up again reads fine.
-		card.SetFaults(vcard.Faults{})
-		card.Reset()
+		card.Insert()
 		s = &cardio.Session{T: card}
 		if err := s.Select(ctx); err != nil {
 			t.Fatal(err)

@@ -50,8 +50,9 @@ type Patron struct {
 
 // Readers selects the card readers to watch.
 type Readers struct {
-	Include []string `toml:"include"`
-	Exclude []string `toml:"exclude"`
+	Include        []string `toml:"include"`
+	Exclude        []string `toml:"exclude"`
+	ExtendedLength bool     `toml:"extended_length"`
 }
 
 // Wedge configures how patron numbers are typed.

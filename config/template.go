@@ -66,6 +66,11 @@ include = []
 # 無視するリーダー名（部分一致）。
 # Readers to ignore (substring of the reader name).
 exclude = []
+# 拡張長 APDU で証明書を1回で読む。対応しないリーダーでは読めなくなるので、
+# "mykey card read --extended" で確かめてから true にしてください。
+# Read the certificate in one extended-length APDU. Readers without support
+# then fail: check with "mykey card read --extended" before turning it on.
+extended_length = false
 
 [wedge]
 # 出力先: "keyboard"（図書館システムへキー入力）または "stdout"（画面表示のみ）

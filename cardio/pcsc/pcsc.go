@@ -107,7 +107,8 @@ func mapErr(err error) error {
 		return nil
 	case errors.Is(err, scard.ErrRemovedCard), errors.Is(err, scard.ErrNoSmartcard),
 		errors.Is(err, scard.ErrResetCard), errors.Is(err, scard.ErrUnpoweredCard),
-		errors.Is(err, scard.ErrUnresponsiveCard), errors.Is(err, scard.ErrCommDataLost):
+		errors.Is(err, scard.ErrUnresponsiveCard), errors.Is(err, scard.ErrCommDataLost),
+		errors.Is(err, scard.ErrNotTransacted):
 		return fmt.Errorf("%w: %v", cardio.ErrCardRemoved, err)
 	case serviceDown(err), errors.Is(err, scard.ErrReaderUnavailable), errors.Is(err, scard.ErrUnknownReader),
 		errors.Is(err, scard.ErrNoReadersAvailable):

@@ -28,7 +28,7 @@ const MaxTries = 3
 
 // Faults are misbehaviours the card can show.
 type Faults struct {
-	RemoveAfter int           // the card is pulled after this many APDUs (0: never)
+	RemoveAfter int           // the card is pulled once, after this many APDUs (0: never)
 	Delay       time.Duration // each APDU takes this long
 	NotJPKI     bool          // the JPKI applet is missing (another kind of card)
 	ShortReads  int           // READ BINARY returns at most this many bytes (0: as asked)
@@ -96,6 +96,7 @@ func New(cfg Config, apduLog io.Writer) (*Card, error) {
 			cardio.EFTokenInfo: tok,
 			cardio.EFAuthCert:  pad(cfg.AuthCert),
 			cardio.EFAuthCA:    pad(cfg.AuthCA),
+			0x0002:             pad(cfg.AuthCA), // signature CA; the auth CA stands in
 		},
 		tries: tries,
 		log:   apduLog,
@@ -133,6 +134,14 @@ func (c *Card) Reset() {
 	c.selected, c.ef, c.verified, c.pending = false, 0, false, nil
 }
 
+// Insert puts a pulled card back: it answers again, from a reset state.
+func (c *Card) Insert() {
+	c.Reset()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removed = false
+}
+
 // Transmit makes Card a cardio.Transport: it answers apdu in process,
 // returning cardio.ErrCardRemoved once a RemoveAfter fault fires.
 func (c *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
@@ -153,7 +162,8 @@ func (c *Card) Process(apdu []byte) (resp []byte, removed bool) {
 	}
 	c.apdus++
 	if n := c.cfg.Faults.RemoveAfter; n > 0 && c.apdus > n {
-		c.removed = true
+		// One pull: held up again, the card works.
+		c.removed, c.cfg.Faults.RemoveAfter = true, 0
 		return nil, true
 	}
 	if d := c.cfg.Faults.Delay; d > 0 {
@@ -224,6 +234,22 @@ func (c *Card) answer(apdu []byte) []byte {
 	return sw(0x6D00)
 }
 
+// Files the applet has besides the readable ones: the authentication key
+// and PIN, and the signature certificate, key and PIN (the signature side
+// exists so that clients such as OpenSC recognise the applet; this card
+// never unlocks it).
+const (
+	efSignCert = 0x0001
+	efSignKey  = 0x001A
+	efSignPIN  = 0x001B
+	signTries  = 5
+)
+
+var internalEF = map[uint16]bool{
+	cardio.EFAuthKey: true, cardio.EFAuthPIN: true,
+	efSignCert: true, efSignKey: true, efSignPIN: true,
+}
+
 func (c *Card) selectFile(p1 byte, body []byte) []byte {
 	if len(body) < 1 || len(body) < 1+int(body[0]) {
 		return sw(0x6700)
@@ -241,7 +267,7 @@ func (c *Card) selectFile(p1 byte, body []byte) []byte {
 			return sw(0x6A82)
 		}
 		ef := binary.BigEndian.Uint16(data)
-		if _, ok := c.files[ef]; !ok && ef != cardio.EFAuthKey && ef != cardio.EFAuthPIN {
+		if _, ok := c.files[ef]; !ok && !internalEF[ef] {
 			return sw(0x6A82)
 		}
 		c.ef = ef
@@ -281,8 +307,11 @@ func (c *Card) readBinary(offset int, shortEF bool, body []byte) []byte {
 	}
 	file, ok := c.files[c.ef]
 	if !ok {
-		if c.ef == 0 {
+		switch c.ef {
+		case 0:
 			return sw(0x6986)
+		case efSignCert:
+			return sw(0x6982) // needs the signature PIN
 		}
 		return sw(0x6981) // key and PIN files cannot be read
 	}
@@ -308,6 +337,12 @@ func (c *Card) readBinary(offset int, shortEF bool, body []byte) []byte {
 }
 
 func (c *Card) verify(p2 byte, body []byte) []byte {
+	if c.selected && c.ef == efSignPIN && p2 == 0x80 {
+		if len(body) == 0 {
+			return sw(0x63C0 | signTries)
+		}
+		return sw(0x6A81) // the signature PIN is never used here
+	}
 	if !c.selected || c.ef != cardio.EFAuthPIN || p2 != 0x80 {
 		return sw(0x6A88)
 	}

@@ -36,7 +36,7 @@ func (c *Card) Serve(ctx context.Context, addr string) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	c.Reset()
+	c.Insert()
 	for {
 		quickACK(conn)
 		msg, err := readFrame(conn)

@@ -27,6 +27,9 @@ func (a *app) explain(err error, subject string) failure {
 	var ce *config.Error
 	var pe *keyid.ParseError
 	var pat *keyid.PatronError
+	if f, ok := a.cardFailure(err); ok {
+		return f
+	}
 	switch {
 	case errors.As(err, &ce):
 		text := a.t(mConfigProblems)

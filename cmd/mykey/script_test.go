@@ -11,6 +11,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests start the real CLI as a separate process this way.
+	if os.Getenv("MYKEY_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"mykey": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
