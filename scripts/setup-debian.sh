@@ -3,7 +3,12 @@
 # it asks apt only for what is missing. Needs root (or sudo) and Go >= 1.26.
 set -eu
 
-PACKAGES="gcc libc6-dev pkg-config gcc-mingw-w64-x86-64"
+# Build: gcc (cgo for SQLite and PC/SC), pkg-config and libpcsclite-dev,
+# mingw-w64 for the Windows build. Tests: pcscd with the vpcd virtual reader,
+# OpenSC and openssl as independent clients, unshare and ip for private
+# namespaces.
+PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
+pcscd vsmartcard-vpcd opensc openssl util-linux iproute2"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Runs mykey's whole test suite: vet, the race-enabled tests (with real SQLite
-# files and real processes), the cgo-free core, and the Windows cross-build.
-# With CI=true, tests that need real parts fail instead of skipping.
+# Runs mykey's whole test suite: vet, the race-enabled tests (real SQLite
+# files, real processes, a real pcscd with the vpcd virtual reader and OpenSC,
+# all inside private namespaces), the cgo-free core, and the Windows
+# cross-build. Needs root for the namespaces. With CI=true, tests that need
+# real parts fail instead of skipping.
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -14,11 +16,12 @@ echo "== go vet"
 go vet ./...
 GOOS=windows CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc go vet ./...
 
-echo "== go test -race ./..."
-go test -race -count=1 ./...
+echo "== go test -race ./... (private namespaces with their own pcscd)"
+go mod download
+sh scripts/pcsc-ns.sh go test -race -count=1 -timeout 15m ./...
 
 echo "== core without cgo"
-CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/
+CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./internal/testpki/
 
 echo "== Windows cross-build"
 sh scripts/build-windows.sh

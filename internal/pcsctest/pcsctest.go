@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package pcsctest runs a real pcscd with vpcd virtual readers for tests.
 // It only starts pcscd inside the private namespaces of scripts/pcsc-ns.sh
 // (MYKEY_PCSC_NS=1); elsewhere the test is skipped, or fails in CI.
