@@ -12,5 +12,6 @@ require (
 
 require (
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )

@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -49,8 +50,24 @@ func (d *drbg) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Key derives a 2048-bit RSA key (e = 65537) from seed.
+var (
+	keyMu    sync.Mutex
+	keyCache = map[string]*rsa.PrivateKey{}
+)
+
+// Key derives a 2048-bit RSA key (e = 65537) from seed. Keys are cached.
 func Key(seed string) *rsa.PrivateKey {
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	if k, ok := keyCache[seed]; ok {
+		return k
+	}
+	k := deriveKey(seed)
+	keyCache[seed] = k
+	return k
+}
+
+func deriveKey(seed string) *rsa.PrivateKey {
 	r := &drbg{seed: []byte("mykey test key: " + seed)}
 	e := big.NewInt(65537)
 	one := big.NewInt(1)
