@@ -25,15 +25,15 @@ type Mode int
 
 // Modes.
 const (
-	Normal        Mode = iota // signed by the CA: good, or revoked for Revoked serials
-	Delegated                 // signed by a responder certificate the CA issued with OCSPSigning
-	DelegatedNoEKU            // a CA-issued responder certificate without OCSPSigning
-	Forged                    // signed by a key the CA never certified
-	Unknown                   // status unknown
-	Stale                     // nextUpdate in the past
-	Error500                  // HTTP 500
-	Hang                      // never answers (until the client gives up)
-	Garbage                   // not an OCSP response
+	Normal         Mode = iota // signed by the CA: good, or revoked for Revoked serials
+	Delegated                  // signed by a responder certificate the CA issued with OCSPSigning
+	DelegatedNoEKU             // a CA-issued responder certificate without OCSPSigning
+	Forged                     // signed by a key the CA never certified
+	Unknown                    // status unknown
+	Stale                      // nextUpdate in the past
+	Error500                   // HTTP 500
+	Hang                       // never answers (until the client gives up)
+	Garbage                    // not an OCSP response
 )
 
 // Responder answers OCSP requests for one CA.
