@@ -71,6 +71,7 @@ type Revocation struct {
 	OCSPURL       string   `toml:"ocsp_url"`
 	OCSPTimeoutMS int      `toml:"ocsp_timeout_ms"`
 	CRLURL        string   `toml:"crl_url"`
+	CRLDir        string   `toml:"crl_dir"`
 	CRLGraceHours int      `toml:"crl_grace_hours"`
 	OnUnavailable string   `toml:"on_unavailable"`
 	TrustAnchors  []string `toml:"trust_anchors"`
@@ -233,6 +234,7 @@ func (c *Config) resolve(loc Locations, file string) {
 	c.Database.Path = abs(c.Database.Path, loc.Database)
 	c.KeyFile.Path = abs(c.KeyFile.Path, filepath.Join(base, "pseudonym.key"))
 	c.Log.Dir = abs(c.Log.Dir, loc.LogDir)
+	c.Revocation.CRLDir = abs(c.Revocation.CRLDir, filepath.Join(filepath.Dir(c.Database.Path), "crl"))
 	for i, a := range c.Revocation.TrustAnchors {
 		c.Revocation.TrustAnchors[i] = abs(a, a)
 	}

@@ -110,6 +110,9 @@ ocsp_timeout_ms = 3000
 # CRL の取得元 URL。
 # Where the CRL is downloaded from.
 crl_url = ""
+# 取り込んだ CRL の索引を置くフォルダ。空なら登録簿と同じフォルダの crl。
+# Folder for the imported CRL indexes; empty means "crl" beside the registry.
+crl_dir = ""
 # CRL の次回更新予定を過ぎても使える猶予（時間）。
 # Hours a CRL may be used past its nextUpdate.
 crl_grace_hours = 24

@@ -106,7 +106,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := a.newFlagSet(c)
 	runFn := c.setup(a, fs)
-	if err := fs.Parse(cargs); err != nil {
+	positional, err := parseInterspersed(fs, cargs)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			a.commandUsage(stdout, c, fs)
 			return exitOK
@@ -115,7 +116,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, a.t(mUsage, c.usage))
 		return exitUsage
 	}
-	return runFn(fs.Args())
+	return runFn(positional)
+}
+
+// parseInterspersed parses flags that may come before, between or after the
+// positional arguments (mykey cert check FILE --json); "--" ends flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func (a *app) newFlagSet(c *command) *flag.FlagSet {
