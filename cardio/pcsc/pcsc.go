@@ -249,6 +249,9 @@ type Event struct {
 	ATR    []byte
 }
 
+// livenessCheck bounds each wait of Watch.
+const livenessCheck = 2 * time.Second
+
 // Watch reports changes of readers and cards to fn until ctx ends. It starts
 // by reporting every reader present (ReaderAdded) and every card already
 // inserted (CardInserted). When the PC/SC service goes away it reports
@@ -346,11 +349,20 @@ func (c *Client) watch(ctx context.Context, known map[string]bool, fn func(Event
 				}
 				s.CurrentState = s.EventState &^ scard.StateChanged
 			}
-			err := sc.GetStatusChange(states, -1)
+			// Wait in bounded steps: a blocked wait does not always notice
+			// that pcscd went away, so each timeout checks the reader list.
+			err := sc.GetStatusChange(states, livenessCheck)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if errors.Is(err, scard.ErrTimeout) {
+				now, err := sc.ListReaders()
+				if err != nil && !errors.Is(err, scard.ErrNoReadersAvailable) {
+					return fail(err)
+				}
+				if !slices.Equal(now, names) {
+					break
+				}
 				continue
 			}
 			if err != nil && !errors.Is(err, scard.ErrUnknownReader) {
