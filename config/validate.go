@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mykey-jp/mykey/keyboardwedge"
 	"github.com/mykey-jp/mykey/keyid"
 )
-
-// TemplateTokens are the placeholders a wedge template may use.
-var TemplateTokens = []string{"{patron}", "{tab}", "{enter}"}
 
 // validate checks values whose type is right but whose content is not.
 func (c *Config) validate() []Problem {
@@ -41,7 +39,7 @@ func (c *Config) validate() []Problem {
 	}
 
 	oneOf("wedge.output", c.Wedge.Output, "keyboard", "stdout")
-	if err := CheckTemplate(c.Wedge.Template); err != nil {
+	if _, err := keyboardwedge.ParseTemplate(c.Wedge.Template); err != nil {
 		bad("wedge.template", "%v", err)
 	}
 	between("wedge.key_delay_ms", c.Wedge.KeyDelayMS, 0, 1000)
@@ -69,29 +67,4 @@ func (c *Config) validate() []Problem {
 	between("log.max_size_mb", c.Log.MaxSizeMB, 1, 1000)
 	between("log.max_backups", c.Log.MaxBackups, 0, 100)
 	return p
-}
-
-// CheckTemplate checks a wedge output template: {patron} exactly once, only
-// known {tokens}, and otherwise printable ASCII literals (a prefix or suffix
-// such as Codabar start/stop letters).
-func CheckTemplate(t string) error {
-	if strings.Count(t, "{patron}") != 1 {
-		return fmt.Errorf("must contain {patron} exactly once")
-	}
-	rest := t
-	for rest != "" {
-		if rest[0] == '{' {
-			end := strings.IndexByte(rest, '}')
-			if end < 0 || !slices.Contains(TemplateTokens, rest[:end+1]) {
-				return fmt.Errorf("unknown placeholder in %q (known: %s)", t, strings.Join(TemplateTokens, " "))
-			}
-			rest = rest[end+1:]
-			continue
-		}
-		if rest[0] < 0x20 || rest[0] > 0x7e {
-			return fmt.Errorf("literal text must be printable ASCII")
-		}
-		rest = rest[1:]
-	}
-	return nil
 }
