@@ -110,7 +110,7 @@ func Default() *Config {
 		Patron:  Patron{Service: "library", Pattern: keyid.DefaultPatronPattern, CheckDigit: "none"},
 		Readers: Readers{Include: []string{}, Exclude: []string{}},
 		Wedge: Wedge{
-			Output: "keyboard", Template: "{patron}{enter}", KeyDelayMS: 5,
+			Output: "keyboard", Template: "{patron}{enter}", KeyDelayMS: 2,
 			AllowExe: []string{}, LockoutSeconds: 10,
 		},
 		Revocation: Revocation{

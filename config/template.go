@@ -81,9 +81,11 @@ output = "keyboard"
 # What is typed. {patron} is the patron number; {tab} and {enter} are keys.
 # Literal ASCII may surround it, e.g. Codabar start/stop "A{patron}A{enter}".
 template = "{patron}{enter}"
-# 1キーごとの待ち時間（ミリ秒）。文字が抜ける遅いPCやリモートデスクトップでは増やす。
-# Delay per key in milliseconds; raise it on slow PCs or over remote desktop.
-key_delay_ms = 5
+# 1キーごとの待ち時間（ミリ秒）。既定の 2 なら 10 桁と Enter で 30 ミリ秒以内。
+# 文字が抜ける遅い PC やリモートデスクトップでは 10〜20 に増やしてください。
+# Delay per key in milliseconds. The default 2 types 10 digits and Enter in
+# under 30 ms; raise it to 10-20 on slow PCs or over remote desktop.
+key_delay_ms = 2
 # 入力を許すプログラムの実行ファイル名（例: ["ils.exe"]）。空なら制限なし。
 # Programs allowed to receive input, by executable name (e.g. ["ils.exe"]).
 # Empty means no restriction by program.

@@ -1,0 +1,154 @@
+//go:build linux
+
+// Package xdesk runs a real X desktop for tests: Xvfb, the jwm window
+// manager, and xterm windows that record every key they receive to a file
+// (an xterm in raw mode running cat -v: Enter arrives as ^M).
+package xdesk
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mykey-jp/mykey/internal/testenv"
+)
+
+// Desk is a running X server with a window manager.
+type Desk struct {
+	t       testing.TB
+	Display string // e.g. ":7"
+}
+
+// Start starts Xvfb and jwm; both stop when the test ends.
+func Start(t testing.TB) *Desk {
+	t.Helper()
+	for _, tool := range []string{"Xvfb", "jwm", "xterm", "xdotool", "setxkbmap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Unavailable(t, "%s missing (apt install xvfb jwm xterm xdotool x11-xkb-utils)", tool)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset")
+	x.ExtraFiles = []*os.File{w}
+	if err := x.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { x.Process.Kill(); x.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	d := &Desk{t: t}
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatal("Xvfb did not report its display")
+		}
+		d.Display = ":" + n
+	case <-time.After(10 * time.Second):
+		t.Fatal("Xvfb did not start")
+	}
+	wm := d.command("jwm")
+	if err := wm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wm.Process.Kill(); wm.Wait() })
+	return d
+}
+
+func (d *Desk) command(name string, args ...string) *exec.Cmd {
+	c := exec.Command(name, args...)
+	c.Env = append(os.Environ(), "DISPLAY="+d.Display)
+	return c
+}
+
+// Run runs an X client (xdotool, setxkbmap, ...) on the desk.
+func (d *Desk) Run(name string, args ...string) string {
+	d.t.Helper()
+	out, err := d.command(name, args...).CombinedOutput()
+	if err != nil {
+		d.t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Target is an xterm that records its keys.
+type Target struct {
+	d      *Desk
+	Title  string
+	Window string // X window id, decimal
+	File   string
+}
+
+// Target opens an xterm titled title. With slow set, each byte reaches the
+// file 20 ms after the previous one (a slow program).
+func (d *Desk) Target(title string, slow bool) *Target {
+	d.t.Helper()
+	file := filepath.Join(d.t.TempDir(), strings.ReplaceAll(title, " ", "_")+".keys")
+	os.WriteFile(file, nil, 0o644)
+	script := "stty raw -echo; exec cat -v > " + file
+	if slow {
+		script = "stty raw -echo; cat -v | while dd bs=1 count=1 2>/dev/null; do sleep 0.02; done > " + file
+	}
+	c := d.command("xterm", "-T", title, "-geometry", "60x10", "-e", "sh", "-c", script)
+	if err := c.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	tg := &Target{d: d, Title: title, File: file}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := d.command("xdotool", "search", "--name", "^"+title+"$").Output()
+		if id := strings.Fields(string(out)); err == nil && len(id) > 0 {
+			tg.Window = id[0]
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if tg.Window == "" {
+		d.t.Fatalf("xterm %q did not appear", title)
+	}
+	// Give the shell time to put the terminal in raw mode.
+	time.Sleep(300 * time.Millisecond)
+	return tg
+}
+
+// Focus gives the target the keyboard focus and waits until it has it.
+func (tg *Target) Focus() {
+	tg.d.t.Helper()
+	tg.d.Run("xdotool", "windowactivate", "--sync", tg.Window)
+	tg.d.Run("xdotool", "windowfocus", "--sync", tg.Window)
+}
+
+// Content returns what the target received so far.
+func (tg *Target) Content() string {
+	b, _ := os.ReadFile(tg.File)
+	return string(b)
+}
+
+// Wait polls until the target received want, and fails the test with what
+// arrived otherwise.
+func (tg *Target) Wait(want string, timeout time.Duration) {
+	tg.d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if tg.Content() == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tg.d.t.Fatalf("%s received %q, want %q", tg.Title, tg.Content(), want)
+}
+
+// String names the target for messages.
+func (tg *Target) String() string { return fmt.Sprintf("%s (window %s)", tg.Title, tg.Window) }
