@@ -6,9 +6,10 @@ set -eu
 # Build: gcc (cgo for SQLite and PC/SC), pkg-config and libpcsclite-dev,
 # mingw-w64 for the Windows build. Tests: pcscd with the vpcd virtual reader,
 # OpenSC and openssl as independent clients, unshare and ip for private
-# namespaces.
+# namespaces, and an X desktop (Xvfb, jwm, xterm, xdotool, setxkbmap).
 PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
-pcscd vsmartcard-vpcd opensc openssl util-linux iproute2"
+pcscd vsmartcard-vpcd opensc openssl util-linux iproute2
+xvfb jwm xterm xdotool x11-utils x11-xkb-utils"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -33,6 +33,9 @@ func (a *app) explain(err error, subject string) failure {
 	if f, ok := a.certFailure(err); ok {
 		return f
 	}
+	if f, ok := a.wedgeFailure(err); ok {
+		return f
+	}
 	switch {
 	case errors.As(err, &ce):
 		text := a.t(mConfigProblems)
