@@ -28,6 +28,11 @@ type Decision struct {
 	Reason Reason
 	Method string // "chain", "ocsp", "crl" or "none"
 	Detail string
+	Issuer *x509.Certificate // the trust anchor that issued it, once the chain checked out
+}
+
+func dec(r Reason, method, detail string) Decision {
+	return Decision{Reason: r, Method: method, Detail: detail}
 }
 
 // OK reports whether the certificate may be used.
@@ -58,8 +63,16 @@ type Policy struct {
 func (p *Policy) Check(ctx context.Context, leaf *x509.Certificate) Decision {
 	issuer, reason, detail := p.Chain.Check(leaf)
 	if reason != Good {
-		return Decision{reason, "chain", detail}
+		d := dec(reason, "chain", detail)
+		d.Issuer = issuer
+		return d
 	}
+	d := p.revocation(ctx, leaf, issuer)
+	d.Issuer = issuer
+	return d
+}
+
+func (p *Policy) revocation(ctx context.Context, leaf, issuer *x509.Certificate) Decision {
 	var d Decision
 	switch p.Method {
 	case MethodOCSP:
@@ -74,47 +87,47 @@ func (p *Policy) Check(ctx context.Context, leaf *x509.Certificate) Decision {
 			d = c
 		}
 	default:
-		d = Decision{Unavailable, "none", fmt.Sprintf("unknown method %q", p.Method)}
+		d = dec(Unavailable, "none", fmt.Sprintf("unknown method %q", p.Method))
 	}
 	if (d.Reason == Unavailable || d.Reason == StaleCRL) && p.AllowUnavailable {
-		return Decision{Good, d.Method, "accepted by policy although " + string(d.Reason) + ": " + d.Detail}
+		return dec(Good, d.Method, "accepted by policy although "+string(d.Reason)+": "+d.Detail)
 	}
 	return d
 }
 
 func (p *Policy) viaOCSP(ctx context.Context, leaf, issuer *x509.Certificate) Decision {
 	if p.OCSP == nil {
-		return Decision{Unavailable, "ocsp", "no OCSP responder configured"}
+		return dec(Unavailable, "ocsp", "no OCSP responder configured")
 	}
 	r, err := p.OCSP.Status(ctx, leaf, issuer)
 	if err != nil {
-		return Decision{Unavailable, "ocsp", err.Error()}
+		return dec(Unavailable, "ocsp", err.Error())
 	}
 	switch r.Status {
 	case ocsp.Good:
-		return Decision{Good, "ocsp", ""}
+		return dec(Good, "ocsp", "")
 	case ocsp.Revoked:
-		return Decision{Revoked, "ocsp", "revoked " + r.RevokedAt.UTC().Format(time.RFC3339)}
+		return dec(Revoked, "ocsp", "revoked "+r.RevokedAt.UTC().Format(time.RFC3339))
 	}
-	return Decision{Unknown, "ocsp", "the responder does not know this certificate"}
+	return dec(Unknown, "ocsp", "the responder does not know this certificate")
 }
 
 func (p *Policy) viaCRL(leaf, issuer *x509.Certificate) Decision {
 	if p.CRL == nil {
-		return Decision{Unavailable, "crl", "no CRL store configured"}
+		return dec(Unavailable, "crl", "no CRL store configured")
 	}
 	ix, err := p.CRL.Index(issuer)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Decision{Unavailable, "crl", "no CRL imported for " + issuer.Subject.String()}
+		return dec(Unavailable, "crl", "no CRL imported for "+issuer.Subject.String())
 	}
 	if err != nil {
-		return Decision{Unavailable, "crl", err.Error()}
+		return dec(Unavailable, "crl", err.Error())
 	}
 	if ix.Revoked(leaf.SerialNumber) {
-		return Decision{Revoked, "crl", "listed on the CRL of " + ix.ThisUpdate.UTC().Format(time.RFC3339)}
+		return dec(Revoked, "crl", "listed on the CRL of "+ix.ThisUpdate.UTC().Format(time.RFC3339))
 	}
 	if ix.Stale(p.CRL.now(), p.CRLGrace) {
-		return Decision{StaleCRL, "crl", "the CRL's nextUpdate " + ix.NextUpdate.UTC().Format(time.RFC3339) + " has passed"}
+		return dec(StaleCRL, "crl", "the CRL's nextUpdate "+ix.NextUpdate.UTC().Format(time.RFC3339)+" has passed")
 	}
-	return Decision{Good, "crl", ""}
+	return dec(Good, "crl", "")
 }

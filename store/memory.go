@@ -235,6 +235,84 @@ func (m *Memory) addCertificate(c Certificate) error {
 	return nil
 }
 
+// Register implements Registry.
+func (m *Memory) Register(ctx context.Context, r Registration) (Registered, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	res, err := m.register(r)
+	m.record(ActionRegister, res.MyKeyID, err, RegisterDetail(r, res))
+	return res, err
+}
+
+func (m *Memory) register(r Registration) (Registered, error) {
+	var res Registered
+	if err := CheckService(r.Service); err != nil {
+		return res, err
+	}
+	target := r.MyKeyID
+	if target != "" {
+		if _, ok := m.index[target]; !ok {
+			return res, ErrUnknownID
+		}
+	}
+	if r.Patron != "" {
+		if owner, ok := m.patronOwner(r.Service, r.Patron); ok {
+			if target == "" {
+				target = owner.MyKeyID
+			} else if target != owner.MyKeyID {
+				return res, ErrPatronLinked
+			}
+		}
+	}
+	if old, ok := m.certs[r.Pseudonym]; ok {
+		if target == "" {
+			target = old.MyKeyID
+		} else if target != old.MyKeyID {
+			return res, ErrCertRegistered
+		}
+	}
+	if target != "" && r.Patron != "" {
+		if l, ok := m.links[r.Service][target]; ok && l.Patron != r.Patron {
+			return res, ErrIDLinked
+		}
+	}
+	if target == "" {
+		for range MaxIDAttempts {
+			id, err := m.opts.NewID()
+			if err != nil {
+				return res, err
+			}
+			if _, dup := m.index[id]; !dup {
+				target = id
+				break
+			}
+		}
+		if target == "" {
+			return res, fmt.Errorf("minting a MyKey ID: %d collisions in a row", MaxIDAttempts)
+		}
+		m.index[target] = len(m.ids)
+		m.ids = append(m.ids, memID{target, m.opts.Time()})
+		res.Minted = true
+	}
+	res.MyKeyID = target
+	for _, o := range m.certs {
+		if o.MyKeyID == target && o.Status == CertActive && o.Pseudonym != r.Pseudonym {
+			res.Superseded = true
+		}
+	}
+	if err := m.addCertificate(Certificate{Pseudonym: r.Pseudonym, MyKeyID: target, NotAfter: r.NotAfter}); err != nil {
+		return res, err
+	}
+	if r.Patron != "" {
+		changed, _, err := m.link(r.Service, target, r.Patron, LinkOptions{})
+		if err != nil {
+			return res, err
+		}
+		res.Linked = changed
+	}
+	return res, nil
+}
+
 // Certificate implements Registry.
 func (m *Memory) Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error) {
 	m.mu.Lock()

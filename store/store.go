@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mykey-jp/mykey/keyid"
@@ -81,6 +82,29 @@ type AuditEntry struct {
 	Detail  string // free text without personal data
 }
 
+// Registration is a card's certificate to register.
+type Registration struct {
+	Pseudonym keyid.Pseudonym
+	NotAfter  time.Time
+	// MyKeyID attaches the certificate to this existing MyKey ID (a renewed
+	// card). Empty: the MyKey ID of the certificate, or of the patron
+	// number, or a new one.
+	MyKeyID keyid.ID
+	Service string
+	Patron  string // normalised patron number to link; empty for none
+}
+
+// Registered is what Register did.
+type Registered struct {
+	MyKeyID    keyid.ID
+	Minted     bool // a new MyKey ID
+	Superseded bool // an older certificate of the MyKey ID was superseded
+	Linked     bool // the patron number was newly linked
+}
+
+// ActionRegister is the audit action of Register.
+const ActionRegister = "register"
+
 // LinkOptions modify Link.
 type LinkOptions struct {
 	// Replace removes the MyKey ID's current link and the patron number's
@@ -127,6 +151,17 @@ type Registry interface {
 	// superseded. Registering the same pseudonym for the same MyKey ID again
 	// changes nothing. Errors: ErrUnknownID, ErrCertRegistered.
 	AddCertificate(ctx context.Context, c Certificate) error
+
+	// Register registers a card's certificate in one transaction: it finds
+	// or mints the MyKey ID, makes the certificate its active one
+	// (superseding the previous one: a renewed card keeps its MyKey ID), and
+	// links the patron number if one is given. Nothing changes when it
+	// fails. Errors: ErrUnknownID (r.MyKeyID not registered),
+	// ErrCertRegistered (the certificate belongs to another MyKey ID),
+	// ErrPatronLinked (the patron number belongs to another MyKey ID than
+	// r.MyKeyID), ErrIDLinked (the MyKey ID is linked to another patron
+	// number), ErrInvalidArgument.
+	Register(ctx context.Context, r Registration) (Registered, error)
 
 	// Certificate returns the certificate with pseudonym p; ErrNotFound if
 	// it is not registered.
@@ -213,6 +248,12 @@ func CheckPatron(p string) error {
 		return errors.Join(ErrInvalidArgument, errors.New("patron number must be 1 to 64 characters"))
 	}
 	return nil
+}
+
+// RegisterDetail describes a registration for the audit log (no patron
+// number: only whether one was linked).
+func RegisterDetail(r Registration, res Registered) string {
+	return fmt.Sprintf("service=%s pseudonym=%s minted=%t superseded=%t linked=%t", r.Service, r.Pseudonym.Short(), res.Minted, res.Superseded, res.Linked)
 }
 
 // MaxIDAttempts bounds retries when a freshly minted MyKey ID collides.

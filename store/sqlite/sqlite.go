@@ -492,3 +492,121 @@ func (d *DB) Close() error {
 	_, _ = d.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return d.db.Close()
 }
+
+// Register implements store.Registry.
+func (d *DB) Register(ctx context.Context, r store.Registration) (store.Registered, error) {
+	for range store.MaxIDAttempts {
+		var res store.Registered
+		var fnErr error
+		err := d.tx(ctx, func(tx *sql.Tx) error {
+			res, fnErr = d.register(ctx, tx, r)
+			if fnErr != nil {
+				return fnErr
+			}
+			return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionRegister, MyKeyID: res.MyKeyID, Outcome: "ok", Detail: store.RegisterDetail(r, res)})
+		})
+		if res.Minted && isConstraint(err) {
+			continue // the minted ID collided: draw again
+		}
+		if err != nil && fnErr != nil && isDomainError(fnErr) {
+			if aerr := d.tx(ctx, func(tx *sql.Tx) error {
+				return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionRegister, MyKeyID: r.MyKeyID, Outcome: store.Outcome(fnErr), Detail: store.RegisterDetail(r, store.Registered{})})
+			}); aerr != nil {
+				return res, d.wrap(aerr)
+			}
+		}
+		return res, d.wrap(err)
+	}
+	return store.Registered{}, errors.New("minting a MyKey ID: too many collisions in a row")
+}
+
+func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (store.Registered, error) {
+	var res store.Registered
+	if err := store.CheckService(r.Service); err != nil {
+		return res, err
+	}
+	target := string(r.MyKeyID)
+	if target != "" {
+		if err := idExists(ctx, tx, r.MyKeyID); err != nil {
+			return res, err
+		}
+	}
+	one := func(q string, args ...any) (string, error) {
+		var v string
+		err := tx.QueryRowContext(ctx, q, args...).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return v, err
+	}
+	if r.Patron != "" {
+		owner, err := one("SELECT mykey_id FROM links WHERE service = ? AND patron = ?", r.Service, r.Patron)
+		if err != nil {
+			return res, err
+		}
+		if owner != "" {
+			if target == "" {
+				target = owner
+			} else if target != owner {
+				return res, store.ErrPatronLinked
+			}
+		}
+	}
+	certOwner, err := one("SELECT mykey_id FROM certificates WHERE pseudonym = ?", r.Pseudonym[:])
+	if err != nil {
+		return res, err
+	}
+	if certOwner != "" {
+		if target == "" {
+			target = certOwner
+		} else if target != certOwner {
+			return res, store.ErrCertRegistered
+		}
+	}
+	if target != "" && r.Patron != "" {
+		cur, err := one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, target)
+		if err != nil {
+			return res, err
+		}
+		if cur != "" && cur != r.Patron {
+			return res, store.ErrIDLinked
+		}
+	}
+	if target == "" {
+		id, err := d.opts.NewID()
+		if err != nil {
+			return res, err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO mykey_ids (id, created_at) VALUES (?, ?)", string(id), d.now()); err != nil {
+			res.Minted = true
+			return res, err
+		}
+		target, res.Minted = string(id), true
+	}
+	res.MyKeyID = keyid.ID(target)
+	n, err := tx.ExecContext(ctx, "UPDATE certificates SET status = 'superseded' WHERE mykey_id = ? AND status = 'active' AND pseudonym != ?", target, r.Pseudonym[:])
+	if err != nil {
+		return res, err
+	}
+	if k, _ := n.RowsAffected(); k > 0 {
+		res.Superseded = true
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES (?, ?, ?, 'active', ?)
+		ON CONFLICT (pseudonym) DO UPDATE SET status = 'active', not_after = excluded.not_after`,
+		r.Pseudonym[:], target, r.NotAfter.UTC().Format(timeFormat), d.now()); err != nil {
+		return res, err
+	}
+	if r.Patron != "" {
+		cur, err := one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, target)
+		if err != nil {
+			return res, err
+		}
+		if cur == "" {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, ?)", r.Service, target, r.Patron, d.now()); err != nil {
+				return res, err
+			}
+			res.Linked = true
+		}
+	}
+	return res, nil
+}

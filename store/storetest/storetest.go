@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Services", testServices},
 		{"List", testList},
 		{"Certificates", testCertificates},
+		{"Register", testRegister},
 		{"AuditHasNoPatronNumbers", testAuditNoPatron},
 		{"AuditLimit", testAuditLimit},
 	}
@@ -349,5 +350,61 @@ func testMintCollision(t *testing.T, open Opener) {
 	}
 	if calls != 4 {
 		t.Errorf("mint called %d times, want 4", calls)
+	}
+}
+
+func testRegister(t *testing.T, r store.Registry, c *Clock) {
+	p1, p2, p3 := keyid.Pseudonym{1}, keyid.Pseudonym{2}, keyid.Pseudonym{3}
+	na := time.Date(2030, 3, 31, 14, 59, 59, 0, time.UTC)
+	reg := func(rg store.Registration) (store.Registered, error) {
+		rg.NotAfter = na
+		if rg.Service == "" {
+			rg.Service = store.DefaultService
+		}
+		return r.Register(ctx, rg)
+	}
+	// A new card with a patron number: a new MyKey ID, linked.
+	res, err := reg(store.Registration{Pseudonym: p1, Patron: "1111"})
+	if err != nil || !res.Minted || !res.Linked || res.Superseded {
+		t.Fatalf("first registration = %+v, %v", res, err)
+	}
+	id := res.MyKeyID
+	wantAudit(t, r, store.ActionRegister, id, "ok")
+	// The same card again: the same MyKey ID, nothing new.
+	if res, err := reg(store.Registration{Pseudonym: p1, Patron: "1111"}); err != nil || res.MyKeyID != id || res.Minted || res.Linked {
+		t.Fatalf("again = %+v, %v", res, err)
+	}
+	// The renewed card, found by the patron number: same ID, old superseded.
+	res, err = reg(store.Registration{Pseudonym: p2, Patron: "1111"})
+	if err != nil || res.MyKeyID != id || res.Minted || !res.Superseded {
+		t.Fatalf("renewal by patron = %+v, %v", res, err)
+	}
+	if got, _ := r.Certificate(ctx, p1); got.Status != store.CertSuperseded {
+		t.Errorf("old certificate %+v", got)
+	}
+	// The renewal named by MyKey ID, without a patron number.
+	if res, err := reg(store.Registration{Pseudonym: p3, MyKeyID: id}); err != nil || res.MyKeyID != id || !res.Superseded {
+		t.Fatalf("renewal by ID = %+v, %v", res, err)
+	}
+	// Conflicts change nothing.
+	other := mustID(t, r)
+	mustLink(t, r, other, "2222")
+	before, _ := r.List(ctx, store.DefaultService)
+	for name, rg := range map[string]store.Registration{
+		"certificate of another ID":   {Pseudonym: p3, MyKeyID: other},
+		"patron of another ID":        {Pseudonym: keyid.Pseudonym{9}, MyKeyID: id, Patron: "2222"},
+		"ID linked to another patron": {Pseudonym: keyid.Pseudonym{9}, MyKeyID: id, Patron: "3333"},
+		"unknown ID":                  {Pseudonym: keyid.Pseudonym{9}, MyKeyID: "0000001" + "2"},
+	} {
+		if _, err := reg(rg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	after, _ := r.List(ctx, store.DefaultService)
+	if len(after) != len(before) {
+		t.Errorf("failed registrations added IDs: %d → %d", len(before), len(after))
+	}
+	if got, _ := r.Certificate(ctx, keyid.Pseudonym{9}); got.MyKeyID != "" {
+		t.Errorf("failed registration stored a certificate: %+v", got)
 	}
 }
