@@ -40,26 +40,35 @@ type Reader struct {
 	ATR     []byte // the card's ATR when present
 }
 
-// context returns the PC/SC context, establishing it when needed and
-// retrying until ctx ends while the service is down.
+// context returns the shared PC/SC context for Readers and Connect,
+// establishing it when needed.
 func (c *Client) context(ctx context.Context) (*scard.Context, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ctx != nil {
+		if ok, _ := c.ctx.IsValid(); ok {
+			return c.ctx, nil
+		}
+		c.ctx.Release()
+		c.ctx = nil
+	}
+	sc, err := c.establish(ctx)
+	if err == nil {
+		c.ctx = sc
+	}
+	return sc, err
+}
+
+// establish makes a PC/SC context, retrying until ctx ends while the
+// service is down.
+func (c *Client) establish(ctx context.Context) (*scard.Context, error) {
 	retry := c.Retry
 	if retry <= 0 {
 		retry = 500 * time.Millisecond
 	}
 	for {
-		if c.ctx != nil {
-			if ok, _ := c.ctx.IsValid(); ok {
-				return c.ctx, nil
-			}
-			c.ctx.Release()
-			c.ctx = nil
-		}
 		sc, err := scard.EstablishContext()
 		if err == nil {
-			c.ctx = sc
 			return sc, nil
 		}
 		if !serviceDown(err) {
@@ -78,6 +87,16 @@ func (c *Client) drop(sc *scard.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ctx == sc && c.ctx != nil {
+		c.ctx.Release()
+		c.ctx = nil
+	}
+}
+
+// dropShared forgets the shared context, whatever it is.
+func (c *Client) dropShared() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx != nil {
 		c.ctx.Release()
 		c.ctx = nil
 	}
@@ -287,18 +306,21 @@ func sortedKeys(m map[string]bool) []string {
 	return keys
 }
 
-// watch runs one PC/SC context's worth of Watch.
+// watch runs one PC/SC context's worth of Watch. It has a context of its
+// own: pcsc-lite serialises the calls on one context, so a waiting
+// GetStatusChange would hold up Connect and Transmit on a shared one.
 func (c *Client) watch(ctx context.Context, known map[string]bool, fn func(Event)) error {
-	sc, err := c.context(ctx)
+	sc, err := c.establish(ctx)
 	if err != nil {
 		return err
 	}
+	defer sc.Release()
 	// Cancel the blocking GetStatusChange when ctx ends.
 	stop := context.AfterFunc(ctx, func() { sc.Cancel() })
 	defer stop()
 	fail := func(err error) error {
 		if serviceDown(err) {
-			c.drop(sc)
+			c.dropShared() // the shared context is gone too
 		}
 		return mapErr(err)
 	}

@@ -36,6 +36,9 @@ func (a *app) explain(err error, subject string) failure {
 	if f, ok := a.wedgeFailure(err); ok {
 		return f
 	}
+	if f, ok := a.enrollFailure(err); ok {
+		return f
+	}
 	switch {
 	case errors.As(err, &ce):
 		text := a.t(mConfigProblems)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/user"
 	"sort"
+	"sync"
 	"strings"
 
 	"github.com/mykey-jp/mykey/config"
@@ -37,6 +38,7 @@ type app struct {
 	configExplicit bool
 	cfg            *config.Config
 	json           bool
+	mu             sync.Mutex // serialises output from concurrent taps
 }
 
 // command is one CLI command. setup defines its flags on fs and returns the
@@ -258,6 +260,15 @@ func (a *app) config() (*config.Config, error) {
 func (a *app) printJSON(v any) {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// printJSONLine prints v as one line of JSON (a stream of records).
+func (a *app) printJSONLine(v any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	enc := json.NewEncoder(a.stdout)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }

@@ -1,5 +1,6 @@
-// Package ocsptest is a real OCSP responder on loopback for tests, built
-// with golang.org/x/crypto/ocsp. Its Mode makes it answer well or badly.
+// Package ocsptest is a real OCSP responder on loopback for tests and the
+// demo, built with golang.org/x/crypto/ocsp. Its Mode makes it answer well
+// or badly.
 package ocsptest
 
 import (
@@ -49,6 +50,12 @@ type Responder struct {
 	server  *httptest.Server
 }
 
+// New returns a responder for ca, to serve with an HTTP server of the
+// caller's (the demo's).
+func New(ca *x509.Certificate, key *rsa.PrivateKey, now func() time.Time) *Responder {
+	return &Responder{CA: ca, Key: key, Now: now, revoked: map[string]time.Time{}}
+}
+
 // Start runs a responder for the CA fixture caName on 127.0.0.1; it stops
 // when the test ends.
 func Start(t testing.TB, caName string, now func() time.Time) *Responder {
@@ -58,7 +65,7 @@ func Start(t testing.TB, caName string, now func() time.Time) *Responder {
 		t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
-	r := &Responder{CA: ca, Key: key, Now: now, revoked: map[string]time.Time{}}
+	r := New(ca, key, now)
 	r.server = httptest.NewServer(r)
 	r.URL = r.server.URL
 	t.Cleanup(r.server.Close)

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/enroll"
+	"github.com/mykey-jp/mykey/keyfile"
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+var (
+	mTriesBefore  = msg{"暗証番号の残り回数: %d 回", "PIN tries left: %d"}
+	mEnterPIN     = msg{"利用者証明用暗証番号（数字4桁）を入力してください: ", "enter the user-identification PIN (4 digits): "}
+	mWrongPIN     = msg{"暗証番号が違います。残り %d 回です。", "wrong PIN; %d tries left."}
+	mNotGenuine   = msg{"カードの署名が証明書と合いません。証明書の写しか、カードの故障です。登録しません。", "the card's signature does not match its certificate: a copied certificate or a faulty card. Not registered."}
+	mRejected     = msg{"証明書を確認できないため登録しません: %s", "not registered, the certificate check failed: %s"}
+	mBadPINFormat = msg{"暗証番号は数字4桁です。", "the PIN is 4 digits."}
+	mRegistered   = msg{"登録しました。マイキーID: %s", "registered. MyKey ID: %s"}
+	mRenewed      = msg{"更新されたカードを同じマイキーID %s に登録しました（古い証明書は無効にしました）。", "registered the renewed card to the same MyKey ID %s (the old certificate is superseded)."}
+	mAlready      = msg{"このカードは登録済みです。マイキーID: %s", "this card is already registered. MyKey ID: %s"}
+	mLinkedToo    = msg{"利用者番号 %s に紐付けました。", "linked to patron number %s."}
+)
+
+func (a *app) enrollFailure(err error) (failure, bool) {
+	var pe *cardio.PINError
+	var re *enroll.RejectedError
+	switch {
+	case errors.As(err, &pe):
+		return failure{"wrong-pin", exitFailure, a.t(mWrongPIN, pe.TriesLeft)}, true
+	case errors.Is(err, cardio.ErrBadPIN):
+		return failure{"bad-pin", exitUsage, a.t(mBadPINFormat)}, true
+	case errors.Is(err, enroll.ErrNotGenuine):
+		return failure{"not-genuine", exitFailure, a.t(mNotGenuine)}, true
+	case errors.As(err, &re):
+		return failure{"rejected", exitFailure, a.t(mRejected, a.t(reasonText[re.Decision.Reason]))}, true
+	case errors.Is(err, store.ErrCertRegistered):
+		return failure{"cert-registered", exitFailure, a.t(msg{"このカードは別のマイキーIDに登録されています。", "this card is registered to another MyKey ID."})}, true
+	}
+	return failure{}, false
+}
+
+// pseudonymizer loads (or creates) the secret and returns the pseudonymizer.
+func (a *app) pseudonymizer() (*keyid.Pseudonymizer, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	secret, _, err := keyfile.LoadOrCreate(c.KeyFile.Path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return keyid.NewPseudonymizer(secret)
+}
+
+// readPIN reads the PIN from stdin (--pin-stdin) or, without echo, from
+// the terminal.
+func (a *app) readPIN(fromStdin bool) ([]byte, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(a.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return nil, fmt.Errorf("reading the PIN from standard input: %w", err)
+		}
+		return []byte(strings.TrimSpace(line)), nil
+	}
+	fmt.Fprint(a.stderr, a.t(mEnterPIN))
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("no terminal to read the PIN from; use --pin-stdin")
+	}
+	pin, err := term.ReadPassword(fd)
+	fmt.Fprintln(a.stderr)
+	return pin, err
+}
+
+func init() {
+	register(&command{
+		name:    "register",
+		summary: msg{"カードを登録する（暗証番号が必要）", "register a card (the PIN is needed)"},
+		usage:   "mykey register [--patron N] [--mykey-id ID] [--reader NAME] [--pin-stdin] [--force-last-try] [--json]",
+		desc: msg{
+			"窓口でカードを登録します。証明書を確かめ、暗証番号の残り回数を表示し、利用者が暗証番号（数字4桁、画面に出ません）を入力すると、カードに乱数へ署名させて本物のカードであることを確かめます。そのうえでマイキーIDを発行し（登録済みのカードならそのIDを、更新されたカードなら --mykey-id か --patron の利用者のIDを使い続けます）、--patron があれば紐付けます。残り1回のときは --force-last-try がない限り暗証番号を送りません。失敗したときは登録簿を変えません。暗証番号は記録も保存もしません。",
+			"Registers a card at the counter: checks the certificate, shows the PIN tries left, takes the PIN (4 digits, not echoed), has the card sign a random challenge to prove it is genuine, then mints a MyKey ID (or keeps the card's, or, for a renewed card, the one named by --mykey-id or --patron) and links --patron. With one try left the PIN is not sent without --force-last-try. A failure leaves the registry unchanged. The PIN is never logged or stored.",
+		},
+		examples: []string{"mykey register --patron 12345678", "mykey register --mykey-id 7K3M9QXF", "echo 1234 | mykey register --pin-stdin --patron 12345678 --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			s := a.selectorFlags(fs)
+			reader := fs.String("reader", "", a.t(mFlagReader))
+			wait := fs.Duration("wait", 10e9, a.t(mFlagWait))
+			pinStdin := fs.Bool("pin-stdin", false, a.t(msg{"暗証番号を標準入力から読む（スクリプト用）", "read the PIN from standard input (for scripts)"}))
+			force := fs.Bool("force-last-try", false, a.t(msg{"残り1回でも暗証番号を送る", "send the PIN even with one try left"}))
+			return func(args []string) int {
+				if len(args) > 0 {
+					return a.usageError(commandNamed("register"), a.t(mExtraArgs, args))
+				}
+				id, patron, err := a.resolve(s)
+				if err != nil {
+					return a.fail(err, s.id)
+				}
+				pol, err := a.policy()
+				if err != nil {
+					return a.fail(err, "")
+				}
+				pseudo, err := a.pseudonymizer()
+				if err != nil {
+					return a.fail(err, "")
+				}
+				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+					return a.withCard(*reader, *wait, nil, func(ctx context.Context, _ string, sess *cardio.Session) int {
+						res, err := enroll.Enroll(ctx, enroll.Request{
+							Session: sess, Checker: pol, Registry: r, Pseudo: pseudo, ForceLast: *force,
+							MyKeyID: id, Patron: patron, Service: s.service,
+							PIN: func(tries int) ([]byte, error) {
+								fmt.Fprintln(a.stderr, a.t(mTriesBefore, tries))
+								return a.readPIN(*pinStdin)
+							},
+						})
+						if err != nil {
+							if !errors.Is(err, store.ErrPatronLinked) && !errors.Is(err, store.ErrIDLinked) && !errors.Is(err, store.ErrCertRegistered) && !errors.Is(err, store.ErrUnknownID) {
+								// Failures before the registry step are audited here.
+								r.Audit(ctx, store.AuditEntry{Action: store.ActionRegister, MyKeyID: id, Outcome: a.explain(err, "").code})
+							}
+							if errors.Is(err, cardio.ErrLastTry) || errors.Is(err, cardio.ErrPINBlocked) {
+								fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))
+							}
+							subject := string(id)
+							if errors.Is(err, store.ErrPatronLinked) {
+								subject = patron
+							}
+							return a.fail(err, subject)
+						}
+						if a.json {
+							a.printJSON(map[string]any{"ok": true, "mykey_id": string(res.MyKeyID), "minted": res.Minted, "superseded": res.Superseded,
+								"linked": res.Linked, "patron": patron, "service": s.service, "check": string(res.Decision.Reason), "method": res.Decision.Method,
+								"not_after": res.NotAfter})
+							return exitOK
+						}
+						switch {
+						case res.Superseded:
+							a.println(a.t(mRenewed, res.MyKeyID))
+						case res.Minted:
+							a.println(a.t(mRegistered, res.MyKeyID))
+						default:
+							a.println(a.t(mAlready, res.MyKeyID))
+						}
+						if res.Linked {
+							a.println(a.t(mLinkedToo, patron))
+						}
+						return exitOK
+					})
+				})
+			}
+		},
+	})
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/mykey-jp/mykey/cardio/pcsc"
+	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/keyboardwedge"
+)
+
+var outcomeText = map[desk.Outcome]msg{
+	desk.Typed:        {"入力しました。", "typed."},
+	desk.Duplicate:    {"同じカードです（入力済み）。", "the same card again (already typed)."},
+	desk.Paused:       {"一時停止中のため入力しません。", "paused: nothing typed."},
+	desk.Unknown:      {"登録されていないカードです。窓口で登録してください。", "this card is not registered; register it at the counter."},
+	desk.Superseded:   {"更新前の古い証明書です。新しいカードで登録し直してください。", "an old certificate replaced by a renewed card; register the new card."},
+	desk.NotLinked:    {"このカードは利用者番号に紐付いていません。", "this card is not linked to a patron number."},
+	desk.NotJPKI:      {"マイナンバーカードではありません。", "this is not a My Number Card."},
+	desk.Removed:      {"読み取り中にカードが離されました。もう一度かざしてください。", "the card was removed while being read; hold it again."},
+	desk.Unreadable:   {"カードを読み取れません。かざし直してください。", "the card cannot be read; hold it again."},
+	desk.FocusRefused: {"入力先が許可されたウィンドウではないため入力しません。", "the focused window is not allowed: nothing typed."},
+	desk.FocusMoved:   {"入力中にフォーカスが移ったため中断しました。", "the focus moved while typing: stopped."},
+	desk.NoDisplay:    {"画面がないため入力できません。", "no display to type into."},
+	desk.Failed:       {"エラーのため入力しません。ログを確かめてください。", "an error occurred: nothing typed; see the log."},
+}
+
+// statusText is the desk message for a status, Japanese first.
+func (a *app) statusText(st desk.Status) string {
+	if st.Outcome == desk.Rejected {
+		return a.t(reasonText[st.Decision.Reason])
+	}
+	return a.t(outcomeText[st.Outcome])
+}
+
+// logger writes structured logs to a rotating file in the log folder.
+func (a *app) logger() (zerolog.Logger, func(), error) {
+	c, err := a.config()
+	if err != nil {
+		return zerolog.Nop(), nil, err
+	}
+	if err := os.MkdirAll(c.Log.Dir, 0o750); err != nil {
+		return zerolog.Nop(), nil, fmt.Errorf("creating the log folder %s: %w", c.Log.Dir, err)
+	}
+	lj := &lumberjack.Logger{Filename: filepath.Join(c.Log.Dir, "mykey.log"), MaxSize: c.Log.MaxSizeMB, MaxBackups: c.Log.MaxBackups}
+	level, _ := zerolog.ParseLevel(c.Log.Level)
+	return zerolog.New(lj).Level(level).With().Timestamp().Logger(), func() { lj.Close() }, nil
+}
+
+// newDesk builds the desk from the configuration. The caller closes with
+// the returned function.
+func (a *app) newDesk(log zerolog.Logger) (*desk.Desk, func(), error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, err := a.policy()
+	if err != nil {
+		return nil, nil, err
+	}
+	pseudo, err := a.pseudonymizer()
+	if err != nil {
+		return nil, nil, err
+	}
+	ty, closeTyper, err := a.typer()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := a.registry(context.Background())
+	if err != nil {
+		closeTyper()
+		return nil, nil, err
+	}
+	client := &pcsc.Client{}
+	d := &desk.Desk{
+		Readers: pcscReaders{client}, Checker: pol, Registry: reg, Pseudo: pseudo, Typer: ty,
+		Dedup:    &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
+		Service:  c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log,
+		Accept: func(r string) bool { return pcsc.Matches(r, c.Readers.Include, c.Readers.Exclude) },
+	}
+	return d, func() { client.Close(); reg.Close(); closeTyper() }, nil
+}
+
+func statusJSON(a *app, st desk.Status) map[string]any {
+	return map[string]any{
+		"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.statusText(st),
+		"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
+		"read_ms": ms(st.Timing.Read), "check_ms": ms(st.Timing.Check), "lookup_ms": ms(st.Timing.Lookup), "type_ms": ms(st.Timing.Type),
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (a *app) printStatus(st desk.Status) {
+	if a.json {
+		a.printJSONLine(statusJSON(a, st))
+		return
+	}
+	id := ""
+	if st.MyKeyID != "" {
+		id = " [" + string(st.MyKeyID) + "]"
+	}
+	fmt.Fprintf(a.stdout, "%s %s: %s%s\n", st.At.Local().Format("15:04:05"), st.Reader, a.statusText(st), id)
+}
+
+func init() {
+	register(&command{
+		name:    "run",
+		summary: msg{"窓口で常駐し、カードをかざすと利用者番号を入力する", "run at the desk: a card held up types its patron number"},
+		usage:   "mykey run [--no-tray] [--json]",
+		desc: msg{
+			"窓口の常駐サービスです。カードリーダーを見張り、カードがかざされると証明書を読み、有効性と失効を確かめ、登録簿から利用者番号を引いて、許可されたウィンドウにキー入力します。どれかの段階で失敗したときは何も入力せず、理由を表示します。リーダーの抜き差し、スマートカードサービスの再起動、画面の切断があっても動き続けます。ログは設定の log.dir に保存します（利用者番号は記録しません）。Ctrl+C または終了メニューで止まります。",
+			"The desk service. It watches the card readers; when a card is held up it reads the certificate, checks validity and revocation, finds the patron number in the registry and types it into the allowed window. If any step fails nothing is typed and the reason is shown. It keeps running across reader unplugging, smart-card service restarts and display loss. Logs go to log.dir (no patron numbers). Ctrl+C or Quit stops it.",
+		},
+		examples: []string{"mykey run", "mykey run --no-tray --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			noTray := fs.Bool("no-tray", false, a.t(msg{"常駐アイコンを出さない（画面のない環境用）", "no tray icon (headless)"}))
+			fs.BoolVar(&a.json, "json", false, a.t(msg{"各読み取りの結果を1行の JSON で出力する", "print each tap's result as one JSON line"}))
+			return func(args []string) int {
+				if len(args) > 0 {
+					return a.usageError(commandNamed("run"), a.t(mExtraArgs, args))
+				}
+				log, closeLog, err := a.logger()
+				if err != nil {
+					return a.fail(err, "")
+				}
+				defer closeLog()
+				d, closeDesk, err := a.newDesk(log)
+				if err != nil {
+					return a.fail(err, "")
+				}
+				defer closeDesk()
+				ctx, cancel := signalContext()
+				defer cancel()
+				return a.runDesk(ctx, cancel, d, log, !*noTray)
+			}
+		},
+	})
+}
+
+// runDesk runs d until ctx ends, restarting the watch after failures, with
+// the tray when asked for.
+func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, log zerolog.Logger, tray bool) int {
+	statuses := make(chan desk.Status, 16)
+	d.OnStatus = func(st desk.Status) {
+		a.printStatus(st)
+		select {
+		case statuses <- st:
+		default:
+		}
+	}
+	log.Info().Msg("desk started")
+	if !a.json {
+		fmt.Fprintln(a.stderr, a.t(msg{"受付を開始しました。カードをかざしてください（Ctrl+C で終了）。", "ready: hold a card on the reader (Ctrl+C to stop)."}))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			err := d.Run(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error().Err(err).Msg("watching the readers failed; retrying")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	if tray {
+		a.runTray(ctx, cancel, d, statuses)
+	}
+	<-ctx.Done()
+	<-done
+	log.Info().Msg("desk stopped")
+	return exitOK
+}
+
