@@ -81,7 +81,7 @@ func startVCard(t testing.TB, apduLog string, extra ...string) (stop func()) {
 	return stop
 }
 
-// waitCard polls `mykey readers` until the first reader holds a card (or not).
+// waitCard polls `mykey readers` until the first vpcd slot holds a card (or not).
 func waitCard(t testing.TB, present bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -93,8 +93,12 @@ func waitCard(t testing.TB, present bool) {
 			} `json:"readers"`
 		}
 		out, _, code := cli(t, "readers", "--json")
-		if code == 0 && json.Unmarshal([]byte(out), &r) == nil && len(r.Readers) > 0 && r.Readers[0].Present == present {
-			return
+		if code == 0 && json.Unmarshal([]byte(out), &r) == nil {
+			for _, rd := range r.Readers {
+				if rd.Name == "Virtual PCD 00 00" && rd.Present == present {
+					return
+				}
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

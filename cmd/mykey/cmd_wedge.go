@@ -54,7 +54,7 @@ func (a *app) typer() (*keyboardwedge.Typer, func(), error) {
 	}
 	t := &keyboardwedge.Typer{Template: tmpl, KeyDelay: time.Duration(w.KeyDelayMS) * time.Millisecond}
 	if w.Output == "stdout" {
-		t.Injector = &keyboardwedge.TextSink{W: a.stdout}
+		t.Injector, t.KeyDelay = &keyboardwedge.TextSink{W: a.stdout}, 0
 		return t, func() {}, nil
 	}
 	inj, focus, ime, closeFn, err := systemWedge()

@@ -138,6 +138,7 @@ var specs = []spec{
 	{name: "user-2019", issuer: "ca-2019", cn: "B7C8D9E0F1G2H3J4K5L6M7N", serial: 0x1F00A1B2, from: date(2021, 6, 1), to: date(2026, 5, 31)},
 	{name: "user-expired", issuer: "ca-2019", cn: "C3D4E5F6G7H8J9K0L1M2N3P", serial: 0x1E00C3D4, from: date(2019, 7, 1), to: date(2024, 6, 30)},
 	{name: "user-testcard", issuer: "ca-test", cn: "TESTCARD0000000000000001", serial: 0x7E000001, from: date(2025, 4, 1), to: date(2030, 3, 31)},
+	{name: "user-unregistered", issuer: "ca-2023", cn: "D5E6F7G8H9J0K1L2M3N4P5Q", serial: 0x2A0C7E11, from: date(2025, 10, 1), to: date(2030, 9, 30)},
 }
 
 // policiesExtension is certificatePolicies with the user-identification

@@ -1,0 +1,265 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/internal/ocsptest"
+	"github.com/mykey-jp/mykey/internal/pcsctest"
+	"github.com/mykey-jp/mykey/internal/testpki"
+	"github.com/mykey-jp/mykey/internal/xdesk"
+)
+
+// fixtureCard is a virtual card of a fixture, which the test inserts into
+// a vpcd slot and removes.
+type fixtureCard struct {
+	*vcard.Card
+	mu     sync.Mutex
+	cancel func()
+	done   chan struct{}
+}
+
+func newFixtureCard(t testing.TB, name string, f vcard.Faults) *fixtureCard {
+	t.Helper()
+	der, key, err := testpki.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _, _ := testpki.Load("ca-2023")
+	c, err := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234", Faults: f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &fixtureCard{Card: c}
+	t.Cleanup(fc.remove)
+	return fc
+}
+
+func (c *fixtureCard) insert(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.done = cancel, make(chan struct{})
+	go func(done chan struct{}) { defer close(done); c.Serve(ctx, addr) }(c.done)
+}
+
+func (c *fixtureCard) remove() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+		<-c.done
+		c.cancel = nil
+	}
+}
+
+// service is `mykey run --no-tray --json` as its own process.
+type service struct {
+	cmd    *exec.Cmd
+	lines  chan map[string]any
+	stderr strings.Builder
+}
+
+func startService(t *testing.T, env []string) *service {
+	t.Helper()
+	s := &service{lines: make(chan map[string]any, 64)}
+	s.cmd = exec.Command(os.Args[0], "run", "--no-tray", "--json")
+	s.cmd.Env = append(append(os.Environ(), "MYKEY_RUN_MAIN=1"), env...)
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stderr = &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				s.lines <- m
+			}
+		}
+		close(s.lines)
+	}()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+		}
+	})
+	return s
+}
+
+// next waits for the next status line.
+func (s *service) next(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case m, ok := <-s.lines:
+		if !ok {
+			t.Fatalf("mykey run ended:\n%s", s.stderr.String())
+		}
+		return m
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no status from mykey run within 15 s\n%s", s.stderr.String())
+	}
+	return nil
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	pcscd := pcsctest.Start(t, 2)
+	d := xdesk.Start(t)
+	target := d.Target("ILS", false)
+	decoy := d.Target("decoy", false)
+	r := ocsptest.Start(t, "ca-2023", time.Now)
+	dir := setupCLI(t)
+	pki := testpki.Dir()
+	crl := filepath.Join(dir, "auth.crl")
+	writeCRL(t, crl, 1, "user-renewed")
+	cfg := fmt.Sprintf(`[database]
+path = "registry.db"
+[wedge]
+allow_exe = ["xterm"]
+allow_title = "^ILS$"
+key_delay_ms = 1
+[revocation]
+method = "ocsp-then-crl"
+ocsp_url = %q
+ocsp_timeout_ms = 500
+trust_anchors = [%q, %q, %q]
+[log]
+dir = "logs"
+`, r.URL, filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der"), filepath.Join(pki, "ca-test.der"))
+	os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(cfg), 0o644)
+	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
+		t.Fatalf("crl import: %s", errs)
+	}
+
+	// Register two cards through the real registration (PIN and signature).
+	good := newFixtureCard(t, "user", vcard.Faults{})
+	renewed := newFixtureCard(t, "user-renewed", vcard.Faults{})
+	for _, reg := range []struct {
+		card   *fixtureCard
+		patron string
+	}{{good, "11112222"}, {renewed, "33334444"}} {
+		reg.card.insert(pcsctest.Addr(0, 0))
+		waitCard(t, true)
+		o, errs, code := cliStdin(t, "1234\n", "register", "--pin-stdin", "--patron", reg.patron, "--json")
+		if code != 0 {
+			t.Fatalf("register %s: %s%s", reg.patron, o, errs)
+		}
+		reg.card.remove()
+		waitCard(t, false)
+	}
+
+	svc := startService(t, []string{"DISPLAY=" + d.Display})
+	time.Sleep(500 * time.Millisecond) // the service finds the readers
+	target.Focus()
+	reader0, reader1 := "Virtual PCD 00 00", "Virtual PCD 1 00 00"
+
+	tap := func(c *fixtureCard, addr string) map[string]any {
+		t.Helper()
+		c.insert(addr)
+		m := svc.next(t)
+		c.remove()
+		return m
+	}
+	want := func(m map[string]any, outcome, check, method string) {
+		t.Helper()
+		if m["outcome"] != outcome || (check != "" && m["check"] != check) || (method != "" && m["method"] != method) {
+			t.Fatalf("status %v, want %s %s %s", m, outcome, check, method)
+		}
+	}
+	typed := ""
+
+	// A registered card: exactly the number and Enter arrive.
+	m := tap(good, pcsctest.Addr(0, 0))
+	want(m, "typed", "good", "ocsp")
+	if m["reader"] != reader0 || m["mykey_id"] == "" {
+		t.Errorf("status %v", m)
+	}
+	typed += "11112222^M"
+	target.Wait(typed, 5*time.Second)
+
+	// Revoked by OCSP.
+	c, _, _ := testpki.Load("user-renewed")
+	cert, _ := x509.ParseCertificate(c)
+	r.Revoke(cert.SerialNumber)
+	want(tap(renewed, pcsctest.Addr(0, 0)), "rejected", "revoked", "ocsp")
+	// OCSP down: the CRL says revoked.
+	r.SetMode(ocsptest.Error500)
+	want(tap(renewed, pcsctest.Addr(0, 0)), "rejected", "revoked", "crl")
+	// ... and the good card, on the second reader, still good (its good
+	// OCSP answer is cached until nextUpdate).
+	m = tap(good, pcsctest.Addr(1, 0))
+	want(m, "typed", "good", "ocsp")
+	if m["reader"] != reader1 {
+		t.Errorf("second reader: %v", m)
+	}
+	typed += "11112222^M"
+	r.SetMode(ocsptest.Normal)
+	// Expired, unknown.
+	want(tap(newFixtureCard(t, "user-expired", vcard.Faults{}), pcsctest.Addr(0, 0)), "rejected", "expired", "chain")
+	want(tap(newFixtureCard(t, "user-unregistered", vcard.Faults{}), pcsctest.Addr(0, 0)), "unknown-card", "good", "")
+	// Pulled mid-read: nothing; held up again: typed.
+	pulled := newFixtureCard(t, "user", vcard.Faults{RemoveAfter: 3})
+	pulled.insert(pcsctest.Addr(0, 0))
+	want(svc.next(t), "card-removed", "", "")
+	pulled.remove()
+	waitCard(t, false)
+	want(tap(pulled, pcsctest.Addr(0, 0)), "typed", "good", "")
+	typed += "11112222^M"
+	target.Wait(typed, 5*time.Second)
+
+	// pcscd restarted while running: the next tap works.
+	pcscd.Restart()
+	time.Sleep(3 * time.Second) // the service notices within its 2 s liveness check
+	want(tap(good, pcsctest.Addr(0, 0)), "typed", "", "")
+	typed += "11112222^M"
+	target.Wait(typed, 5*time.Second)
+
+	// Focus on a decoy: nothing typed there.
+	decoy.Focus()
+	want(tap(good, pcsctest.Addr(0, 0)), "focus-refused", "good", "")
+	time.Sleep(200 * time.Millisecond)
+	if decoy.Content() != "" || target.Content() != typed {
+		t.Fatalf("decoy %q target %q", decoy.Content(), target.Content())
+	}
+
+	// SIGTERM stops it within a second, cleanly.
+	start := time.Now()
+	svc.cmd.Process.Signal(syscall.SIGTERM)
+	err := svc.cmd.Wait()
+	if err != nil || time.Since(start) > time.Second {
+		t.Errorf("stop: %v after %v\n%s", err, time.Since(start), svc.stderr.String())
+	}
+	// The log has the taps and no patron numbers.
+	logb, _ := os.ReadFile(filepath.Join(dir, "logs", "mykey.log"))
+	if !strings.Contains(string(logb), `"outcome":"typed"`) || strings.Contains(string(logb), "11112222") {
+		t.Errorf("log:\n%s", logb)
+	}
+}
+
+
+// cliStdin runs mykey in this process with stdin.
+func cliStdin(t testing.TB, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb strings.Builder
+	code := run(args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
+}
