@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
@@ -338,4 +337,3 @@ func (a *app) demoPCSCD(ctx context.Context) (stop func(), reader string, err er
 	}
 	return stop, reader, nil
 }
-

@@ -81,8 +81,8 @@ func (a *app) newDesk(log zerolog.Logger) (*desk.Desk, func(), error) {
 	client := &pcsc.Client{}
 	d := &desk.Desk{
 		Readers: pcscReaders{client}, Checker: pol, Registry: reg, Pseudo: pseudo, Typer: ty,
-		Dedup:    &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
-		Service:  c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log,
+		Dedup:   &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
+		Service: c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log,
 		Accept: func(r string) bool { return pcsc.Matches(r, c.Readers.Include, c.Readers.Exclude) },
 	}
 	return d, func() { client.Close(); reg.Close(); closeTyper() }, nil
@@ -183,4 +183,3 @@ func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.De
 	log.Info().Msg("desk stopped")
 	return exitOK
 }
-

@@ -13,8 +13,8 @@ import (
 	"os"
 	"os/user"
 	"sort"
-	"sync"
 	"strings"
+	"sync"
 
 	"github.com/mykey-jp/mykey/config"
 )

@@ -255,7 +255,6 @@ dir = "logs"
 	}
 }
 
-
 // cliStdin runs mykey in this process with stdin.
 func cliStdin(t testing.TB, stdin string, args ...string) (string, string, int) {
 	t.Helper()
