@@ -25,3 +25,6 @@ CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ 
 
 echo "== Windows cross-build"
 sh scripts/build-windows.sh
+
+echo "== the README's demo command, headless, on this machine's pcscd"
+go run ./cmd/mykey demo --output stdout

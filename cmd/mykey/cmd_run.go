@@ -51,6 +51,7 @@ func (a *app) logger() (zerolog.Logger, func(), error) {
 	}
 	lj := &lumberjack.Logger{Filename: filepath.Join(c.Log.Dir, "mykey.log"), MaxSize: c.Log.MaxSizeMB, MaxBackups: c.Log.MaxBackups}
 	level, _ := zerolog.ParseLevel(c.Log.Level)
+	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(lj).Level(level).With().Timestamp().Logger(), func() { lj.Close() }, nil
 }
 
@@ -179,6 +180,7 @@ func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.De
 		a.runTray(ctx, cancel, d, statuses)
 	}
 	<-ctx.Done()
+	log.Info().Msg("stopping")
 	<-done
 	log.Info().Msg("desk stopped")
 	return exitOK

@@ -108,7 +108,7 @@ func (d *Desk) Target(title string, slow bool) *Target {
 	tg := &Target{d: d, Title: title, File: file}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		out, err := d.command("xdotool", "search", "--name", "^"+title+"$").Output()
+		out, err := d.command("xdotool", "search", "--onlyvisible", "--name", "^"+title+"$").Output()
 		if id := strings.Fields(string(out)); err == nil && len(id) > 0 {
 			tg.Window = id[0]
 			break
@@ -126,8 +126,17 @@ func (d *Desk) Target(title string, slow bool) *Target {
 // Focus gives the target the keyboard focus and waits until it has it.
 func (tg *Target) Focus() {
 	tg.d.t.Helper()
-	tg.d.Run("xdotool", "windowactivate", "--sync", tg.Window)
-	tg.d.Run("xdotool", "windowfocus", "--sync", tg.Window)
+	var out []byte
+	var err error
+	for range 20 { // a loaded machine may still be mapping the window
+		if out, err = tg.d.command("xdotool", "windowactivate", "--sync", tg.Window).CombinedOutput(); err == nil {
+			if out, err = tg.d.command("xdotool", "windowfocus", "--sync", tg.Window).CombinedOutput(); err == nil {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tg.d.t.Fatalf("focusing %v: %v\n%s", tg, err, out)
 }
 
 // Content returns what the target received so far.
