@@ -268,8 +268,10 @@ type Event struct {
 	ATR    []byte
 }
 
-// livenessCheck bounds each wait of Watch.
-const livenessCheck = 2 * time.Second
+// livenessCheck bounds each wait of Watch. SCardCancel is lost when it
+// comes between two waits, so this also bounds how long Watch takes to
+// stop.
+const livenessCheck = 250 * time.Millisecond
 
 // Watch reports changes of readers and cards to fn until ctx ends. It starts
 // by reporting every reader present (ReaderAdded) and every card already
@@ -373,6 +375,9 @@ func (c *Client) watch(ctx context.Context, known map[string]bool, fn func(Event
 			}
 			// Wait in bounded steps: a blocked wait does not always notice
 			// that pcscd went away, so each timeout checks the reader list.
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			err := sc.GetStatusChange(states, livenessCheck)
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -230,7 +230,7 @@ dir = "logs"
 
 	// pcscd restarted while running: the next tap works.
 	pcscd.Restart()
-	time.Sleep(3 * time.Second) // the service notices within its 2 s liveness check
+	time.Sleep(time.Second) // the service notices within its 250 ms liveness check
 	want(tap(good, pcsctest.Addr(0, 0)), "typed", "", "")
 	typed += "11112222^M"
 	target.Wait(typed, 5*time.Second)
