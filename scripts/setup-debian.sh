@@ -6,10 +6,11 @@ set -eu
 # Build: gcc (cgo for SQLite and PC/SC), pkg-config and libpcsclite-dev,
 # mingw-w64 for the Windows build. Tests: pcscd with the vpcd virtual reader,
 # OpenSC and openssl as independent clients, unshare and ip for private
-# namespaces, and an X desktop (Xvfb, jwm, xterm, xdotool, setxkbmap).
+# namespaces, an X desktop (Xvfb, jwm, xterm, xdotool, setxkbmap) and a D-Bus
+# session daemon for the tray icon.
 PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
 pcscd vsmartcard-vpcd opensc openssl util-linux iproute2
-xvfb jwm xterm xdotool x11-utils x11-xkb-utils"
+xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
