@@ -63,6 +63,7 @@ type Wedge struct {
 	AllowExe       []string `toml:"allow_exe"`
 	AllowTitle     string   `toml:"allow_title"`
 	LockoutSeconds int      `toml:"lockout_seconds"`
+	Sound          bool     `toml:"sound"`
 }
 
 // Revocation configures certificate checking.
@@ -111,7 +112,7 @@ func Default() *Config {
 		Readers: Readers{Include: []string{}, Exclude: []string{}},
 		Wedge: Wedge{
 			Output: "keyboard", Template: "{patron}{enter}", KeyDelayMS: 2,
-			AllowExe: []string{}, LockoutSeconds: 10,
+			AllowExe: []string{}, LockoutSeconds: 10, Sound: true,
 		},
 		Revocation: Revocation{
 			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24,

@@ -97,6 +97,9 @@ allow_title = ""
 # Seconds before the same card, left on the reader, is typed again; 0 means
 # only after it is removed.
 lockout_seconds = 10
+# 読み取りの結果を音で知らせる（成功で1回、失敗で2回鳴らす）。
+# Beep on each tap: once when typed, twice when refused or failed.
+sound = true
 
 [revocation]
 # 失効確認の方式: "ocsp", "crl", "ocsp-then-crl"（OCSP が応答しないとき CRL）

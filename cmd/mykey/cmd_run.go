@@ -150,8 +150,17 @@ func init() {
 // the tray when asked for.
 func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, log zerolog.Logger, tray bool) int {
 	statuses := make(chan desk.Status, 16)
+	beep := func(bool) {}
+	if c, err := a.config(); err == nil && c.Wedge.Sound && c.Wedge.Output == "keyboard" {
+		if ty, ok := d.Typer.(*keyboardwedge.Typer); ok {
+			beep = beeper(ty.Injector)
+		}
+	}
 	d.OnStatus = func(st desk.Status) {
 		a.printStatus(st)
+		if st.Outcome != desk.Duplicate {
+			go beep(st.Outcome == desk.Typed)
+		}
 		select {
 		case statuses <- st:
 		default:

@@ -67,3 +67,8 @@ func (l *lazyX11) Focused(ctx context.Context) (w keyboardwedge.Window, err erro
 	})
 	return w, err
 }
+
+// beep rings the X bell (the desk's speaker where X has one).
+func (l *lazyX11) beep() error {
+	return l.use(func(d *x11.Display) error { return d.Bell() })
+}

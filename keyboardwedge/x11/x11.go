@@ -247,3 +247,11 @@ func (d *Display) pid(win xproto.Window) int {
 	}
 	return int(xgb.Get32(v))
 }
+
+// Bell rings the X server's bell.
+func (d *Display) Bell() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	xproto.Bell(d.conn, 0)
+	return d.sync()
+}
