@@ -150,6 +150,15 @@ func init() {
 // the tray when asked for.
 func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, log zerolog.Logger, tray bool) int {
 	statuses := make(chan desk.Status, 16)
+	reading := make(chan struct{}, 1)
+	d.OnEvent = func(e desk.Event) {
+		if e.Kind == desk.CardInserted {
+			select {
+			case reading <- struct{}{}:
+			default:
+			}
+		}
+	}
 	beep := func(bool) {}
 	if c, err := a.config(); err == nil && c.Wedge.Sound && c.Wedge.Output == "keyboard" {
 		if ty, ok := d.Typer.(*keyboardwedge.Typer); ok {
@@ -186,7 +195,7 @@ func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.De
 		}
 	}()
 	if tray {
-		a.runTray(ctx, cancel, d, statuses)
+		a.runTray(ctx, cancel, d, statuses, reading)
 	}
 	<-ctx.Done()
 	log.Info().Msg("stopping")

@@ -19,16 +19,18 @@ type trayState int
 
 const (
 	trayReady trayState = iota
+	trayReading
 	trayOK
 	trayError
 	trayPaused
 )
 
 var trayColors = map[trayState]color.RGBA{
-	trayReady:  {0x1f, 0x6f, 0xd0, 0xff}, // blue: waiting for a card
-	trayOK:     {0x2e, 0xa0, 0x43, 0xff}, // green: typed
-	trayError:  {0xd0, 0x2f, 0x2f, 0xff}, // red: refused or failed
-	trayPaused: {0x80, 0x80, 0x80, 0xff}, // grey: paused
+	trayReady:   {0x1f, 0x6f, 0xd0, 0xff}, // blue: waiting for a card
+	trayReading: {0xe0, 0x9a, 0x1a, 0xff}, // amber: reading a card
+	trayOK:      {0x2e, 0xa0, 0x43, 0xff}, // green: typed
+	trayError:   {0xd0, 0x2f, 0x2f, 0xff}, // red: refused or failed
+	trayPaused:  {0x80, 0x80, 0x80, 0xff}, // grey: paused
 }
 
 // trayIcon draws a 32×32 card-shaped icon in the state's colour, as an ICO
@@ -64,6 +66,7 @@ func trayIcon(s trayState, ico bool) []byte {
 var (
 	mTrayReady   = msg{"mykey: 受付中（カードをかざしてください）", "mykey: ready (hold a card on the reader)"}
 	mTrayPaused  = msg{"mykey: 一時停止中", "mykey: paused"}
+	mTrayReading = msg{"mykey: 読み取り中…", "mykey: reading…"}
 	mTrayPause   = msg{"入力を一時停止", "Pause typing"}
 	mTrayResume  = msg{"入力を再開", "Resume typing"}
 	mTrayLast    = msg{"最後の結果: %s", "Last result: %s"}
@@ -75,7 +78,7 @@ var (
 
 // runTray shows the tray icon and its menu until ctx ends or Quit is
 // chosen (which cancels ctx). It must run on the main goroutine.
-func (a *app) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, statuses <-chan desk.Status) {
+func (a *app) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, statuses <-chan desk.Status, reading <-chan struct{}) {
 	logDir := ""
 	if c, err := a.config(); err == nil {
 		logDir = c.Log.Dir
@@ -115,6 +118,9 @@ func (a *app) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.De
 						systray.SetIcon(trayIcon(trayPaused, iconIsICO))
 						systray.SetTooltip(a.t(mTrayPaused))
 					}
+				case <-reading:
+					systray.SetIcon(trayIcon(trayReading, iconIsICO))
+					systray.SetTooltip(a.t(mTrayReading))
 				case st := <-statuses:
 					text := a.statusText(st)
 					last.SetTitle(a.t(mTrayLast, text))
