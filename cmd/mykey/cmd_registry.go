@@ -391,23 +391,39 @@ func init() {
 	register(&command{
 		name:    "audit",
 		summary: msg{"監査ログを表示する", "show the audit log"},
-		usage:   "mykey audit [--limit N] [--json]",
+		usage:   "mykey audit [--since T] [--limit N] [--json]",
 		desc: msg{
 			"監査ログ（いつ、誰が、何を、どのマイキーIDに、結果）を古い順に表示します。利用者番号や発行番号は記録されません。",
 			"Shows the audit log (when, which OS user, what, which MyKey ID, outcome), oldest first. Patron numbers and issuance numbers are never recorded.",
 		},
-		examples: []string{"mykey audit", "mykey audit --limit 50 --json"},
+		examples: []string{"mykey audit", "mykey audit --since 2026-11-01 --limit 0 --json"},
 		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
 			limit := fs.Int("limit", 100, a.t(msg{"表示する件数 `N`（0 ならすべて）", "show the newest `N` entries (0: all)"}))
+			since := fs.String("since", "", a.t(msg{"この日時以降だけ `T`（2026-11-01 または 2026-11-01T09:00:00+09:00）", "only entries from `T` on (2026-11-01 or 2026-11-01T09:00:00+09:00)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("audit"), a.t(mExtraArgs, args))
 				}
+				var from time.Time
+				if *since != "" {
+					var err error
+					if from, err = time.ParseInLocation(time.DateOnly, *since, time.Local); err != nil {
+						if from, err = time.Parse(time.RFC3339, *since); err != nil {
+							return a.usageError(commandNamed("audit"), "--since: "+err.Error())
+						}
+					}
+				}
 				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					log, err := r.AuditLog(ctx, *limit)
+					all, err := r.AuditLog(ctx, *limit)
 					if err != nil {
 						return a.fail(err, "")
+					}
+					var log []store.AuditEntry
+					for _, e := range all {
+						if !e.At.Before(from) {
+							log = append(log, e)
+						}
 					}
 					if a.json {
 						out := make([]map[string]any, len(log))

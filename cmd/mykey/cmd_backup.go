@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io/fs"
+
+	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/sqlite"
+)
+
+var (
+	mBackupDone   = msg{"登録簿をバックアップしました: %s\n秘密鍵ファイル（%s）は含まれません。別に安全な場所へ保管してください。", "backed up the registry to %s\nThe secret key file (%s) is not in it: keep a copy of it apart, somewhere safe."}
+	mBackupExists = msg{"%s は既にあります。別の名前を指定してください。", "%s already exists; choose another name."}
+	mRestoreDone  = msg{"登録簿を %s から復元しました。", "restored the registry from %s."}
+	mRestoreYes   = msg{"復元すると今の登録簿の内容は置き換わります。よければ --yes を付けてください。", "restoring replaces the current registry; add --yes to go ahead."}
+	mNotRegistry  = msg{"mykey の登録簿ではないため復元しません。", "not a mykey registry: nothing restored."}
+)
+
+// withSQLite runs fn on the configured SQLite registry.
+func (a *app) withSQLite(fn func(ctx context.Context, db *sqlite.DB) int) int {
+	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+		return fn(ctx, r.(*sqlite.DB))
+	})
+}
+
+func init() {
+	register(&command{
+		name:    "backup",
+		summary: msg{"登録簿をバックアップする", "back up the registry"},
+		usage:   "mykey backup FILE",
+		desc: msg{
+			"登録簿の一貫したコピーを FILE に作ります（受付サービスが動いていても安全です）。ファイルは所有者だけが読めます。秘密鍵ファイルは含まれないので、別に保管してください（両方そろわないと復元後にカードを識別できません）。",
+			"Writes a consistent copy of the registry to FILE, safe while the desk service runs; only its owner can read it. The secret key file is not included: keep it apart (both are needed to recognise cards after a restore).",
+		},
+		examples: []string{"mykey backup D:\\backup\\mykey-2026-11-27.db"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			return func(args []string) int {
+				if len(args) != 1 {
+					return a.usageError(commandNamed("backup"), a.t(mNeedFlag, "FILE"))
+				}
+				return a.withSQLite(func(ctx context.Context, db *sqlite.DB) int {
+					if err := db.Backup(ctx, args[0]); err != nil {
+						if errors.Is(err, errExist) {
+							return a.fail(errors.New(a.t(mBackupExists, args[0])), "")
+						}
+						return a.fail(err, "")
+					}
+					c, _ := a.config()
+					a.println(a.t(mBackupDone, args[0], c.KeyFile.Path))
+					return exitOK
+				})
+			}
+		},
+	})
+
+	register(&command{
+		name:    "restore",
+		summary: msg{"バックアップから登録簿を戻す", "restore the registry from a backup"},
+		usage:   "mykey restore FILE --yes",
+		desc: msg{
+			"バックアップ FILE が mykey の登録簿であること（形式と整合性）を確かめてから、今の登録簿の内容を置き換えます。違うファイルは受け付けません。秘密鍵ファイルはバックアップを取ったときと同じものが必要です。",
+			"Checks that FILE is a mykey registry (schema and integrity), then replaces the current registry's content with it. Other files are refused. The secret key file must be the one in use when the backup was made.",
+		},
+		examples: []string{"mykey restore D:\\backup\\mykey-2026-11-27.db --yes"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			yes := fs.Bool("yes", false, a.t(msg{"置き換えてよいことを確認する", "confirm replacing the registry"}))
+			return func(args []string) int {
+				if len(args) != 1 {
+					return a.usageError(commandNamed("restore"), a.t(mNeedFlag, "FILE"))
+				}
+				if !*yes {
+					return a.usageError(commandNamed("restore"), a.t(mRestoreYes))
+				}
+				return a.withSQLite(func(ctx context.Context, db *sqlite.DB) int {
+					if err := db.Restore(ctx, args[0]); err != nil {
+						if errors.Is(err, sqlite.ErrNotRegistry) || errors.Is(err, store.ErrCorrupt) {
+							return a.fail(errors.New(a.t(mNotRegistry)+"\n  "+err.Error()), "")
+						}
+						return a.fail(err, "")
+					}
+					a.println(a.t(mRestoreDone, args[0]))
+					return exitOK
+				})
+			}
+		},
+	})
+}
+
+var errExist = fs.ErrExist
