@@ -313,6 +313,35 @@ func (m *Memory) register(r Registration) (Registered, error) {
 	return res, nil
 }
 
+// ImportLinks implements Registry.
+func (m *Memory) ImportLinks(ctx context.Context, rows []BatchLink, keep func([]BatchResult) bool) ([]BatchResult, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	res := CheckBatch(rows,
+		func(id keyid.ID) bool { _, ok := m.index[id]; return ok },
+		func(service string) (map[keyid.ID]string, map[string]keyid.ID) {
+			byID, byPatron := map[keyid.ID]string{}, map[string]keyid.ID{}
+			for id, l := range m.links[service] {
+				byID[id], byPatron[l.Patron] = l.Patron, id
+			}
+			return byID, byPatron
+		})
+	if !keep(res) {
+		return res, false, nil
+	}
+	for i, r := range res {
+		if r.Outcome == BatchLinked {
+			row := rows[i]
+			if m.links[row.Service] == nil {
+				m.links[row.Service] = map[keyid.ID]Link{}
+			}
+			m.links[row.Service][row.MyKeyID] = Link{Service: row.Service, MyKeyID: row.MyKeyID, Patron: row.Patron, LinkedAt: m.opts.Time()}
+		}
+	}
+	m.record(ActionImportLinks, "", nil, BatchDetail(res))
+	return res, true, nil
+}
+
 // Certificate implements Registry.
 func (m *Memory) Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error) {
 	m.mu.Lock()

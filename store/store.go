@@ -102,6 +102,85 @@ type Registered struct {
 	Linked     bool // the patron number was newly linked
 }
 
+// BatchLink is one row of a links import.
+type BatchLink struct {
+	Line    int
+	Service string
+	MyKeyID keyid.ID
+	Patron  string
+}
+
+// BatchResult is what ImportLinks found for one row: Outcome "linked",
+// "unchanged", or the failure (Err is ErrUnknownID, ErrIDLinked or
+// ErrPatronLinked, and Outcome its audit code).
+type BatchResult struct {
+	Line    int
+	Outcome string
+	Err     error
+}
+
+// BatchOutcomes.
+const (
+	BatchLinked    = "linked"
+	BatchUnchanged = "unchanged"
+)
+
+// ActionImportLinks is the audit action of ImportLinks.
+const ActionImportLinks = "import.links"
+
+// BatchDetail summarises results for the audit log (counts only).
+func BatchDetail(rs []BatchResult) string {
+	n := map[string]int{}
+	for _, r := range rs {
+		n[r.Outcome]++
+	}
+	return fmt.Sprintf("rows=%d linked=%d unchanged=%d invalid=%d", len(rs), n[BatchLinked], n[BatchUnchanged], len(rs)-n[BatchLinked]-n[BatchUnchanged])
+}
+
+// linkState is the in-memory view of one service's links an import checks
+// rows against.
+type linkState struct {
+	byID     map[keyid.ID]string
+	byPatron map[string]keyid.ID
+}
+
+// CheckBatch decides each row against known IDs and links, updating the
+// state as valid rows link; shared by the implementations.
+func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(service string) (byID map[keyid.ID]string, byPatron map[string]keyid.ID)) []BatchResult {
+	states := map[string]*linkState{}
+	out := make([]BatchResult, len(rows))
+	for i, r := range rows {
+		st := states[r.Service]
+		if st == nil {
+			byID, byPatron := links(r.Service)
+			st = &linkState{byID, byPatron}
+			states[r.Service] = st
+		}
+		res := BatchResult{Line: r.Line}
+		cur, hasCur := st.byID[r.MyKeyID]
+		owner, taken := st.byPatron[r.Patron]
+		switch {
+		case !idKnown(r.MyKeyID):
+			res.Err = ErrUnknownID
+		case hasCur && cur == r.Patron:
+			res.Outcome = BatchUnchanged
+		case hasCur:
+			res.Err = ErrIDLinked
+		case taken && owner != r.MyKeyID:
+			res.Err = ErrPatronLinked
+		default:
+			res.Outcome = BatchLinked
+			st.byID[r.MyKeyID] = r.Patron
+			st.byPatron[r.Patron] = r.MyKeyID
+		}
+		if res.Err != nil {
+			res.Outcome = Outcome(res.Err)
+		}
+		out[i] = res
+	}
+	return out
+}
+
 // ActionRegister is the audit action of Register.
 const ActionRegister = "register"
 
@@ -162,6 +241,14 @@ type Registry interface {
 	// r.MyKeyID), ErrIDLinked (the MyKey ID is linked to another patron
 	// number), ErrInvalidArgument.
 	Register(ctx context.Context, r Registration) (Registered, error)
+
+	// ImportLinks checks rows against the registry, in order and in one
+	// transaction, as Link without Replace would, and links the valid ones.
+	// It then calls keep with every row's result: the transaction commits
+	// only if keep returns true, so a caller can make the import
+	// all-or-nothing, skip invalid rows, or only validate. Rows already
+	// linked as given are "unchanged". committed reports the outcome.
+	ImportLinks(ctx context.Context, rows []BatchLink, keep func([]BatchResult) bool) (results []BatchResult, committed bool, err error)
 
 	// Certificate returns the certificate with pseudonym p; ErrNotFound if
 	// it is not registered.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -609,4 +610,95 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 		}
 	}
 	return res, nil
+}
+
+// importChunk is how many rows one INSERT statement carries.
+const importChunk = 200
+
+// ImportLinks implements store.Registry. It loads the MyKey IDs and the
+// involved services' links once, checks the rows in memory, and inserts the
+// new links with multi-row statements, all in one transaction.
+func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
+	var results []store.BatchResult
+	committed := false
+	errRollback := errors.New("rollback")
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		ids := map[keyid.ID]struct{}{}
+		q, err := tx.QueryContext(ctx, "SELECT id FROM mykey_ids")
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var id string
+			if err := q.Scan(&id); err != nil {
+				q.Close()
+				return err
+			}
+			ids[keyid.ID(id)] = struct{}{}
+		}
+		q.Close()
+		var loadErr error
+		results = store.CheckBatch(rows,
+			func(id keyid.ID) bool { _, ok := ids[id]; return ok },
+			func(service string) (map[keyid.ID]string, map[string]keyid.ID) {
+				byID, byPatron := map[keyid.ID]string{}, map[string]keyid.ID{}
+				q, err := tx.QueryContext(ctx, "SELECT mykey_id, patron FROM links WHERE service = ?", service)
+				if err != nil {
+					loadErr = err
+					return byID, byPatron
+				}
+				defer q.Close()
+				for q.Next() {
+					var id, p string
+					if err := q.Scan(&id, &p); err != nil {
+						loadErr = err
+						break
+					}
+					byID[keyid.ID(id)], byPatron[p] = p, keyid.ID(id)
+				}
+				return byID, byPatron
+			})
+		if loadErr != nil {
+			return loadErr
+		}
+		if !keep(results) {
+			return errRollback
+		}
+		now := d.now()
+		var batch []any
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			n := len(batch) / 4
+			stmt := "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", n), ",")
+			_, err := tx.ExecContext(ctx, stmt, batch...)
+			batch = batch[:0]
+			return err
+		}
+		for i, r := range results {
+			if r.Outcome != store.BatchLinked {
+				continue
+			}
+			row := rows[i]
+			batch = append(batch, row.Service, string(row.MyKeyID), row.Patron, now)
+			if len(batch) == 4*importChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		committed = true
+		return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionImportLinks, Outcome: "ok", Detail: store.BatchDetail(results)})
+	})
+	if errors.Is(err, errRollback) {
+		return results, false, nil
+	}
+	if err != nil {
+		return results, false, d.wrap(err)
+	}
+	return results, committed, nil
 }

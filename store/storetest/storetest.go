@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"List", testList},
 		{"Certificates", testCertificates},
 		{"Register", testRegister},
+		{"ImportLinks", testImportLinks},
 		{"AuditHasNoPatronNumbers", testAuditNoPatron},
 		{"AuditLimit", testAuditLimit},
 	}
@@ -406,5 +407,59 @@ func testRegister(t *testing.T, r store.Registry, c *Clock) {
 	}
 	if got, _ := r.Certificate(ctx, keyid.Pseudonym{9}); got.MyKeyID != "" {
 		t.Errorf("failed registration stored a certificate: %+v", got)
+	}
+}
+
+func testImportLinks(t *testing.T, r store.Registry, c *Clock) {
+	a, b, x, y := mustID(t, r), mustID(t, r), mustID(t, r), mustID(t, r)
+	mustLink(t, r, a, "1111")
+	unknown := keyid.ID("00000012")
+	svc := store.DefaultService
+	rows := []store.BatchLink{
+		{Line: 2, Service: svc, MyKeyID: a, Patron: "1111"}, // unchanged
+		{Line: 3, Service: svc, MyKeyID: b, Patron: "2222"}, // linked
+		{Line: 4, Service: svc, MyKeyID: unknown, Patron: "3333"},
+		{Line: 5, Service: svc, MyKeyID: a, Patron: "4444"}, // a is linked to 1111
+		{Line: 6, Service: svc, MyKeyID: x, Patron: "1111"}, // 1111 belongs to a
+		{Line: 7, Service: svc, MyKeyID: y, Patron: "2222"}, // 2222 taken by line 3
+		{Line: 8, Service: svc, MyKeyID: x, Patron: "5555"}, // linked
+	}
+	want := []string{"unchanged", "linked", "unknown-id", "id-linked", "patron-linked", "patron-linked", "linked"}
+	check := func(res []store.BatchResult) {
+		t.Helper()
+		for i, r := range res {
+			if r.Outcome != want[i] || r.Line != rows[i].Line {
+				t.Errorf("row %d: %+v, want %s", rows[i].Line, r, want[i])
+			}
+		}
+	}
+	// Not kept: nothing changes.
+	res, committed, err := r.ImportLinks(ctx, rows, func([]store.BatchResult) bool { return false })
+	if err != nil || committed || len(res) != len(rows) {
+		t.Fatalf("dry run = %v, %v", committed, err)
+	}
+	check(res)
+	if _, err := r.LookupPatron(ctx, svc, "2222"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rolled-back import linked 2222: %v", err)
+	}
+	// Kept: the valid rows are linked, the others not.
+	res, committed, err = r.ImportLinks(ctx, rows, func([]store.BatchResult) bool { return true })
+	if err != nil || !committed {
+		t.Fatalf("import = %v, %v", committed, err)
+	}
+	check(res)
+	for p, id := range map[string]keyid.ID{"1111": a, "2222": b, "5555": x} {
+		if e, err := r.LookupPatron(ctx, svc, p); err != nil || e.MyKeyID != id {
+			t.Errorf("patron %s: %+v, %v", p, e, err)
+		}
+	}
+	if e, _ := r.LookupID(ctx, svc, y); e.Link != nil {
+		t.Errorf("y linked: %+v", e.Link)
+	}
+	wantAudit(t, r, store.ActionImportLinks, "", "ok")
+	// The same file again changes nothing.
+	res, _, _ = r.ImportLinks(ctx, rows[:3], func([]store.BatchResult) bool { return true })
+	if res[0].Outcome != "unchanged" || res[1].Outcome != "unchanged" {
+		t.Errorf("re-import: %+v", res)
 	}
 }

@@ -1,0 +1,204 @@
+// Package batch reads the CSV files batch operators make, often in Excel on
+// Japanese Windows: UTF-8 with or without BOM, or Shift_JIS (CP932),
+// detected automatically; CRLF or LF; an optional header in English or
+// Japanese; quoted fields; full-width characters (NFKC); blank lines
+// ignored. Every problem is reported with its line, column and reason.
+package batch
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Encoding names a file encoding.
+type Encoding string
+
+// Encodings.
+const (
+	Auto  Encoding = ""
+	UTF8  Encoding = "utf-8"
+	CP932 Encoding = "cp932"
+)
+
+// ParseEncoding reads an --encoding value.
+func ParseEncoding(s string) (Encoding, error) {
+	switch strings.ToLower(strings.ReplaceAll(s, "_", "-")) {
+	case "", "auto":
+		return Auto, nil
+	case "utf-8", "utf8":
+		return UTF8, nil
+	case "cp932", "shift-jis", "sjis", "windows-31j":
+		return CP932, nil
+	}
+	return "", fmt.Errorf("unknown encoding %q (want utf-8 or cp932)", s)
+}
+
+// Decode returns data as UTF-8 text: a UTF-8 BOM is dropped; without one,
+// data that is not valid UTF-8 is read as CP932 (Auto). It returns the
+// encoding it used.
+func Decode(data []byte, enc Encoding) ([]byte, Encoding, error) {
+	if enc == Auto {
+		enc = CP932
+		if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || utf8.Valid(data) {
+			enc = UTF8
+		}
+	}
+	if enc == UTF8 {
+		data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+		if !utf8.Valid(data) {
+			return nil, enc, errors.New("the file is not valid UTF-8 (try --encoding cp932)")
+		}
+		return data, enc, nil
+	}
+	out, _, err := transform.Bytes(japanese.ShiftJIS.NewDecoder(), data)
+	if err != nil {
+		return nil, enc, fmt.Errorf("the file is not valid CP932: %w", err)
+	}
+	return out, enc, nil
+}
+
+// Column is a field the importer knows, with the header names it accepts.
+type Column struct {
+	Name    string   // canonical English name
+	Headers []string // accepted header texts, compared after NFKC and lower-casing
+}
+
+// Problem is one invalid cell or row.
+type Problem struct {
+	Line   int    // 1-based line in the file
+	Column int    // 1-based column; 0 for the whole row
+	Field  string // the column's name
+	Code   string // machine-readable reason
+	Msg    string // English detail
+}
+
+func (p Problem) String() string {
+	if p.Column > 0 {
+		return fmt.Sprintf("line %d, column %d (%s): %s", p.Line, p.Column, p.Field, p.Msg)
+	}
+	return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
+}
+
+// Record is one data row: its line and its fields by column name, each
+// normalised with NFKC and trimmed.
+type Record struct {
+	Line   int
+	Fields map[string]string
+	Cols   map[string]int // column name → 1-based column
+}
+
+// Normalize is NFKC plus trimming, as every cell gets.
+func Normalize(s string) string { return strings.TrimSpace(norm.NFKC.String(s)) }
+
+// Read reads CSV text (already decoded). When the first row names known
+// columns it is the header; otherwise columns are taken in the order given.
+// Rows with more fields than columns, or fewer than required, are problems.
+// fn is called for every data row; returning false stops the read.
+func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Problem, error) {
+	r := csv.NewReader(bytes.NewReader(text))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	order := make([]string, len(cols))
+	for i, c := range cols {
+		order[i] = c.Name
+	}
+	first := true
+	var probs []Problem
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return probs, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				probs = append(probs, Problem{Line: pe.Line, Column: pe.Column, Code: "csv", Msg: pe.Err.Error()})
+				return probs, nil
+			}
+			return probs, err
+		}
+		line, _ := r.FieldPos(0)
+		if allBlank(rec) {
+			continue
+		}
+		if first {
+			first = false
+			if h, ok := header(rec, cols); ok {
+				order = h
+				continue
+			}
+		}
+		if len(rec) > len(order) {
+			probs = append(probs, Problem{Line: line, Column: len(order) + 1, Code: "extra-field", Msg: fmt.Sprintf("%d fields, at most %d expected", len(rec), len(order))})
+			continue
+		}
+		if len(rec) < required {
+			probs = append(probs, Problem{Line: line, Column: len(rec) + 1, Field: order[min(len(rec), len(order)-1)], Code: "missing-field", Msg: fmt.Sprintf("%d fields, at least %d expected", len(rec), required)})
+			continue
+		}
+		out := Record{Line: line, Fields: make(map[string]string, len(rec)), Cols: make(map[string]int, len(rec))}
+		for i, v := range rec {
+			out.Fields[order[i]] = Normalize(v)
+			out.Cols[order[i]] = i + 1
+		}
+		if !fn(out) {
+			return probs, nil
+		}
+	}
+}
+
+func allBlank(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// header maps a header row to column names, if every cell names a column.
+func header(rec []string, cols []Column) ([]string, bool) {
+	out := make([]string, len(rec))
+	for i, cell := range rec {
+		h := strings.ToLower(strings.ReplaceAll(Normalize(cell), " ", ""))
+		found := false
+		for _, c := range cols {
+			for _, name := range c.Headers {
+				if h == strings.ToLower(strings.ReplaceAll(Normalize(name), " ", "")) {
+					out[i], found = c.Name, true
+				}
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// Neutralize makes a cell safe to open in Excel: a cell starting with = + -
+// or @ (a formula) gets a leading apostrophe.
+func Neutralize(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// Encode converts UTF-8 text to enc for writing.
+func Encode(text []byte, enc Encoding) ([]byte, error) {
+	if enc != CP932 {
+		return text, nil
+	}
+	out, _, err := transform.Bytes(japanese.ShiftJIS.NewEncoder(), text)
+	return out, err
+}

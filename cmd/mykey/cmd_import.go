@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/term"
+
+	"github.com/mykey-jp/mykey/batch"
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+var linkColumns = []batch.Column{
+	{Name: "mykey_id", Headers: []string{"mykey_id", "mykey id", "mykeyid", "マイキーID", "マイキー ID"}},
+	{Name: "patron", Headers: []string{"patron", "patron_number", "patron number", "利用者番号", "利用者ID", "図書館カード番号"}},
+	{Name: "service", Headers: []string{"service", "サービス"}},
+}
+
+var problemText = map[string]msg{
+	"invalid-id":     {"マイキーIDが正しくありません", "invalid MyKey ID"},
+	"invalid-patron": {"利用者番号が正しくありません", "invalid patron number"},
+	"invalid":        {"値が正しくありません", "invalid value"},
+	"duplicate":      {"ファイル内で重複しています", "duplicate in the file"},
+	"unknown-id":     {"登録されていないマイキーIDです", "unknown MyKey ID"},
+	"id-linked":      {"マイキーIDは既に別の利用者番号に紐付いています", "the MyKey ID is already linked to another patron number"},
+	"patron-linked":  {"利用者番号は既に別のマイキーIDに紐付いています", "the patron number is already linked to another MyKey ID"},
+	"extra-field":    {"列が多すぎます", "too many fields"},
+	"missing-field":  {"列が足りません", "missing fields"},
+	"csv":            {"CSV の書式が正しくありません", "malformed CSV"},
+}
+
+var (
+	mImportAborted = msg{"正しくない行が %d 行あるため、何も取り込みませんでした（正しい行だけ取り込むには --skip-invalid）。", "%d invalid rows: nothing was imported (--skip-invalid imports the valid rows)."}
+	mImportDone    = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
+	mImportDry     = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
+	mExported      = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
+	mProgress      = msg{"\r読み込み中: %d 行", "\rreading: %d rows"}
+)
+
+
+func (a *app) describe(p batch.Problem) string {
+	reason := p.Code
+	if m, ok := problemText[p.Code]; ok {
+		reason = a.t(m)
+	}
+	if p.Msg != "" && p.Msg != p.Code {
+		reason += " (" + p.Msg + ")"
+	}
+	if p.Column > 0 {
+		return a.t(msg{"%d 行目 %d 列（%s）: %s", "line %d, column %d (%s): %s"}, p.Line, p.Column, p.Field, reason)
+	}
+	return a.t(msg{"%d 行目: %s", "line %d: %s"}, p.Line, reason)
+}
+
+func init() {
+	register(&command{
+		name:    "import links",
+		summary: msg{"マイキーIDと利用者番号の組を CSV から取り込む", "import (MyKey ID, patron number) pairs from CSV"},
+		usage:   "mykey import links FILE [--encoding auto|utf-8|cp932] [--dry-run] [--skip-invalid] [--json]",
+		desc: msg{
+			"CSV の各行（マイキーID, 利用者番号[, サービス]）で紐付けます。文字コードは UTF-8（BOM あり・なし）と Shift_JIS（CP932）を自動で判別し、改行は CRLF と LF、見出し行は英語でも日本語（マイキーID、利用者番号）でもなくてもよく、全角の数字や英字も受け付け、空行は無視します。既定では1行でも正しくなければ何も変えません（--skip-invalid で正しい行だけ取り込み）。正しくない行はすべて行・列・理由を表示します。同じファイルをもう一度取り込んでも何も変わりません。途中で止まっても登録簿は元のままです。",
+			"Links each CSV row (MyKey ID, patron number[, service]). UTF-8 with or without BOM and Shift_JIS (CP932) are detected; CRLF or LF; the header is optional, in English or Japanese (マイキーID, 利用者番号); full-width characters are accepted; blank lines are ignored. By default any invalid row aborts the whole import and nothing changes (--skip-invalid imports the valid rows). Every invalid row is listed with its line, column and reason. Importing the same file again changes nothing; an interrupted import leaves the registry as it was.",
+		},
+		examples: []string{"mykey import links links.csv --dry-run", "mykey import links links.csv", "mykey import links links.csv --skip-invalid --json"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			encName := fs.String("encoding", "auto", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932）", "file encoding `ENC` (auto, utf-8, cp932)"}))
+			dry := fs.Bool("dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
+			skip := fs.Bool("skip-invalid", false, a.t(msg{"正しい行だけ取り込む", "import the valid rows, skip the others"}))
+			service := fs.String("service", "", a.t(mFlagService))
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				c := commandNamed("import links")
+				if len(args) != 1 {
+					return a.usageError(c, a.t(mNeedFlag, "FILE"))
+				}
+				enc, err := batch.ParseEncoding(*encName)
+				if err != nil {
+					return a.usageError(c, err.Error())
+				}
+				return a.importLinks(args[0], enc, *dry, *skip, *service)
+			}
+		},
+	})
+
+	register(&command{
+		name:    "export links",
+		summary: msg{"紐付けを CSV に書き出す", "export the links to CSV"},
+		usage:   "mykey export links FILE [--encoding utf-8|cp932] [--service S]",
+		desc: msg{
+			"紐付け（マイキーID, 利用者番号, サービス）を Excel で開ける CSV に書き出します。既定は BOM 付き UTF-8、--encoding cp932 で Shift_JIS。= + - @ で始まるセルは数式として実行されないよう先頭に ' を付けます。",
+			"Writes the links (MyKey ID, patron number, service) as a CSV that Excel opens safely: UTF-8 with BOM by default, Shift_JIS with --encoding cp932. Cells starting with = + - @ get a leading ' so they are never run as formulas.",
+		},
+		examples: []string{"mykey export links links.csv", "mykey export links links-sjis.csv --encoding cp932"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			encName := fs.String("encoding", "utf-8", a.t(msg{"文字コード `ENC`（utf-8, cp932）", "file encoding `ENC` (utf-8, cp932)"}))
+			service := fs.String("service", "", a.t(mFlagService))
+			return func(args []string) int {
+				c := commandNamed("export links")
+				if len(args) != 1 {
+					return a.usageError(c, a.t(mNeedFlag, "FILE"))
+				}
+				enc, err := batch.ParseEncoding(*encName)
+				if err != nil || enc == batch.Auto {
+					return a.usageError(c, fmt.Sprint("--encoding: ", *encName))
+				}
+				return a.exportLinks(args[0], enc, *service)
+			}
+		},
+	})
+}
+
+func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
+	cfg, err := a.config()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if service == "" {
+		service = cfg.Patron.Service
+	}
+	rule, err := a.patronRule()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	text, enc, err := batch.Decode(data, enc)
+	if err != nil {
+		return a.fail(fmt.Errorf("%s: %w", path, err), "")
+	}
+	progress := !a.json && len(data) > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
+	var rows []store.BatchLink
+	var probs []batch.Problem
+	seenID := map[string]int{}
+	seenPatron := map[string]int{}
+	cols := map[int]map[string]int{} // line → column of each field
+	readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
+		bad := func(field, code, detail string) {
+			probs = append(probs, batch.Problem{Line: r.Line, Column: r.Cols[field], Field: field, Code: code, Msg: detail})
+		}
+		id, err := keyid.Parse(r.Fields["mykey_id"])
+		if err != nil {
+			bad("mykey_id", "invalid-id", err.Error())
+			return true
+		}
+		patron, err := rule.Check(r.Fields["patron"])
+		if err != nil {
+			bad("patron", "invalid-patron", err.Error())
+			return true
+		}
+		svc := service
+		if s := r.Fields["service"]; s != "" {
+			svc = s
+		}
+		if l, dup := seenID[svc+"\x00"+string(id)]; dup {
+			bad("mykey_id", "duplicate", fmt.Sprintf("same MyKey ID as line %d", l))
+			return true
+		}
+		if l, dup := seenPatron[svc+"\x00"+patron]; dup {
+			bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
+			return true
+		}
+		seenID[svc+"\x00"+string(id)], seenPatron[svc+"\x00"+patron] = r.Line, r.Line
+		rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
+		cols[r.Line] = r.Cols
+		if progress && len(rows)%50000 == 0 {
+			fmt.Fprintf(a.stderr, a.t(mProgress), len(rows))
+		}
+		return true
+	})
+	if progress {
+		fmt.Fprintln(a.stderr)
+	}
+	if err != nil {
+		return a.fail(err, "")
+	}
+	probs = append(readProbs, probs...)
+	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+		results, committed, err := r.ImportLinks(ctx, rows, func(res []store.BatchResult) bool {
+			if dry {
+				return false
+			}
+			if skip {
+				return true
+			}
+			if len(probs) > 0 {
+				return false
+			}
+			for _, x := range res {
+				if x.Err != nil {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return a.fail(err, "")
+		}
+		linked, unchanged := 0, 0
+		for i, x := range results {
+			switch {
+			case x.Outcome == store.BatchLinked:
+				linked++
+			case x.Outcome == store.BatchUnchanged:
+				unchanged++
+			default:
+				field := "mykey_id"
+				if x.Outcome == "patron-linked" {
+					field = "patron"
+				}
+				probs = append(probs, batch.Problem{Line: rows[i].Line, Column: cols[rows[i].Line][field], Field: field, Code: x.Outcome})
+			}
+		}
+		sortProblems(probs)
+		if !committed && !dry {
+			r.Audit(ctx, store.AuditEntry{Action: store.ActionImportLinks, Outcome: "aborted", Detail: fmt.Sprintf("file=%s invalid=%d", filepath.Base(path), len(probs))})
+		}
+		if a.json {
+			list := make([]map[string]any, len(probs))
+			for i, p := range probs {
+				list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
+			}
+			a.printJSON(map[string]any{"ok": committed || (dry && len(probs) == 0), "committed": committed, "dry_run": dry, "encoding": string(enc),
+				"rows": len(rows) + countFormat(probs), "linked": linked, "unchanged": unchanged, "invalid": list})
+		} else {
+			for _, p := range probs {
+				fmt.Fprintln(a.stderr, a.describe(p))
+			}
+			switch {
+			case dry:
+				a.println(a.t(mImportDry, len(rows)+countFormat(probs), linked, unchanged, len(probs)))
+			case committed:
+				a.println(a.t(mImportDone, linked+unchanged, linked, unchanged, len(probs)))
+			default:
+				fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(probs)))
+			}
+		}
+		if committed || (dry && len(probs) == 0) {
+			return exitOK
+		}
+		return exitFailure
+	})
+}
+
+// countFormat counts problems found before the registry was asked (rows
+// that never became BatchLinks).
+func countFormat(probs []batch.Problem) int {
+	n := 0
+	for _, p := range probs {
+		switch p.Code {
+		case "unknown-id", "id-linked", "patron-linked":
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func sortProblems(p []batch.Problem) {
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j].Line < p[j-1].Line; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
+
+func (a *app) exportLinks(path string, enc batch.Encoding, service string) int {
+	cfg, err := a.config()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if service == "" {
+		service = cfg.Patron.Service
+	}
+	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+		list, err := r.List(ctx, service)
+		if err != nil {
+			return a.fail(err, "")
+		}
+		var buf bytes.Buffer
+		if enc == batch.UTF8 {
+			buf.WriteString("\xef\xbb\xbf") // Excel reads UTF-8 only with a BOM
+		}
+		w := csv.NewWriter(&buf)
+		w.UseCRLF = true
+		w.Write([]string{"マイキーID", "利用者番号", "サービス"})
+		n := 0
+		for _, e := range list {
+			if e.Link == nil {
+				continue
+			}
+			w.Write([]string{batch.Neutralize(string(e.MyKeyID)), batch.Neutralize(e.Link.Patron), batch.Neutralize(service)})
+			n++
+		}
+		w.Flush()
+		out, err := batch.Encode(buf.Bytes(), enc)
+		if err != nil {
+			return a.fail(err, "")
+		}
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			return a.fail(err, "")
+		}
+		r.Audit(ctx, store.AuditEntry{Action: "export.links", Outcome: "ok", Detail: fmt.Sprintf("service=%s rows=%d", service, n)})
+		a.println(a.t(mExported, n, path, enc))
+		return exitOK
+	})
+}
+
