@@ -43,7 +43,6 @@ var (
 	mProgress      = msg{"\r読み込み中: %d 行", "\rreading: %d rows"}
 )
 
-
 func (a *app) describe(p batch.Problem) string {
 	reason := p.Code
 	if m, ok := problemText[p.Code]; ok {
@@ -312,4 +311,3 @@ func (a *app) exportLinks(path string, enc batch.Encoding, service string) int {
 		return exitOK
 	})
 }
-
