@@ -88,16 +88,44 @@ func (p Problem) String() string {
 	return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
 }
 
-// Record is one data row: its line and its fields by column name, each
-// normalised with NFKC and trimmed.
+// Record is one data row: its line and its fields, each normalised with
+// NFKC and trimmed. It is valid only during the callback.
 type Record struct {
-	Line   int
-	Fields map[string]string
-	Cols   map[string]int // column name → 1-based column
+	Line  int
+	names []string // column name of each field
+	vals  []string
 }
 
-// Normalize is NFKC plus trimming, as every cell gets.
-func Normalize(s string) string { return strings.TrimSpace(norm.NFKC.String(s)) }
+// Get returns the field of column name ("" when absent).
+func (r Record) Get(name string) string {
+	for i, n := range r.names {
+		if n == name && i < len(r.vals) {
+			return r.vals[i]
+		}
+	}
+	return ""
+}
+
+// Col returns the 1-based column of name in this row (0 when absent).
+func (r Record) Col(name string) int {
+	for i, n := range r.names {
+		if n == name {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Normalize is NFKC plus trimming, as every cell gets. ASCII, which NFKC
+// leaves as it is, skips the normalisation (most cells of a big file).
+func Normalize(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.TrimSpace(norm.NFKC.String(s))
+		}
+	}
+	return strings.TrimSpace(s)
+}
 
 // Read reads CSV text (already decoded). When the first row names known
 // columns it is the header; otherwise columns are taken in the order given.
@@ -113,6 +141,7 @@ func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Pro
 	}
 	first := true
 	var probs []Problem
+	var vals []string
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -145,12 +174,11 @@ func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Pro
 			probs = append(probs, Problem{Line: line, Column: len(rec) + 1, Field: order[min(len(rec), len(order)-1)], Code: "missing-field", Msg: fmt.Sprintf("%d fields, at least %d expected", len(rec), required)})
 			continue
 		}
-		out := Record{Line: line, Fields: make(map[string]string, len(rec)), Cols: make(map[string]int, len(rec))}
-		for i, v := range rec {
-			out.Fields[order[i]] = Normalize(v)
-			out.Cols[order[i]] = i + 1
+		vals = vals[:0]
+		for _, v := range rec {
+			vals = append(vals, Normalize(v))
 		}
-		if !fn(out) {
+		if !fn(Record{Line: line, names: order, vals: vals}) {
 			return probs, nil
 		}
 	}

@@ -16,7 +16,11 @@ var cols = []Column{
 func read(t *testing.T, text string) ([]Record, []Problem) {
 	t.Helper()
 	var recs []Record
-	probs, err := Read([]byte(text), cols, 2, func(r Record) bool { recs = append(recs, r); return true })
+	probs, err := Read([]byte(text), cols, 2, func(r Record) bool {
+		r.vals = append([]string(nil), r.vals...) // keep past the callback
+		recs = append(recs, r)
+		return true
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func TestHeadersAndRows(t *testing.T) {
 	if len(probs) != 0 || len(recs) != 2 {
 		t.Fatalf("%+v %+v", recs, probs)
 	}
-	if recs[0].Fields["patron"] != "123" || recs[0].Fields["mykey_id"] != "ab-cd" || recs[0].Line != 2 || recs[0].Cols["mykey_id"] != 2 {
+	if recs[0].Get("patron") != "123" || recs[0].Get("mykey_id") != "ab-cd" || recs[0].Line != 2 || recs[0].Col("mykey_id") != 2 {
 		t.Errorf("first row %+v", recs[0])
 	}
 	if recs[1].Line != 5 {
@@ -58,7 +62,7 @@ func TestHeadersAndRows(t *testing.T) {
 	}
 	// Without a header, columns come in order.
 	recs, _ = read(t, "X1,999\n")
-	if recs[0].Fields["mykey_id"] != "X1" || recs[0].Line != 1 {
+	if recs[0].Get("mykey_id") != "X1" || recs[0].Line != 1 {
 		t.Errorf("headerless %+v", recs[0])
 	}
 	_, probs = read(t, "a,b,c\nd\n\"open,quote\n")

@@ -166,7 +166,11 @@ func New(r io.Reader) (ID, error) {
 // the reason: wrong length, a symbol outside Alphabet, or a wrong check
 // character.
 func Parse(s string) (ID, error) {
-	n := strings.ToUpper(norm.NFKC.String(s))
+	n := s
+	if !isASCII(s) {
+		n = norm.NFKC.String(s)
+	}
+	n = strings.ToUpper(n)
 	var syms []rune
 	for _, c := range n {
 		if c == ' ' || c == '-' || c == '\t' {
@@ -188,4 +192,14 @@ func Parse(s string) (ID, error) {
 		return "", &ParseError{Input: s, Reason: ReasonCheck}
 	}
 	return ID(string(syms)), nil
+}
+
+// isASCII reports whether s is ASCII, which NFKC leaves unchanged.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -86,6 +86,9 @@ func NewPatronRule(pattern string, check CheckDigit) (*PatronRule, error) {
 // NormalizePatron applies NFKC (full-width digits and letters become ASCII)
 // and trims surrounding white space.
 func NormalizePatron(s string) string {
+	if isASCII(s) {
+		return strings.TrimSpace(s)
+	}
 	return strings.TrimSpace(norm.NFKC.String(s))
 }
 

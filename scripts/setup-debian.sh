@@ -10,7 +10,7 @@ set -eu
 # session daemon for the tray icon.
 PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
 pcscd vsmartcard-vpcd opensc openssl util-linux iproute2
-xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon"
+xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon sqlite3"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -21,7 +21,7 @@ go mod download
 sh scripts/pcsc-ns.sh go test -race -count=1 -timeout 15m ./...
 
 echo "== core without cgo"
-CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./internal/testpki/
+CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/
 
 echo "== Windows cross-build"
 sh scripts/build-windows.sh

@@ -139,23 +139,23 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 	var probs []batch.Problem
 	seenID := map[string]int{}
 	seenPatron := map[string]int{}
-	cols := map[int]map[string]int{} // line → column of each field
+	var idCol, patronCol int // columns of the fields (the same in every row)
 	readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
 		bad := func(field, code, detail string) {
-			probs = append(probs, batch.Problem{Line: r.Line, Column: r.Cols[field], Field: field, Code: code, Msg: detail})
+			probs = append(probs, batch.Problem{Line: r.Line, Column: r.Col(field), Field: field, Code: code, Msg: detail})
 		}
-		id, err := keyid.Parse(r.Fields["mykey_id"])
+		id, err := keyid.Parse(r.Get("mykey_id"))
 		if err != nil {
 			bad("mykey_id", "invalid-id", err.Error())
 			return true
 		}
-		patron, err := rule.Check(r.Fields["patron"])
+		patron, err := rule.Check(r.Get("patron"))
 		if err != nil {
 			bad("patron", "invalid-patron", err.Error())
 			return true
 		}
 		svc := service
-		if s := r.Fields["service"]; s != "" {
+		if s := r.Get("service"); s != "" {
 			svc = s
 		}
 		if l, dup := seenID[svc+"\x00"+string(id)]; dup {
@@ -168,7 +168,7 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		}
 		seenID[svc+"\x00"+string(id)], seenPatron[svc+"\x00"+patron] = r.Line, r.Line
 		rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
-		cols[r.Line] = r.Cols
+		idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
 		if progress && len(rows)%50000 == 0 {
 			fmt.Fprintf(a.stderr, a.t(mProgress), len(rows))
 		}
@@ -214,7 +214,11 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 				if x.Outcome == "patron-linked" {
 					field = "patron"
 				}
-				probs = append(probs, batch.Problem{Line: rows[i].Line, Column: cols[rows[i].Line][field], Field: field, Code: x.Outcome})
+				col := idCol
+				if field == "patron" {
+					col = patronCol
+				}
+				probs = append(probs, batch.Problem{Line: rows[i].Line, Column: col, Field: field, Code: x.Outcome})
 			}
 		}
 		sortProblems(probs)

@@ -613,7 +613,7 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 }
 
 // importChunk is how many rows one INSERT statement carries.
-const importChunk = 200
+const importChunk = 300
 
 // ImportLinks implements store.Registry. It loads the MyKey IDs and the
 // involved services' links once, checks the rows in memory, and inserts the
@@ -623,6 +623,12 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 	committed := false
 	errRollback := errors.New("rollback")
 	err := d.tx(ctx, func(tx *sql.Tx) error {
+		// A big import touches index pages all over: give this connection a
+		// page cache that holds them (256 MB at most), then shrink it back.
+		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+			return err
+		}
+		defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
 		ids := map[keyid.ID]struct{}{}
 		q, err := tx.QueryContext(ctx, "SELECT id FROM mykey_ids")
 		if err != nil {
@@ -664,15 +670,35 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 		if !keep(results) {
 			return errRollback
 		}
-		now := d.now()
+		// Stage the new links in an unindexed temporary table, many rows
+		// per statement, then move them with one INSERT … SELECT in key
+		// order: SQLite maintains the indexes without a round trip per row.
+		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE import_links (service TEXT, mykey_id TEXT, patron TEXT)"); err != nil {
+			return err
+		}
+		defer tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp.import_links")
 		var batch []any
+		stmts := map[int]*sql.Stmt{} // by rows per statement, prepared once
+		defer func() {
+			for _, st := range stmts {
+				st.Close()
+			}
+		}()
 		flush := func() error {
 			if len(batch) == 0 {
 				return nil
 			}
-			n := len(batch) / 4
-			stmt := "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", n), ",")
-			_, err := tx.ExecContext(ctx, stmt, batch...)
+			n := len(batch) / 3
+			st := stmts[n]
+			if st == nil {
+				var err error
+				st, err = tx.PrepareContext(ctx, "INSERT INTO temp.import_links VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?, ?),", n), ","))
+				if err != nil {
+					return err
+				}
+				stmts[n] = st
+			}
+			_, err := st.ExecContext(ctx, batch...)
 			batch = batch[:0]
 			return err
 		}
@@ -681,14 +707,17 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 				continue
 			}
 			row := rows[i]
-			batch = append(batch, row.Service, string(row.MyKeyID), row.Patron, now)
-			if len(batch) == 4*importChunk {
+			batch = append(batch, row.Service, string(row.MyKeyID), row.Patron)
+			if len(batch) == 3*importChunk {
 				if err := flush(); err != nil {
 					return err
 				}
 			}
 		}
 		if err := flush(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) SELECT service, mykey_id, patron, ? FROM temp.import_links ORDER BY service, mykey_id", d.now()); err != nil {
 			return err
 		}
 		committed = true

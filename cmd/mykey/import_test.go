@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/sqlite"
+)
+
+type seededReader struct{ r *rand.ChaCha8 }
+
+func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+// bulkRegistry creates the registry at path with n MyKey IDs (inserted
+// directly, many per statement: this is test setup) and writes a CSV file
+// linking each to a patron number. It returns the CSV's path.
+func bulkRegistry(t testing.TB, dir string, n int) (db, csvPath string) {
+	t.Helper()
+	db = filepath.Join(dir, "registry.db")
+	d, err := sqlite.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	raw, err := sql.Open("sqlite3", "file:"+db+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var seed [32]byte
+	src := seededReader{rand.NewChaCha8(seed)}
+	csvPath = filepath.Join(dir, "links.csv")
+	f, _ := os.Create(csvPath)
+	w := bufio.NewWriter(f)
+	w.WriteString("マイキーID,利用者番号\r\n")
+	tx, _ := raw.Begin()
+	seen := map[keyid.ID]bool{}
+	var args []any
+	flush := func() {
+		if len(args) > 0 {
+			if _, err := tx.Exec("INSERT INTO mykey_ids (id, created_at) VALUES "+strings.TrimSuffix(strings.Repeat("(?, '2026-01-01T00:00:00Z'),", len(args)), ","), args...); err != nil {
+				t.Fatal(err)
+			}
+			args = args[:0]
+		}
+	}
+	for i := 0; i < n; {
+		id, _ := keyid.New(src)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		args = append(args, string(id))
+		fmt.Fprintf(w, "%s,%010d\r\n", id, i+1)
+		if len(args) == 500 {
+			flush()
+		}
+		i++
+	}
+	flush()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	f.Close()
+	return db, csvPath
+}
+
+func mykeyProcess(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MYKEY_RUN_MAIN=1", "GORACE=atexit_sleep_ms=0", "MYKEY_CONFIG="+filepath.Join(dir, "mykey.toml"), "MYKEY_LANG=en")
+	return cmd
+}
+
+func linkCount(t testing.TB, db string) (int, string) {
+	raw, err := sql.Open("sqlite3", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	var ok string
+	raw.QueryRow("PRAGMA integrity_check").Scan(&ok)
+	raw.QueryRow("SELECT count(*) FROM links").Scan(&n)
+	return n, ok
+}
+
+// TestImportKilled kills the import process at various moments: the
+// registry is then either untouched or fully imported, never in between,
+// and always passes the integrity check.
+func TestImportKilled(t *testing.T) {
+	const n = 100_000
+	for i, delay := range []time.Duration{150 * time.Millisecond, 500 * time.Millisecond, 900 * time.Millisecond, 5 * time.Second} {
+		t.Run(fmt.Sprint(delay), func(t *testing.T) {
+			dir := t.TempDir()
+			db, csvPath := bulkRegistry(t, dir, n)
+			os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte("[database]\npath = \"registry.db\"\n[patron]\npattern = '^[0-9]{10}$'\n"), 0o644)
+			cmd := mykeyProcess(dir, "import", "links", csvPath)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			cmd.Process.Kill()
+			cmd.Wait()
+			count, ok := linkCount(t, db)
+			if ok != "ok" || (count != 0 && count != n) {
+				t.Fatalf("after kill %d: integrity %q, %d links (want 0 or %d)", i, ok, count, n)
+			}
+			t.Logf("killed after %v: %d links", delay, count)
+		})
+	}
+}
+
+// BenchmarkImportLinks imports 1,000,000 link rows with `mykey import links`
+// and, in the same run, loads the same file with the sqlite3 shell's
+// .import into an equivalent table (the same columns, keys and unique
+// constraint), and reports both times and their ratio.
+//
+//	go test -run '^$' -bench ImportLinks -benchtime 1x ./cmd/mykey/
+func BenchmarkImportLinks(b *testing.B) {
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		b.Skip("sqlite3 shell missing (apt install sqlite3)")
+	}
+	const n = 1_000_000
+	for b.Loop() {
+		dir := b.TempDir()
+		db, csvPath := bulkRegistry(b, dir, n)
+		os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte("[database]\npath = \"registry.db\"\n[patron]\npattern = '^[0-9]{10}$'\n"), 0o644)
+		start := time.Now()
+		out, err := mykeyProcess(dir, "import", "links", csvPath).CombinedOutput()
+		ours := time.Since(start)
+		if err != nil {
+			b.Fatalf("import: %v\n%s", err, out)
+		}
+		if c, _ := linkCount(b, db); c != n {
+			b.Fatalf("%d links imported", c)
+		}
+		shellDB := filepath.Join(dir, "shell.db")
+		script := "PRAGMA journal_mode=WAL;\nCREATE TABLE mykey_ids (id TEXT PRIMARY KEY) STRICT;\n" +
+			"CREATE TABLE links (mykey_id TEXT PRIMARY KEY, patron TEXT NOT NULL UNIQUE) STRICT;\n" +
+			".import --csv --skip 1 " + csvPath + " links\n"
+		cmd := exec.Command("sqlite3", shellDB)
+		cmd.Stdin = strings.NewReader(script)
+		start = time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("sqlite3: %v\n%s", err, out)
+		}
+		shell := time.Since(start)
+		b.ReportMetric(ours.Seconds(), "mykey-s")
+		b.ReportMetric(shell.Seconds(), "sqlite3-s")
+		b.ReportMetric(ours.Seconds()/shell.Seconds(), "ratio")
+		b.Logf("1M rows: mykey import links %.2f s (validated, one transaction), sqlite3 .import %.2f s; ratio %.2f", ours.Seconds(), shell.Seconds(), ours.Seconds()/shell.Seconds())
+	}
+}
