@@ -151,12 +151,7 @@ func (a *app) demo(dir, output string) int {
 	}
 
 	st.say("受付を開始します（mykey run と同じ処理）。", "Start the desk (what mykey run does).")
-	log, closeLog, err := a.logger()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	defer closeLog()
-	d, closeDesk, err := a.newDesk(log)
+	d, _, closeDesk, err := a.newLoggedDesk()
 	if err != nil {
 		return a.fail(err, "")
 	}

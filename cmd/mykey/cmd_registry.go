@@ -83,6 +83,22 @@ func (a *app) resolve(s *selector) (keyid.ID, string, error) {
 	return id, patron, nil
 }
 
+// resolveOne checks that exactly one of --mykey-id and --patron is given,
+// and no arguments, and resolves the selector.
+func (a *app) resolveOne(c *command, s *selector, args []string) (keyid.ID, string, int) {
+	if len(args) > 0 {
+		return "", "", a.usageError(c, a.t(mExtraArgs, args))
+	}
+	if (s.id == "") == (s.patron == "") {
+		return "", "", a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
+	}
+	id, patron, err := a.resolve(s)
+	if err != nil {
+		return "", "", a.fail(err, s.id)
+	}
+	return id, patron, exitOK
+}
+
 // withRegistry runs fn on the opened registry and closes it.
 func (a *app) withRegistry(fn func(ctx context.Context, r store.Registry) int) int {
 	ctx := context.Background()
@@ -245,17 +261,11 @@ func init() {
 		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
 			return func(args []string) int {
-				c := commandNamed("unlink")
-				if len(args) > 0 {
-					return a.usageError(c, a.t(mExtraArgs, args))
+				id, patron, code := a.resolveOne(commandNamed("unlink"), s, args)
+				if code != exitOK {
+					return code
 				}
-				if (s.id == "") == (s.patron == "") {
-					return a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
-				}
-				id, patron, err := a.resolve(s)
-				if err != nil {
-					return a.fail(err, s.id)
-				}
+				var err error
 				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
 					var l store.Link
 					if id != "" {
@@ -296,17 +306,11 @@ func init() {
 		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
 			return func(args []string) int {
-				c := commandNamed("lookup")
-				if len(args) > 0 {
-					return a.usageError(c, a.t(mExtraArgs, args))
+				id, patron, code := a.resolveOne(commandNamed("lookup"), s, args)
+				if code != exitOK {
+					return code
 				}
-				if (s.id == "") == (s.patron == "") {
-					return a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
-				}
-				id, patron, err := a.resolve(s)
-				if err != nil {
-					return a.fail(err, s.id)
-				}
+				var err error
 				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
 					var e store.Entry
 					subject := string(id)

@@ -89,6 +89,20 @@ func (a *app) newDesk(log zerolog.Logger) (*desk.Desk, func(), error) {
 	return d, func() { client.Close(); reg.Close(); closeTyper() }, nil
 }
 
+// newLoggedDesk is newDesk with its log file; close closes both.
+func (a *app) newLoggedDesk() (*desk.Desk, zerolog.Logger, func(), error) {
+	log, closeLog, err := a.logger()
+	if err != nil {
+		return nil, log, nil, err
+	}
+	d, closeDesk, err := a.newDesk(log)
+	if err != nil {
+		closeLog()
+		return nil, log, nil, err
+	}
+	return d, log, func() { closeDesk(); closeLog() }, nil
+}
+
 func statusJSON(a *app, st desk.Status) map[string]any {
 	return map[string]any{
 		"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.statusText(st),
@@ -128,12 +142,7 @@ func init() {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("run"), a.t(mExtraArgs, args))
 				}
-				log, closeLog, err := a.logger()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				defer closeLog()
-				d, closeDesk, err := a.newDesk(log)
+				d, log, closeDesk, err := a.newLoggedDesk()
 				if err != nil {
 					return a.fail(err, "")
 				}
