@@ -20,6 +20,7 @@ type Memory struct {
 	certs map[keyid.Pseudonym]Certificate
 	links map[string]map[keyid.ID]Link // service → id → link
 	audit []AuditEntry
+	roster map[string]Roster // service → roster, when loaded
 }
 
 type memID struct {
@@ -104,6 +105,9 @@ func (m *Memory) link(service string, id keyid.ID, patron string, opts LinkOptio
 	cur, hasCur := m.links[service][id]
 	if hasCur && cur.Patron == patron {
 		return false, "", nil
+	}
+	if err := m.roster[service].Check(patron, m.opts.Time()); err != nil {
+		return false, detail, err
 	}
 	owner, taken := m.patronOwner(service, patron)
 	if !opts.Replace {
@@ -276,6 +280,13 @@ func (m *Memory) register(r Registration) (Registered, error) {
 			return res, ErrIDLinked
 		}
 	}
+	if r.Patron != "" {
+		if l, ok := m.links[r.Service][target]; !ok || l.Patron != r.Patron {
+			if err := m.roster[r.Service].Check(r.Patron, m.opts.Time()); err != nil {
+				return res, err
+			}
+		}
+	}
 	if target == "" {
 		for range MaxIDAttempts {
 			id, err := m.opts.NewID()
@@ -325,7 +336,8 @@ func (m *Memory) ImportLinks(ctx context.Context, rows []BatchLink, keep func([]
 				byID[id], byPatron[l.Patron] = l.Patron, id
 			}
 			return byID, byPatron
-		})
+		},
+		func(service, patron string) error { return m.roster[service].Check(patron, m.opts.Time()) })
 	if !keep(res) {
 		return res, false, nil
 	}
@@ -340,6 +352,28 @@ func (m *Memory) ImportLinks(ctx context.Context, rows []BatchLink, keep func([]
 	}
 	m.record(ActionImportLinks, "", nil, BatchDetail(res))
 	return res, true, nil
+}
+
+// ImportRoster implements Registry.
+func (m *Memory) ImportRoster(ctx context.Context, service string, rows []RosterRow, dryRun bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := CheckService(service); err != nil {
+		return err
+	}
+	if dryRun {
+		return nil
+	}
+	r := make(Roster, len(rows))
+	for _, row := range rows {
+		r[row.Patron] = row
+	}
+	if m.roster == nil {
+		m.roster = map[string]Roster{}
+	}
+	m.roster[service] = r
+	m.record(ActionImportRoster, "", nil, fmt.Sprintf("service=%s patrons=%d", service, len(rows)))
+	return nil
 }
 
 // Certificate implements Registry.

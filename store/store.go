@@ -33,6 +33,8 @@ var (
 	ErrReadOnly        = errors.New("registry database is read-only")
 	ErrBusy            = errors.New("registry database is locked by another process")
 	ErrSchemaTooNew    = errors.New("registry database was written by a newer mykey")
+	ErrNotInRoster     = errors.New("patron number is not on the library's roster")
+	ErrPatronInactive  = errors.New("patron number is inactive or expired on the library's roster")
 )
 
 // CertStatus is the state of a registered certificate.
@@ -102,6 +104,34 @@ type Registered struct {
 	Linked     bool // the patron number was newly linked
 }
 
+// RosterRow is one patron number of the library's roster.
+type RosterRow struct {
+	Patron  string
+	Active  bool
+	Expires time.Time // zero: no expiry
+}
+
+// ActionImportRoster is the audit action of ImportRoster.
+const ActionImportRoster = "import.patrons"
+
+// Roster is a service's roster in memory, for checks.
+type Roster map[string]RosterRow
+
+// Check says whether patron may be linked on day now.
+func (r Roster) Check(patron string, now time.Time) error {
+	if r == nil {
+		return nil
+	}
+	p, ok := r[patron]
+	switch {
+	case !ok:
+		return ErrNotInRoster
+	case !p.Active, !p.Expires.IsZero() && now.After(p.Expires.Add(24*time.Hour-time.Nanosecond)):
+		return ErrPatronInactive
+	}
+	return nil
+}
+
 // BatchLink is one row of a links import.
 type BatchLink struct {
 	Line    int
@@ -146,7 +176,7 @@ type linkState struct {
 
 // CheckBatch decides each row against known IDs and links, updating the
 // state as valid rows link; shared by the implementations.
-func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(service string) (byID map[keyid.ID]string, byPatron map[string]keyid.ID)) []BatchResult {
+func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(service string) (byID map[keyid.ID]string, byPatron map[string]keyid.ID), patronOK func(service, patron string) error) []BatchResult {
 	states := map[string]*linkState{}
 	out := make([]BatchResult, len(rows))
 	for i, r := range rows {
@@ -159,11 +189,14 @@ func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(servic
 		res := BatchResult{Line: r.Line}
 		cur, hasCur := st.byID[r.MyKeyID]
 		owner, taken := st.byPatron[r.Patron]
+		rosterErr := patronOK(r.Service, r.Patron)
 		switch {
 		case !idKnown(r.MyKeyID):
 			res.Err = ErrUnknownID
 		case hasCur && cur == r.Patron:
 			res.Outcome = BatchUnchanged
+		case rosterErr != nil:
+			res.Err = rosterErr
 		case hasCur:
 			res.Err = ErrIDLinked
 		case taken && owner != r.MyKeyID:
@@ -250,6 +283,12 @@ type Registry interface {
 	// linked as given are "unchanged". committed reports the outcome.
 	ImportLinks(ctx context.Context, rows []BatchLink, keep func([]BatchResult) bool) (results []BatchResult, committed bool, err error)
 
+	// ImportRoster replaces the roster of service with rows in one
+	// transaction (nothing when dryRun). From then on Link, Register and
+	// ImportLinks refuse patron numbers that are not on it
+	// (ErrNotInRoster) or are inactive or expired (ErrPatronInactive).
+	ImportRoster(ctx context.Context, service string, rows []RosterRow, dryRun bool) error
+
 	// Certificate returns the certificate with pseudonym p; ErrNotFound if
 	// it is not registered.
 	Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error)
@@ -307,6 +346,10 @@ func Outcome(err error) string {
 		return "not-found"
 	case errors.Is(err, ErrInvalidArgument):
 		return "invalid"
+	case errors.Is(err, ErrNotInRoster):
+		return "not-in-roster"
+	case errors.Is(err, ErrPatronInactive):
+		return "inactive"
 	}
 	return "error"
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -33,6 +35,16 @@ var problemText = map[string]msg{
 	"extra-field":    {"列が多すぎます", "too many fields"},
 	"missing-field":  {"列が足りません", "missing fields"},
 	"csv":            {"CSV の書式が正しくありません", "malformed CSV"},
+	"not-in-roster":  {"利用者番号が図書館の利用者名簿にありません", "the patron number is not on the library's roster"},
+	"inactive":       {"利用者番号は名簿で無効か期限切れです", "the patron number is inactive or expired on the roster"},
+	"invalid-status": {"状態が正しくありません（active / inactive / 有効 / 無効）", "invalid status (active / inactive / 有効 / 無効)"},
+	"invalid-date":   {"日付が正しくありません（2027-03-31 の形）", "invalid date (like 2027-03-31)"},
+}
+
+var patronColumns = []batch.Column{
+	{Name: "patron", Headers: []string{"patron", "patron_number", "patron number", "利用者番号", "利用者ID", "図書館カード番号"}},
+	{Name: "status", Headers: []string{"status", "状態", "ステータス"}},
+	{Name: "expires", Headers: []string{"expires", "expiry", "有効期限", "期限"}},
 }
 
 var (
@@ -83,6 +95,34 @@ func init() {
 					return a.usageError(c, err.Error())
 				}
 				return a.importLinks(args[0], enc, *dry, *skip, *service)
+			}
+		},
+	})
+
+	register(&command{
+		name:    "import patrons",
+		summary: msg{"図書館の利用者名簿を CSV から取り込む", "import the library's patron roster from CSV"},
+		usage:   "mykey import patrons FILE [--encoding auto|utf-8|cp932] [--dry-run] [--service S] [--json]",
+		desc: msg{
+			"図書館システムから書き出した利用者名簿（利用者番号[, 状態, 有効期限]）を取り込み、そのサービスの名簿を置き換えます。名簿を取り込んだ後は、名簿にない利用者番号や、無効・期限切れの利用者番号は登録・紐付けできません（既存の紐付けはそのまま）。状態は active / inactive（有効 / 無効）、有効期限は 2027-03-31 の形です。文字コードや見出しの扱いは import links と同じで、1行でも正しくなければ何も変えません。",
+			"Imports the patron roster exported from the library system (patron number[, status, expiry]) and replaces that service's roster. From then on, registration and linking refuse patron numbers that are not on it, or are inactive or expired (existing links stay). Status is active / inactive (有効 / 無効); expiry looks like 2027-03-31. Encodings and headers as for import links; any invalid row aborts the import.",
+		},
+		examples: []string{"mykey import patrons roster.csv --dry-run", "mykey import patrons roster.csv"},
+		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+			encName := fs.String("encoding", "auto", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932）", "file encoding `ENC` (auto, utf-8, cp932)"}))
+			dry := fs.Bool("dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
+			service := fs.String("service", "", a.t(mFlagService))
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func(args []string) int {
+				c := commandNamed("import patrons")
+				if len(args) != 1 {
+					return a.usageError(c, a.t(mNeedFlag, "FILE"))
+				}
+				enc, err := batch.ParseEncoding(*encName)
+				if err != nil {
+					return a.usageError(c, err.Error())
+				}
+				return a.importPatrons(args[0], enc, *dry, *service)
 			}
 		},
 	})
@@ -211,7 +251,7 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 				unchanged++
 			default:
 				field := "mykey_id"
-				if x.Outcome == "patron-linked" {
+				if x.Outcome == "patron-linked" || x.Outcome == "not-in-roster" || x.Outcome == "inactive" {
 					field = "patron"
 				}
 				col := idCol
@@ -258,7 +298,7 @@ func countFormat(probs []batch.Problem) int {
 	n := 0
 	for _, p := range probs {
 		switch p.Code {
-		case "unknown-id", "id-linked", "patron-linked":
+		case "unknown-id", "id-linked", "patron-linked", "not-in-roster", "inactive":
 		default:
 			n++
 		}
@@ -312,6 +352,100 @@ func (a *app) exportLinks(path string, enc batch.Encoding, service string) int {
 		}
 		r.Audit(ctx, store.AuditEntry{Action: "export.links", Outcome: "ok", Detail: fmt.Sprintf("service=%s rows=%d", service, n)})
 		a.println(a.t(mExported, n, path, enc))
+		return exitOK
+	})
+}
+
+func (a *app) importPatrons(path string, enc batch.Encoding, dry bool, service string) int {
+	cfg, err := a.config()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if service == "" {
+		service = cfg.Patron.Service
+	}
+	rule, err := a.patronRule()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	text, enc, err := batch.Decode(data, enc)
+	if err != nil {
+		return a.fail(fmt.Errorf("%s: %w", path, err), "")
+	}
+	var rows []store.RosterRow
+	var probs []batch.Problem
+	seen := map[string]int{}
+	readProbs, err := batch.Read(text, patronColumns, 1, func(r batch.Record) bool {
+		bad := func(field, code, detail string) {
+			probs = append(probs, batch.Problem{Line: r.Line, Column: r.Col(field), Field: field, Code: code, Msg: detail})
+		}
+		patron, err := rule.Check(r.Get("patron"))
+		if err != nil {
+			bad("patron", "invalid-patron", err.Error())
+			return true
+		}
+		if l, dup := seen[patron]; dup {
+			bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
+			return true
+		}
+		seen[patron] = r.Line
+		row := store.RosterRow{Patron: patron, Active: true}
+		switch st := strings.ToLower(r.Get("status")); st {
+		case "", "active", "有効", "1", "true", "yes":
+		case "inactive", "無効", "0", "false", "no", "停止":
+			row.Active = false
+		default:
+			bad("status", "invalid-status", st)
+			return true
+		}
+		if e := strings.ReplaceAll(r.Get("expires"), "/", "-"); e != "" {
+			if row.Expires, err = time.Parse(time.DateOnly, e); err != nil {
+				bad("expires", "invalid-date", e)
+				return true
+			}
+		}
+		rows = append(rows, row)
+		return true
+	})
+	if err != nil {
+		return a.fail(err, "")
+	}
+	probs = append(readProbs, probs...)
+	sortProblems(probs)
+	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+		committed := false
+		if len(probs) == 0 {
+			if err := r.ImportRoster(ctx, service, rows, dry); err != nil {
+				return a.fail(err, "")
+			}
+			committed = !dry
+		}
+		if a.json {
+			list := make([]map[string]any, len(probs))
+			for i, p := range probs {
+				list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
+			}
+			a.printJSON(map[string]any{"ok": len(probs) == 0, "committed": committed, "dry_run": dry, "encoding": string(enc), "patrons": len(rows), "invalid": list})
+		} else {
+			for _, p := range probs {
+				fmt.Fprintln(a.stderr, a.describe(p))
+			}
+			switch {
+			case len(probs) > 0:
+				fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(probs)))
+			case dry:
+				a.println(a.t(msg{"確認のみ（--dry-run）: 利用者 %d 人。何も変えていません。", "dry run: %d patrons; nothing changed."}, len(rows)))
+			default:
+				a.println(a.t(msg{"利用者名簿を取り込みました: %d 人（サービス %s）。", "imported the roster: %d patrons (service %s)."}, len(rows), service))
+			}
+		}
+		if len(probs) > 0 {
+			return exitFailure
+		}
 		return exitOK
 	})
 }

@@ -133,7 +133,7 @@ func init() {
 								fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))
 							}
 							subject := string(id)
-							if errors.Is(err, store.ErrPatronLinked) {
+							if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
 								subject = patron
 							}
 							return a.fail(err, subject)

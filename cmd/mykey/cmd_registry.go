@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -226,7 +227,7 @@ func init() {
 					changed, err := r.Link(ctx, s.service, id, patron, store.LinkOptions{Replace: *replace})
 					if err != nil {
 						subject := string(id)
-						if err == store.ErrPatronLinked {
+						if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
 							subject = patron
 						}
 						return a.fail(err, subject)

@@ -65,6 +65,10 @@ func (a *app) explain(err error, subject string) failure {
 		return failure{"id-linked", exitFailure, a.t(mIDLinked, subject)}
 	case errors.Is(err, store.ErrPatronLinked):
 		return failure{"patron-linked", exitFailure, a.t(mPatronLinked, subject)}
+	case errors.Is(err, store.ErrNotInRoster):
+		return failure{"not-in-roster", exitFailure, a.t(msg{"利用者番号 %s は図書館の利用者名簿にありません（mykey import patrons で取り込んだ名簿）。", "patron number %s is not on the library's roster (imported with mykey import patrons)."}, subject)}
+	case errors.Is(err, store.ErrPatronInactive):
+		return failure{"inactive", exitFailure, a.t(msg{"利用者番号 %s は利用者名簿で無効か期限切れです。", "patron number %s is inactive or expired on the roster."}, subject)}
 	case errors.Is(err, store.ErrCorrupt):
 		return failure{"corrupt", exitFailure, a.t(mCorrupt) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrReadOnly):

@@ -290,6 +290,9 @@ func (d *DB) Link(ctx context.Context, service string, id keyid.ID, patron strin
 		if curPatron == patron {
 			return "", true, nil
 		}
+		if err := d.rosterCheck(ctx, tx, service, patron); err != nil {
+			return detail, false, err
+		}
 		err = tx.QueryRowContext(ctx, "SELECT mykey_id FROM links WHERE service = ? AND patron = ?", service, patron).Scan(&owner)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", false, err
@@ -573,6 +576,19 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 			return res, store.ErrIDLinked
 		}
 	}
+	if r.Patron != "" {
+		cur := ""
+		if target != "" {
+			if cur, err = one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, target); err != nil {
+				return res, err
+			}
+		}
+		if cur != r.Patron {
+			if err := d.rosterCheck(ctx, tx, r.Service, r.Patron); err != nil {
+				return res, err
+			}
+		}
+	}
 	if target == "" {
 		id, err := d.opts.NewID()
 		if err != nil {
@@ -644,6 +660,7 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 		}
 		q.Close()
 		var loadErr error
+		rosters := map[string]store.Roster{}
 		results = store.CheckBatch(rows,
 			func(id keyid.ID) bool { _, ok := ids[id]; return ok },
 			func(service string) (map[keyid.ID]string, map[string]keyid.ID) {
@@ -663,6 +680,17 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 					byID[keyid.ID(id)], byPatron[p] = p, keyid.ID(id)
 				}
 				return byID, byPatron
+			},
+			func(service, patron string) error {
+				r, ok := rosters[service]
+				if !ok {
+					var err error
+					if r, err = d.loadRoster(ctx, tx, service); err != nil {
+						loadErr = err
+					}
+					rosters[service] = r
+				}
+				return r.Check(patron, d.opts.Time())
 			})
 		if loadErr != nil {
 			return loadErr
@@ -730,4 +758,81 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 		return results, false, d.wrap(err)
 	}
 	return results, committed, nil
+}
+
+// loadRoster returns service's roster, or nil when none was imported.
+func (d *DB) loadRoster(ctx context.Context, tx *sql.Tx, service string) (store.Roster, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM rosters WHERE service = ?", service).Scan(&n); err != nil || n == 0 {
+		return nil, err
+	}
+	q, err := tx.QueryContext(ctx, "SELECT patron, active, expires FROM roster_patrons WHERE service = ?", service)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	r := store.Roster{}
+	for q.Next() {
+		var row store.RosterRow
+		var exp string
+		if err := q.Scan(&row.Patron, &row.Active, &exp); err != nil {
+			return nil, err
+		}
+		row.Expires, _ = time.Parse(time.DateOnly, exp)
+		r[row.Patron] = row
+	}
+	return r, q.Err()
+}
+
+// rosterCheck checks one patron number against service's roster, if any.
+func (d *DB) rosterCheck(ctx context.Context, tx *sql.Tx, service, patron string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM rosters WHERE service = ?", service).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	row := store.RosterRow{Patron: patron}
+	var exp string
+	err := tx.QueryRowContext(ctx, "SELECT active, expires FROM roster_patrons WHERE service = ? AND patron = ?", service, patron).Scan(&row.Active, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotInRoster
+	}
+	if err != nil {
+		return err
+	}
+	row.Expires, _ = time.Parse(time.DateOnly, exp)
+	return store.Roster{patron: row}.Check(patron, d.opts.Time())
+}
+
+// ImportRoster implements store.Registry.
+func (d *DB) ImportRoster(ctx context.Context, service string, rows []store.RosterRow, dryRun bool) error {
+	if err := store.CheckService(service); err != nil {
+		return err
+	}
+	if dryRun {
+		return nil
+	}
+	return d.wrap(d.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM roster_patrons WHERE service = ?", service); err != nil {
+			return err
+		}
+		st, err := tx.PrepareContext(ctx, "INSERT INTO roster_patrons (service, patron, active, expires) VALUES (?, ?, ?, ?)")
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, r := range rows {
+			exp := ""
+			if !r.Expires.IsZero() {
+				exp = r.Expires.Format(time.DateOnly)
+			}
+			if _, err := st.ExecContext(ctx, service, r.Patron, r.Active, exp); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO rosters (service, loaded_at, patrons) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET loaded_at = excluded.loaded_at, patrons = excluded.patrons",
+			service, d.now(), len(rows)); err != nil {
+			return err
+		}
+		return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionImportRoster, Outcome: "ok", Detail: fmt.Sprintf("service=%s patrons=%d", service, len(rows))})
+	}))
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Certificates", testCertificates},
 		{"Register", testRegister},
 		{"ImportLinks", testImportLinks},
+		{"Roster", testRoster},
 		{"AuditHasNoPatronNumbers", testAuditNoPatron},
 		{"AuditLimit", testAuditLimit},
 	}
@@ -461,5 +462,56 @@ func testImportLinks(t *testing.T, r store.Registry, c *Clock) {
 	res, _, _ = r.ImportLinks(ctx, rows[:3], func([]store.BatchResult) bool { return true })
 	if res[0].Outcome != "unchanged" || res[1].Outcome != "unchanged" {
 		t.Errorf("re-import: %+v", res)
+	}
+}
+
+func testRoster(t *testing.T, r store.Registry, c *Clock) {
+	svc := store.DefaultService
+	day := func(d int) time.Time { y, m, dd := c.T.Date(); return time.Date(y, m, dd+d, 0, 0, 0, 0, time.UTC) }
+	a, b := mustID(t, r), mustID(t, r)
+	mustLink(t, r, a, "9999") // linked before the roster: stays
+	if err := r.ImportRoster(ctx, svc, []store.RosterRow{
+		{Patron: "1111", Active: true},
+		{Patron: "2222", Active: false},
+		{Patron: "3333", Active: true, Expires: day(-1)},
+		{Patron: "5555", Active: true, Expires: day(0)}, // valid through today
+		{Patron: "9999", Active: true},
+	}, false); err != nil {
+		t.Fatal(err)
+	}
+	wantAudit(t, r, store.ActionImportRoster, "", "ok")
+	for patron, want := range map[string]error{"2222": store.ErrPatronInactive, "3333": store.ErrPatronInactive, "4444": store.ErrNotInRoster} {
+		if _, err := r.Link(ctx, svc, b, patron, store.LinkOptions{}); !errors.Is(err, want) {
+			t.Errorf("link %s: %v, want %v", patron, err, want)
+		}
+	}
+	if _, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{42}, Service: svc, Patron: "4444"}); !errors.Is(err, store.ErrNotInRoster) {
+		t.Errorf("register with an unknown patron: %v", err)
+	}
+	if _, err := r.Certificate(ctx, keyid.Pseudonym{42}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused registration stored the certificate: %v", err)
+	}
+	res, _, err := r.ImportLinks(ctx, []store.BatchLink{
+		{Line: 1, Service: svc, MyKeyID: a, Patron: "9999"},
+		{Line: 2, Service: svc, MyKeyID: b, Patron: "2222"},
+		{Line: 3, Service: svc, MyKeyID: b, Patron: "4444"},
+		{Line: 4, Service: svc, MyKeyID: b, Patron: "5555"},
+	}, func([]store.BatchResult) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{res[0].Outcome, res[1].Outcome, res[2].Outcome, res[3].Outcome}
+	if strings.Join(got, " ") != "unchanged inactive not-in-roster linked" {
+		t.Errorf("import outcomes %v", got)
+	}
+	// Another service has no roster: anything goes there.
+	if _, err := r.Link(ctx, "gym", b, "4444", store.LinkOptions{}); err != nil {
+		t.Errorf("service without a roster: %v", err)
+	}
+	// A new roster replaces the old one.
+	r.ImportRoster(ctx, svc, []store.RosterRow{{Patron: "2222", Active: true}}, false)
+	c2 := mustID(t, r)
+	if _, err := r.Link(ctx, svc, c2, "2222", store.LinkOptions{}); err != nil {
+		t.Errorf("after the new roster: %v", err)
 	}
 }
