@@ -13,13 +13,13 @@ import (
 // Memory is a Registry held in memory, for tests of the layers above. It
 // behaves as the SQLite registry does, without persistence.
 type Memory struct {
-	opts  Options
-	mu    sync.Mutex
-	ids   []memID
-	index map[keyid.ID]int
-	certs map[keyid.Pseudonym]Certificate
-	links map[string]map[keyid.ID]Link // service → id → link
-	audit []AuditEntry
+	opts   Options
+	mu     sync.Mutex
+	ids    []memID
+	index  map[keyid.ID]int
+	certs  map[keyid.Pseudonym]Certificate
+	links  map[string]map[keyid.ID]Link // service → id → link
+	audit  []AuditEntry
 	roster map[string]Roster // service → roster, when loaded
 }
 
