@@ -1,0 +1,113 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/internal/pcsctest"
+	"github.com/mykey-jp/mykey/internal/testpki"
+)
+
+// TestRegisterThroughPCSCD registers virtual cards through pcscd with the
+// real command: good PIN, wrong PIN (tries shown), the last-try refusal and
+// --force-last-try, a blocked PIN, a card pulled between steps, a renewed
+// card kept on the same MyKey ID, and a copied certificate (a card whose
+// key does not match it). Every failure leaves the registry unchanged.
+func TestRegisterThroughPCSCD(t *testing.T) {
+	pcsctest.Start(t, 1)
+	dir := setupCLI(t)
+	pki := testpki.Dir()
+	// No CRL is imported: accept "unavailable" for these tests only.
+	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\ntrust_anchors = [%q, %q]\n",
+		filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der")))
+	reg := func(card *fixtureCard, pin string, args ...string) (map[string]any, string, int) {
+		t.Helper()
+		card.insert(pcsctest.Addr(0, 0))
+		defer func() { card.remove(); waitCard(t, false) }()
+		waitCard(t, true)
+		out, errs, code := cliStdin(t, pin+"\n", append([]string{"register", "--pin-stdin", "--json", "--wait", "5s"}, args...)...)
+		var m map[string]any
+		json.Unmarshal([]byte(out), &m)
+		return m, errs, code
+	}
+	count := func() int {
+		var l struct {
+			Entries []any `json:"entries"`
+		}
+		cliJSON(t, &l, "list")
+		return len(l.Entries)
+	}
+
+	good := newFixtureCard(t, "user", vcard.Faults{})
+	m, errs, code := reg(good, "0000", "--patron", "12345678")
+	if code != exitFailure || m["error"] != "wrong-pin" || !strings.Contains(errs, "残り 2 回") || count() != 0 {
+		t.Fatalf("wrong PIN: %d %v %s", code, m, errs)
+	}
+	m, errs, code = reg(good, "1234", "--patron", "12345678")
+	if code != 0 || m["minted"] != true || m["linked"] != true {
+		t.Fatalf("good PIN: %d %v %s", code, m, errs)
+	}
+	id := m["mykey_id"]
+
+	// The renewed card of the same patron: the same MyKey ID.
+	renewed := newFixtureCard(t, "user-renewed", vcard.Faults{})
+	m, errs, code = reg(renewed, "1234", "--patron", "12345678")
+	if code != 0 || m["mykey_id"] != id || m["superseded"] != true {
+		t.Fatalf("renewed card: %d %v %s", code, m, errs)
+	}
+
+	before := count()
+	// One try left: refused without --force-last-try, the PIN never sent.
+	der, key, _ := testpki.Load("user-unregistered")
+	ca, _, _ := testpki.Load("ca-2023")
+	last, _ := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234", TriesLeft: 1}, nil)
+	lastCard := &fixtureCard{Card: last}
+	t.Cleanup(lastCard.remove)
+	m, errs, code = reg(lastCard, "0000", "--patron", "55556666")
+	if code != exitFailure || m["error"] != "pin-last-try" || last.TriesLeft() != 1 {
+		t.Fatalf("last try: %d %v %s (tries %d)", code, m, errs, last.TriesLeft())
+	}
+	// Forced and wrong: the PIN blocks.
+	m, _, code = reg(lastCard, "0000", "--patron", "55556666", "--force-last-try")
+	if code != exitFailure || last.TriesLeft() != 0 {
+		t.Fatalf("forced wrong last try: %d %v", code, m)
+	}
+	m, errs, code = reg(lastCard, "1234", "--patron", "55556666", "--force-last-try")
+	if code != exitFailure || m["error"] != "pin-blocked" || !strings.Contains(errs, "市区町村") {
+		t.Fatalf("blocked: %d %v %s", code, m, errs)
+	}
+	// Pulled between reading the certificate and the PIN.
+	pulled := newFixtureCard(t, "user-unregistered", vcard.Faults{RemoveAfter: 9})
+	m, _, code = reg(pulled, "1234", "--patron", "55556666")
+	if code != exitFailure || m["error"] != "card-removed" {
+		t.Fatalf("pulled: %d %v", code, m)
+	}
+	// A copied certificate: the card's key does not match it.
+	_, otherKey, _ := testpki.Load("user")
+	copied, _ := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: otherKey, PIN: "1234"}, nil)
+	copiedCard := &fixtureCard{Card: copied}
+	t.Cleanup(copiedCard.remove)
+	m, errs, code = reg(copiedCard, "1234", "--patron", "55556666")
+	if code != exitFailure || m["error"] != "not-genuine" {
+		t.Fatalf("copied certificate: %d %v %s", code, m, errs)
+	}
+	if n := count(); n != before {
+		t.Fatalf("failed registrations changed the registry: %d → %d", before, n)
+	}
+	// The audit log has the outcomes, never the PIN.
+	out, _, _ := cli(t, "audit", "--json")
+	for _, want := range []string{`"outcome": "wrong-pin"`, `"outcome": "pin-last-try"`, `"outcome": "not-genuine"`, `"action": "register"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "1234\"") || strings.Contains(out, "0000") {
+		t.Errorf("audit shows a PIN")
+	}
+}
