@@ -232,12 +232,12 @@ func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
 		st.Outcome = NotLinked
 		return st
 	}
-	if d.Dedup != nil && !d.Dedup.Allow(reader, p.String(), d.now()) {
-		st.Outcome = Duplicate
-		return st
-	}
 	if d.paused.Load() {
 		st.Outcome = Paused
+		return st
+	}
+	if d.Dedup != nil && !d.Dedup.Allow(reader, p.String(), d.now()) {
+		st.Outcome = Duplicate
 		return st
 	}
 	d.typing.Lock()

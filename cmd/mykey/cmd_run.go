@@ -185,6 +185,11 @@ func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.De
 		}
 	}
 	log.Info().Msg("desk started")
+	if c, err := a.config(); err == nil && c.Wedge.Output == "keyboard" && len(c.Wedge.AllowExe) == 0 && c.Wedge.AllowTitle == "" {
+		fmt.Fprintln(a.stderr, a.t(msg{"注意: wedge.allow_exe と wedge.allow_title が空のため、どのウィンドウにも入力します。図書館システムのプログラム名を設定してください（mykey wedge focus）。",
+			"note: wedge.allow_exe and wedge.allow_title are empty, so numbers are typed into any window; set the library system's program (see mykey wedge focus)."}))
+		log.Warn().Msg("no wedge allowlist: typing into any window")
+	}
 	if !a.json {
 		fmt.Fprintln(a.stderr, a.t(msg{"受付を開始しました。カードをかざしてください（Ctrl+C で終了）。", "ready: hold a card on the reader (Ctrl+C to stop)."}))
 	}
