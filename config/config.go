@@ -418,3 +418,28 @@ func unquoteKey(k string) string {
 	}
 	return strings.Join(parts, ".")
 }
+
+// FromExample creates the configuration file at path from the installer's
+// commented template beside it (mykey.example.toml) when path does not exist
+// and the template does. created tells whether it did.
+func FromExample(path string) (created bool, err error) {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "mykey.example.toml"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return false, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return false, err
+	}
+	return true, f.Close()
+}

@@ -153,3 +153,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFromExample(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mykey.toml")
+	if created, err := FromExample(path); created || err != nil {
+		t.Fatalf("without a template: %v %v", created, err)
+	}
+	os.WriteFile(filepath.Join(dir, "mykey.example.toml"), []byte(Template(path)), 0o644)
+	if created, err := FromExample(path); !created || err != nil {
+		t.Fatalf("from the template: %v %v", created, err)
+	}
+	os.WriteFile(path, []byte("lang = \"en\"\n"), 0o644)
+	if created, _ := FromExample(path); created {
+		t.Fatal("an existing configuration was replaced")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "lang = \"en\"\n" {
+		t.Fatalf("configuration changed: %q", b)
+	}
+}

@@ -9,10 +9,22 @@ import (
 // `mykey config init` writes for a file at path. Every key is present with
 // its default value; the default locations are shown in comments.
 func Template(path string) string {
-	loc := DefaultLocations()
+	return TemplateFor(DefaultLocations(), path)
+}
+
+// WindowsLocations are the default locations of a Windows installation,
+// for building the installer's configuration on another system.
+var WindowsLocations = Locations{
+	Config:   `C:\ProgramData\mykey\mykey.toml`,
+	Database: `C:\ProgramData\mykey\registry.db`,
+	LogDir:   `C:\ProgramData\mykey\logs`,
+}
+
+// TemplateFor is Template with the given default locations.
+func TemplateFor(loc Locations, path string) string {
 	r := strings.NewReplacer(
 		"@DB@", loc.Database,
-		"@KEY@", filepath.Join(filepath.Dir(path), "pseudonym.key"),
+		"@KEY@", keyBeside(path),
 		"@LOG@", loc.LogDir,
 	)
 	return r.Replace(templateText)
@@ -143,3 +155,12 @@ level = "info"
 max_size_mb = 10
 max_backups = 5
 `
+
+// keyBeside is the default key file for a configuration at path, for either
+// kind of path separator.
+func keyBeside(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[:i+1] + "pseudonym.key"
+	}
+	return filepath.Join(filepath.Dir(path), "pseudonym.key")
+}

@@ -6,11 +6,13 @@ set -eu
 # Build: gcc (cgo for SQLite and PC/SC), pkg-config and libpcsclite-dev,
 # mingw-w64 for the Windows build. Tests: pcscd with the vpcd virtual reader,
 # OpenSC and openssl as independent clients, unshare and ip for private
-# namespaces, an X desktop (Xvfb, jwm, xterm, xdotool, setxkbmap) and a D-Bus
-# session daemon for the tray icon.
+# namespaces, an X desktop (Xvfb, jwm, xterm, xdotool, setxkbmap), a D-Bus
+# session daemon for the tray icon, sqlite3 for the import benchmark.
+# Windows release: wixl (MSI), osslsigncode (signing), Wine for the checks.
 PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
 pcscd vsmartcard-vpcd opensc openssl util-linux iproute2
-xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon sqlite3"
+xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon sqlite3
+wine wine64 wixl msitools osslsigncode"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -23,8 +23,9 @@ sh scripts/pcsc-ns.sh go test -race -count=1 -timeout 15m ./...
 echo "== core without cgo"
 CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/
 
-echo "== Windows cross-build"
+echo "== Windows release (exes, MSI, signing) and its checks under Wine"
 sh scripts/build-windows.sh
+sh scripts/wine-check.sh
 
 echo "== the README's demo command, headless, on this machine's pcscd"
 go run ./cmd/mykey demo --output stdout

@@ -60,6 +60,7 @@ func init() {
 		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
 			path := fs.String("path", "", a.t(msg{"書き出すファイル `FILE`", "`FILE` to write"}))
 			force := fs.Bool("force", false, a.t(msg{"既にあるファイルを上書きする", "overwrite an existing file"}))
+			forWindows := fs.Bool("windows-defaults", false, a.t(msg{"Windows の既定の場所を説明に書く（インストーラーの作成用）", "describe the Windows default locations (for building the installer)"}))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("config init"), a.t(mExtraArgs, args))
@@ -75,7 +76,11 @@ func init() {
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					return a.fail(err, "")
 				}
-				if err := os.WriteFile(p, []byte(config.Template(p)), 0o644); err != nil {
+				text := config.Template(p)
+				if *forWindows {
+					text = config.TemplateFor(config.WindowsLocations, config.WindowsLocations.Config)
+				}
+				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 					return a.fail(err, "")
 				}
 				a.println(a.t(mConfigWritten, p))

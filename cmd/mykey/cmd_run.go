@@ -12,6 +12,7 @@ import (
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/mykey-jp/mykey/cardio/pcsc"
+	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 )
@@ -141,6 +142,13 @@ func init() {
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("run"), a.t(mExtraArgs, args))
+				}
+				if !a.configExplicit {
+					if created, err := config.FromExample(a.configPath); err != nil {
+						return a.fail(err, "")
+					} else if created {
+						fmt.Fprintln(a.stderr, a.t(msg{"設定ファイルを雛形から作りました: %s", "created the configuration from the template: %s"}, a.configPath))
+					}
 				}
 				d, log, closeDesk, err := a.newLoggedDesk()
 				if err != nil {

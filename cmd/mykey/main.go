@@ -27,7 +27,17 @@ const (
 	exitNotFound = 3
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+// defaultArgs, set at build time, are used when mykey is started without
+// arguments: the Windows tray build (mykeyw.exe) sets it to "run".
+var defaultArgs = ""
+
+func main() {
+	args := os.Args[1:]
+	if len(args) == 0 && defaultArgs != "" {
+		args = strings.Fields(defaultArgs)
+	}
+	os.Exit(run(args, os.Stdin, os.Stdout, os.Stderr))
+}
 
 // app is the state one invocation shares between its steps.
 type app struct {

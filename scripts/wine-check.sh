@@ -1,0 +1,110 @@
+#!/bin/sh
+# Checks the Windows build under Wine 8.0 and Xvfb, in a fresh prefix:
+# the CLI (with Japanese text through SQLite), typing into Wine's notepad,
+# the tray starting and quitting from its menu, and the MSI installing,
+# upgrading (keeping the registry) and uninstalling (keeping the data).
+# Smart cards cannot be checked: Wine 8.0's winscard.dll is a stub; the
+# Linux pcscd tests are the card check. Run after scripts/build-windows.sh.
+set -eu
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+# On a disk (not tmpfs): Wine keeps file ACLs in user xattrs, which tmpfs lacks.
+mkdir -p dist
+work="$(mktemp -d "$PWD/dist/wine.XXXXXX")"
+export WINEPREFIX="$work/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
+fail() { echo "wine-check: FAIL: $*" >&2; exit 1; }
+step() { echo "wine-check: $*"; }
+
+exec 3>"$work/display"
+Xvfb -displayfd 3 -nolisten tcp -screen 0 1024x768x24 >/dev/null 2>&1 &
+xvfb=$!
+cleanup() { /usr/lib/wine/wineserver -k 2>/dev/null || true; kill "$xvfb" 2>/dev/null || true; rm -rf "$work" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$work/display")"
+
+step "fresh prefix"
+wine wineboot -i >/dev/null 2>&1
+/usr/lib/wine/wineserver -w
+# Go 1.26 needs ProcessPrng, which Wine 8.0 lacks: a test-only stand-in.
+x86_64-w64-mingw32-gcc -shared -O2 -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
+	internal/winetest/bcryptprimitives.c -lbcrypt
+GOOS=windows GOARCH=amd64 go build -o "$work/wintool.exe" ./internal/winetest/wintool
+C="$WINEPREFIX/drive_c"
+mkdir -p "$C/mk"
+cp testdata/pki/ca-2023.der "$C/mk/ca.der"
+M() { wine dist/mykey.exe --lang en --config 'C:\mk\mykey.toml' "$@"; }
+
+step "CLI: version, config, id, link and lookup with Japanese text"
+wine dist/mykey.exe version | grep -q 'windows/amd64' || fail "version"
+wine dist/mykey.exe config init --path 'C:\mk\commented.toml' >/dev/null
+wine dist/mykey.exe --config 'C:\mk\commented.toml' config check >/dev/null || fail "config check of the commented template"
+printf '[database]\npath = "C:/mk/registry.db"\n[revocation]\ntrust_anchors = ["C:/mk/ca.der"]\n[log]\ndir = "C:/mk/logs"\n' > "$C/mk/mykey.toml"
+M config check >/dev/null || { M config check; fail "config check"; }
+id="$(M id new --json | grep -o '"[0-9A-Z]\{8\}"' | tr -d '"')"
+[ -n "$id" ] || fail "id new"
+# Wine keeps no file ACLs: it derives them from the Unix mode, so the
+# owner-only ACL mykey sets on the key file reads back as "Everyone". Set
+# the equivalent mode; the real ACL can only be checked on Windows.
+chmod 600 "$C/mk/pseudonym.key"
+M link --mykey-id "$id" --patron 12345678 --service 図書館 >/dev/null
+M lookup --patron 12345678 --service 図書館 --json | grep -q '"service": "図書館"' || fail "Japanese text did not round-trip"
+[ -f "$C/mk/registry.db" ] || fail "no registry file"
+
+step "wedge: typing into notepad"
+wine notepad >/dev/null 2>&1 &
+for _ in $(seq 100); do wine "$work/wintool.exe" text "Untitled - Notepad" >/dev/null 2>&1 && break; sleep 0.2; done
+wid="$(xdotool search --name 'Notepad' | head -1)"
+[ -n "$wid" ] && xdotool windowfocus "$wid" 2>/dev/null || true
+M wedge test --text 12345678 --after 0s >/dev/null 2>&1 || fail "wedge test"
+got=""
+for _ in $(seq 50); do
+	got="$(wine "$work/wintool.exe" text "Untitled - Notepad" 2>/dev/null | tr -d '\r\n')"
+	[ "$got" = "12345678" ] && break
+	sleep 0.2
+done
+[ "$got" = "12345678" ] || fail "notepad has '$got', want 12345678"
+
+step "tray: starts, Quit from its menu stops it"
+MYKEY_CONFIG='C:\mk\mykey.toml' wine dist/mykeyw.exe >/dev/null 2>&1 &
+tray=$!
+for _ in $(seq 100); do grep -q 'desk started' "$C/mk/logs/mykey.log" 2>/dev/null && break; sleep 0.2; done
+grep -q 'desk started' "$C/mk/logs/mykey.log" || fail "the tray service did not start"
+sleep 1
+wine "$work/wintool.exe" click SystrayClass 5 || fail "no tray window"
+for _ in $(seq 50); do kill -0 "$tray" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$tray" 2>/dev/null && fail "the tray did not quit"
+grep -q 'desk stopped' "$C/mk/logs/mykey.log" || fail "the tray did not stop cleanly"
+
+step "MSI: install, upgrade keeping the registry, uninstall keeping the data"
+msi="$(ls dist/mykey-*.msi | head -1)"
+wine msiexec /i "$msi" /qn
+[ -f "$C/Program Files/mykey/mykey.exe" ] && [ -f "$C/Program Files/mykey/mykeyw.exe" ] || fail "program files missing"
+[ "$(find "$C" -name 'mykey.lnk' | wc -l)" -ge 2 ] || fail "shortcuts missing"
+wine reg query 'HKLM\Software\mykey' /v Version 2>/dev/null | grep -q "${VERSION:-0.1.0}" || fail "registry value missing"
+[ -f "$C/ProgramData/mykey/mykey.example.toml" ] || fail "configuration template missing"
+P() { wine "$C/Program Files/mykey/mykey.exe" --lang en "$@"; }
+# The first start of the desk makes mykey.toml from the template (it then
+# stops: no trust anchors are configured yet).
+P run --no-tray >/dev/null 2>&1 || true
+[ -f "$C/ProgramData/mykey/mykey.toml" ] || fail "mykey run did not create the configuration"
+sed -i 's/^trust_anchors = \[\]$/trust_anchors = ["C:\/mk\/ca.der"]/' "$C/ProgramData/mykey/mykey.toml"
+echo "# kept" >> "$C/ProgramData/mykey/mykey.toml"
+P config check >/dev/null || fail "the configuration from the template does not check"
+id="$(P id new --json | grep -o '"[0-9A-Z]\{8\}"' | tr -d '"')"
+chmod 600 "$C/ProgramData/mykey/pseudonym.key" # as above
+P link --mykey-id "$id" --patron 87654321 >/dev/null
+[ -f "$C/ProgramData/mykey/registry.db" ] && [ -f "$C/ProgramData/mykey/pseudonym.key" ] || fail "no registry or key after first use"
+VERSION=0.1.1 sh scripts/build-windows.sh >/dev/null 2>&1
+wine msiexec /i dist/mykey-0.1.1.msi /qn
+wine reg query 'HKLM\Software\mykey' /v Version 2>/dev/null | grep -q 0.1.1 || fail "upgrade did not replace the program"
+P lookup --patron 87654321 >/dev/null || fail "the registry did not survive the upgrade"
+grep -q '^# kept' "$C/ProgramData/mykey/mykey.toml" || fail "the upgrade replaced the configuration"
+wine msiexec /x dist/mykey-0.1.1.msi /qn
+[ ! -f "$C/Program Files/mykey/mykey.exe" ] || fail "uninstall left the program"
+[ ! -f "$C/ProgramData/mykey/mykey.example.toml" ] || fail "uninstall left the template"
+for f in registry.db pseudonym.key mykey.toml; do
+	[ -f "$C/ProgramData/mykey/$f" ] || fail "uninstall removed $f"
+done
+rm -f dist/mykey-0.1.1.msi
+step "ok"
