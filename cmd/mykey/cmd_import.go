@@ -177,8 +177,9 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 	progress := !a.json && len(data) > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
 	var rows []store.BatchLink
 	var probs []batch.Problem
-	seenID := map[string]int{}
-	seenPatron := map[string]int{}
+	type key struct{ service, value string }
+	seenID := map[key]int{}
+	seenPatron := map[key]int{}
 	var idCol, patronCol int // columns of the fields (the same in every row)
 	readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
 		bad := func(field, code, detail string) {
@@ -198,15 +199,15 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		if s := r.Get("service"); s != "" {
 			svc = s
 		}
-		if l, dup := seenID[svc+"\x00"+string(id)]; dup {
+		if l, dup := seenID[key{svc, string(id)}]; dup {
 			bad("mykey_id", "duplicate", fmt.Sprintf("same MyKey ID as line %d", l))
 			return true
 		}
-		if l, dup := seenPatron[svc+"\x00"+patron]; dup {
+		if l, dup := seenPatron[key{svc, patron}]; dup {
 			bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
 			return true
 		}
-		seenID[svc+"\x00"+string(id)], seenPatron[svc+"\x00"+patron] = r.Line, r.Line
+		seenID[key{svc, string(id)}], seenPatron[key{svc, patron}] = r.Line, r.Line
 		rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
 		idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
 		if progress && len(rows)%50000 == 0 {
