@@ -181,49 +181,49 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 	seenID := map[key]int{}
 	seenPatron := map[key]int{}
 	var idCol, patronCol int // columns of the fields (the same in every row)
-	readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
-		bad := func(field, code, detail string) {
-			probs = append(probs, batch.Problem{Line: r.Line, Column: r.Col(field), Field: field, Code: code, Msg: detail})
-		}
-		id, err := keyid.Parse(r.Get("mykey_id"))
-		if err != nil {
-			bad("mykey_id", "invalid-id", err.Error())
+	parse := func() ([]store.BatchLink, error) {
+		readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
+			bad := func(field, code, detail string) {
+				probs = append(probs, batch.Problem{Line: r.Line, Column: r.Col(field), Field: field, Code: code, Msg: detail})
+			}
+			id, err := keyid.Parse(r.Get("mykey_id"))
+			if err != nil {
+				bad("mykey_id", "invalid-id", err.Error())
+				return true
+			}
+			patron, err := rule.Check(r.Get("patron"))
+			if err != nil {
+				bad("patron", "invalid-patron", err.Error())
+				return true
+			}
+			svc := service
+			if s := r.Get("service"); s != "" {
+				svc = s
+			}
+			if l, dup := seenID[key{svc, string(id)}]; dup {
+				bad("mykey_id", "duplicate", fmt.Sprintf("same MyKey ID as line %d", l))
+				return true
+			}
+			if l, dup := seenPatron[key{svc, patron}]; dup {
+				bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
+				return true
+			}
+			seenID[key{svc, string(id)}], seenPatron[key{svc, patron}] = r.Line, r.Line
+			rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
+			idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
+			if progress && len(rows)%50000 == 0 {
+				fmt.Fprintf(a.stderr, a.t(mProgress), len(rows))
+			}
 			return true
+		})
+		if progress {
+			fmt.Fprintln(a.stderr)
 		}
-		patron, err := rule.Check(r.Get("patron"))
-		if err != nil {
-			bad("patron", "invalid-patron", err.Error())
-			return true
-		}
-		svc := service
-		if s := r.Get("service"); s != "" {
-			svc = s
-		}
-		if l, dup := seenID[key{svc, string(id)}]; dup {
-			bad("mykey_id", "duplicate", fmt.Sprintf("same MyKey ID as line %d", l))
-			return true
-		}
-		if l, dup := seenPatron[key{svc, patron}]; dup {
-			bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
-			return true
-		}
-		seenID[key{svc, string(id)}], seenPatron[key{svc, patron}] = r.Line, r.Line
-		rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
-		idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
-		if progress && len(rows)%50000 == 0 {
-			fmt.Fprintf(a.stderr, a.t(mProgress), len(rows))
-		}
-		return true
-	})
-	if progress {
-		fmt.Fprintln(a.stderr)
+		probs = append(readProbs, probs...)
+		return rows, err
 	}
-	if err != nil {
-		return a.fail(err, "")
-	}
-	probs = append(readProbs, probs...)
 	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-		results, committed, err := r.ImportLinks(ctx, rows, func(res []store.BatchResult) bool {
+		keep := func(res []store.BatchResult) bool {
 			if dry {
 				return false
 			}
@@ -239,7 +239,17 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 				}
 			}
 			return true
-		})
+		}
+		var results []store.BatchResult
+		var committed bool
+		var err error
+		if from, ok := r.(interface {
+			ImportLinksFrom(context.Context, func() ([]store.BatchLink, error), func([]store.BatchResult) bool) ([]store.BatchResult, bool, error)
+		}); ok {
+			results, committed, err = from.ImportLinksFrom(ctx, parse, keep) // parse while the registry loads
+		} else if _, err = parse(); err == nil {
+			results, committed, err = r.ImportLinks(ctx, rows, keep)
+		}
 		if err != nil {
 			return a.fail(err, "")
 		}

@@ -635,6 +635,14 @@ const importChunk = 300
 // involved services' links once, checks the rows in memory, and inserts the
 // new links with multi-row statements, all in one transaction.
 func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
+	return d.ImportLinksFrom(ctx, func() ([]store.BatchLink, error) { return rows, nil }, keep)
+}
+
+// ImportLinksFrom is ImportLinks with rows produced by rowsFn, which runs
+// inside the write transaction while the registry's MyKey IDs load on the
+// other core: a big CSV is parsed and the registry read at once.
+func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLink, error), keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
+	var rows []store.BatchLink
 	var results []store.BatchResult
 	committed := false
 	errRollback := errors.New("rollback")
@@ -646,14 +654,28 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 		}
 		defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
 		// Every MyKey ID in one string (IDs are 8 symbols: a CHECK holds
-		// it): one round trip instead of one per row.
-		var all sql.NullString
-		if err := tx.QueryRowContext(ctx, "SELECT group_concat(id, '') FROM mykey_ids").Scan(&all); err != nil {
-			return err
+		// it): one round trip instead of one per row. It loads while rowsFn
+		// runs; nothing else uses the transaction meanwhile.
+		ids := map[keyid.ID]struct{}{}
+		loaded := make(chan error, 1)
+		go func() {
+			var all sql.NullString
+			if err := tx.QueryRowContext(ctx, "SELECT group_concat(id, '') FROM mykey_ids").Scan(&all); err != nil {
+				loaded <- err
+				return
+			}
+			for i := 0; i+keyid.IDLen <= len(all.String); i += keyid.IDLen {
+				ids[keyid.ID(all.String[i:i+keyid.IDLen])] = struct{}{}
+			}
+			loaded <- nil
+		}()
+		var err error
+		rows, err = rowsFn()
+		if lerr := <-loaded; lerr != nil {
+			return lerr
 		}
-		ids := make(map[keyid.ID]struct{}, len(all.String)/keyid.IDLen)
-		for i := 0; i+keyid.IDLen <= len(all.String); i += keyid.IDLen {
-			ids[keyid.ID(all.String[i:i+keyid.IDLen])] = struct{}{}
+		if err != nil {
+			return err
 		}
 		var loadErr error
 		rosters := map[string]store.Roster{}
