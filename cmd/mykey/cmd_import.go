@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -318,11 +319,7 @@ func countFormat(probs []batch.Problem) int {
 }
 
 func sortProblems(p []batch.Problem) {
-	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && p[j].Line < p[j-1].Line; j-- {
-			p[j], p[j-1] = p[j-1], p[j]
-		}
-	}
+	slices.SortStableFunc(p, func(x, y batch.Problem) int { return x.Line - y.Line })
 }
 
 func (a *app) exportLinks(path string, enc batch.Encoding, service string) int {
