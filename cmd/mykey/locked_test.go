@@ -21,7 +21,10 @@ import (
 
 type oneCard struct{ c *vcard.Card }
 
-func (o oneCard) Watch(ctx context.Context, fn func(desk.Event)) error { <-ctx.Done(); return ctx.Err() }
+func (o oneCard) Watch(ctx context.Context, fn func(desk.Event)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
 func (o oneCard) Connect(context.Context, string) (desk.Card, error) {
 	return struct {
 		*vcard.Card

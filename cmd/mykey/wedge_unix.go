@@ -23,8 +23,7 @@ type lazyX11 struct {
 	d  *x11.Display
 }
 
-// use runs fn on the connection, opening it if needed and dropping it after
-// any error other than untypable text, so the next call reconnects.
+// use runs fn on the connection, opening it if needed.
 func (l *lazyX11) use(fn func(*x11.Display) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -36,7 +35,9 @@ func (l *lazyX11) use(fn func(*x11.Display) error) error {
 		l.d = d
 	}
 	err := fn(l.d)
-	if err != nil && !errors.Is(err, keyboardwedge.ErrBadText) && !errors.Is(err, keyboardwedge.ErrNoFocus) {
+	// A dead connection can look like "no focus": drop it on anything but
+	// untypable text, and connect again next time (about a millisecond).
+	if err != nil && !errors.Is(err, keyboardwedge.ErrBadText) {
 		l.d.Close()
 		l.d = nil
 	}

@@ -22,6 +22,7 @@ import (
 type Desk struct {
 	t       testing.TB
 	Display string // e.g. ":7"
+	x, wm   *exec.Cmd
 }
 
 // Start starts Xvfb and jwm; both stop when the test ends.
@@ -42,13 +43,13 @@ func Start(t testing.TB) *Desk {
 		t.Fatal(err)
 	}
 	w.Close()
-	t.Cleanup(func() { x.Process.Kill(); x.Wait() })
 	line := make(chan string, 1)
 	go func() {
 		s, _ := bufio.NewReader(r).ReadString('\n')
 		line <- strings.TrimSpace(s)
 	}()
-	d := &Desk{t: t}
+	d := &Desk{t: t, x: x}
+	t.Cleanup(d.Kill)
 	select {
 	case n := <-line:
 		if n == "" {
@@ -58,12 +59,47 @@ func Start(t testing.TB) *Desk {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Xvfb did not start")
 	}
-	wm := d.command("jwm")
-	if err := wm.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { wm.Process.Kill(); wm.Wait() })
+	d.startWM()
 	return d
+}
+
+func (d *Desk) startWM() {
+	d.wm = d.command("jwm")
+	if err := d.wm.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// Kill stops the X server and the window manager: the display goes away.
+func (d *Desk) Kill() {
+	for _, c := range []*exec.Cmd{d.wm, d.x} {
+		if c != nil && c.Process != nil {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}
+	d.wm, d.x = nil, nil
+}
+
+// Restart starts a new X server and window manager on the same display
+// after Kill: the display comes back.
+func (d *Desk) Restart() {
+	d.t.Helper()
+	n := strings.TrimPrefix(d.Display, ":")
+	os.Remove("/tmp/.X" + n + "-lock")
+	os.Remove("/tmp/.X11-unix/X" + n)
+	d.x = exec.Command("Xvfb", d.Display, "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset")
+	if err := d.x.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	for range 200 {
+		if _, err := os.Stat("/tmp/.X11-unix/X" + n); err == nil {
+			d.startWM()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	d.t.Fatalf("Xvfb %s did not come back", d.Display)
 }
 
 func (d *Desk) command(name string, args ...string) *exec.Cmd {
