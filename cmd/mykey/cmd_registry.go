@@ -100,6 +100,53 @@ func (a *app) resolveOne(c *command, s *selector, args []string) (keyid.ID, stri
 	return id, patron, exitOK
 }
 
+// linkSetup is the setup of link and relink (which always replaces).
+func linkSetup(name string, alwaysReplace bool) func(a *app, fs *flag.FlagSet) func([]string) int {
+	return func(a *app, fs *flag.FlagSet) func([]string) int {
+		s := a.selectorFlags(fs)
+		replace := &alwaysReplace
+		if !alwaysReplace {
+			replace = fs.Bool("replace", false, a.t(msg{"既存の紐付けを外して付け替える", "remove existing links and relink"}))
+		}
+		return func(args []string) int {
+			c := commandNamed(name)
+			if len(args) > 0 {
+				return a.usageError(c, a.t(mExtraArgs, args))
+			}
+			if s.id == "" || s.patron == "" {
+				return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
+			}
+			id, patron, err := a.resolve(s)
+			if err != nil {
+				return a.fail(err, s.id)
+			}
+			return a.withRegistry(func(ctx context.Context, r store.Registry) int {
+				changed, err := r.Link(ctx, s.service, id, patron, store.LinkOptions{Replace: *replace})
+				if err != nil {
+					subject := string(id)
+					if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
+						subject = patron
+					}
+					return a.fail(err, subject)
+				}
+				if a.json {
+					a.printJSON(map[string]any{"ok": true, "changed": changed, "mykey_id": string(id), "patron": patron, "service": s.service})
+					return exitOK
+				}
+				switch {
+				case !changed:
+					a.println(a.t(mUnchanged, id, patron))
+				case *replace:
+					a.println(a.t(mRelinked, id, patron))
+				default:
+					a.println(a.t(mLinked, id, patron))
+				}
+				return exitOK
+			})
+		}
+	}
+}
+
 // withRegistry runs fn on the opened registry and closes it.
 func (a *app) withRegistry(fn func(ctx context.Context, r store.Registry) int) int {
 	ctx := context.Background()
@@ -208,46 +255,19 @@ func init() {
 			"Links a MyKey ID to a patron number: one patron number per MyKey ID and one MyKey ID per patron number, per service. Fails if either is already linked elsewhere; --replace removes the old links and relinks. Recorded in the audit log.",
 		},
 		examples: []string{"mykey link --mykey-id 7K3M9QXF --patron 12345678", "mykey link --mykey-id 7K3M9QXF --patron 87654321 --replace --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
-			s := a.selectorFlags(fs)
-			replace := fs.Bool("replace", false, a.t(msg{"既存の紐付けを外して付け替える", "remove existing links and relink"}))
-			return func(args []string) int {
-				c := commandNamed("link")
-				if len(args) > 0 {
-					return a.usageError(c, a.t(mExtraArgs, args))
-				}
-				if s.id == "" || s.patron == "" {
-					return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
-				}
-				id, patron, err := a.resolve(s)
-				if err != nil {
-					return a.fail(err, s.id)
-				}
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					changed, err := r.Link(ctx, s.service, id, patron, store.LinkOptions{Replace: *replace})
-					if err != nil {
-						subject := string(id)
-						if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
-							subject = patron
-						}
-						return a.fail(err, subject)
-					}
-					if a.json {
-						a.printJSON(map[string]any{"ok": true, "changed": changed, "mykey_id": string(id), "patron": patron, "service": s.service})
-						return exitOK
-					}
-					switch {
-					case !changed:
-						a.println(a.t(mUnchanged, id, patron))
-					case *replace:
-						a.println(a.t(mRelinked, id, patron))
-					default:
-						a.println(a.t(mLinked, id, patron))
-					}
-					return exitOK
-				})
-			}
+		setup:    linkSetup("link", false),
+	})
+
+	register(&command{
+		name:    "relink",
+		summary: msg{"紐付けを付け替える（link --replace と同じ）", "relink (the same as link --replace)"},
+		usage:   "mykey relink --mykey-id ID --patron N [--service S] [--json]",
+		desc: msg{
+			"マイキーIDを利用者番号に紐付け、どちらかの古い紐付けがあれば外します。利用者番号が変わったとき（図書館カードの再発行）や、別のマイキーIDに移すときに使います。監査ログに記録されます。",
+			"Links a MyKey ID to a patron number, removing either one's old link: for a patron number that changed (a reissued library card) or moved to another MyKey ID. Recorded in the audit log.",
 		},
+		examples: []string{"mykey relink --mykey-id 7K3M9QXF --patron 87654321"},
+		setup:    linkSetup("relink", true),
 	})
 
 	register(&command{
