@@ -23,8 +23,14 @@ import (
 // cli runs mykey in this process and returns its output and exit code.
 func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return cliStdin(t, "", args...)
+}
+
+// cliStdin is cli with stdin.
+func cliStdin(t testing.TB, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(args, strings.NewReader(""), &out, &errb)
+	code := run(args, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), code
 }
 

@@ -257,10 +257,3 @@ dir = "logs"
 	}
 }
 
-// cliStdin runs mykey in this process with stdin.
-func cliStdin(t testing.TB, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb strings.Builder
-	code := run(args, strings.NewReader(stdin), &out, &errb)
-	return out.String(), errb.String(), code
-}
