@@ -256,4 +256,3 @@ dir = "logs"
 		t.Errorf("log:\n%s", logb)
 	}
 }
-
