@@ -155,27 +155,56 @@ func init() {
 	})
 }
 
-func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
+// csvInput is what both imports start from.
+type csvInput struct {
+	text    []byte
+	enc     batch.Encoding
+	size    int
+	service string
+	rule    *keyid.PatronRule
+}
+
+// openCSV reads and decodes the file and resolves the service and the
+// patron-number rule.
+func (a *app) openCSV(path string, enc batch.Encoding, service string) (csvInput, error) {
+	in := csvInput{service: service}
 	cfg, err := a.config()
 	if err != nil {
-		return a.fail(err, "")
+		return in, err
 	}
-	if service == "" {
-		service = cfg.Patron.Service
+	if in.service == "" {
+		in.service = cfg.Patron.Service
 	}
-	rule, err := a.patronRule()
-	if err != nil {
-		return a.fail(err, "")
+	if in.rule, err = a.patronRule(); err != nil {
+		return in, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
+		return in, err
+	}
+	in.size = len(data)
+	if in.text, in.enc, err = batch.Decode(data, enc); err != nil {
+		return in, fmt.Errorf("%s: %w", path, err)
+	}
+	return in, nil
+}
+
+// problemsJSON is the JSON form of import problems.
+func (a *app) problemsJSON(probs []batch.Problem) []map[string]any {
+	list := make([]map[string]any, len(probs))
+	for i, p := range probs {
+		list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
+	}
+	return list
+}
+
+func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
+	in, err := a.openCSV(path, enc, service)
+	if err != nil {
 		return a.fail(err, "")
 	}
-	text, enc, err := batch.Decode(data, enc)
-	if err != nil {
-		return a.fail(fmt.Errorf("%s: %w", path, err), "")
-	}
-	progress := !a.json && len(data) > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
+	text, rule, service := in.text, in.rule, in.service
+	progress := !a.json && in.size > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
 	var rows []store.BatchLink
 	var probs []batch.Problem
 	type key struct{ service, value string }
@@ -278,12 +307,8 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			r.Audit(ctx, store.AuditEntry{Action: store.ActionImportLinks, Outcome: "aborted", Detail: fmt.Sprintf("file=%s invalid=%d", filepath.Base(path), len(probs))})
 		}
 		if a.json {
-			list := make([]map[string]any, len(probs))
-			for i, p := range probs {
-				list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
-			}
-			a.printJSON(map[string]any{"ok": committed || (dry && len(probs) == 0), "committed": committed, "dry_run": dry, "encoding": string(enc),
-				"rows": len(rows) + countFormat(probs), "linked": linked, "unchanged": unchanged, "invalid": list})
+			a.printJSON(map[string]any{"ok": committed || (dry && len(probs) == 0), "committed": committed, "dry_run": dry, "encoding": string(in.enc),
+				"rows": len(rows) + countFormat(probs), "linked": linked, "unchanged": unchanged, "invalid": a.problemsJSON(probs)})
 		} else {
 			for _, p := range probs {
 				fmt.Fprintln(a.stderr, a.describe(p))
@@ -365,25 +390,11 @@ func (a *app) exportLinks(path string, enc batch.Encoding, service string) int {
 }
 
 func (a *app) importPatrons(path string, enc batch.Encoding, dry bool, service string) int {
-	cfg, err := a.config()
+	in, err := a.openCSV(path, enc, service)
 	if err != nil {
 		return a.fail(err, "")
 	}
-	if service == "" {
-		service = cfg.Patron.Service
-	}
-	rule, err := a.patronRule()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return a.fail(err, "")
-	}
-	text, enc, err := batch.Decode(data, enc)
-	if err != nil {
-		return a.fail(fmt.Errorf("%s: %w", path, err), "")
-	}
+	text, rule, service := in.text, in.rule, in.service
 	var rows []store.RosterRow
 	var probs []batch.Problem
 	seen := map[string]int{}
@@ -433,11 +444,7 @@ func (a *app) importPatrons(path string, enc batch.Encoding, dry bool, service s
 			committed = !dry
 		}
 		if a.json {
-			list := make([]map[string]any, len(probs))
-			for i, p := range probs {
-				list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
-			}
-			a.printJSON(map[string]any{"ok": len(probs) == 0, "committed": committed, "dry_run": dry, "encoding": string(enc), "patrons": len(rows), "invalid": list})
+			a.printJSON(map[string]any{"ok": len(probs) == 0, "committed": committed, "dry_run": dry, "encoding": string(in.enc), "patrons": len(rows), "invalid": a.problemsJSON(probs)})
 		} else {
 			for _, p := range probs {
 				fmt.Fprintln(a.stderr, a.describe(p))
