@@ -253,38 +253,27 @@ func (m *Memory) register(r Registration) (Registered, error) {
 	if err := CheckService(r.Service); err != nil {
 		return res, err
 	}
-	target := r.MyKeyID
-	if target != "" {
-		if _, ok := m.index[target]; !ok {
+	if r.MyKeyID != "" {
+		if _, ok := m.index[r.MyKeyID]; !ok {
 			return res, ErrUnknownID
 		}
 	}
-	if r.Patron != "" {
-		if owner, ok := m.patronOwner(r.Service, r.Patron); ok {
-			if target == "" {
-				target = owner.MyKeyID
-			} else if target != owner.MyKeyID {
-				return res, ErrPatronLinked
-			}
-		}
+	var patronOwner, certOwner keyid.ID
+	if l, ok := m.patronOwner(r.Service, r.Patron); ok && r.Patron != "" {
+		patronOwner = l.MyKeyID
 	}
-	if old, ok := m.certs[r.Pseudonym]; ok {
-		if target == "" {
-			target = old.MyKeyID
-		} else if target != old.MyKeyID {
-			return res, ErrCertRegistered
-		}
+	if c, ok := m.certs[r.Pseudonym]; ok {
+		certOwner = c.MyKeyID
 	}
-	if target != "" && r.Patron != "" {
-		if l, ok := m.links[r.Service][target]; ok && l.Patron != r.Patron {
-			return res, ErrIDLinked
-		}
+	target, newLink, err := RegistrationTarget(r, patronOwner, certOwner, func(id keyid.ID) (string, error) {
+		return m.links[r.Service][id].Patron, nil
+	})
+	if err != nil {
+		return res, err
 	}
-	if r.Patron != "" {
-		if l, ok := m.links[r.Service][target]; !ok || l.Patron != r.Patron {
-			if err := m.roster[r.Service].Check(r.Patron, m.opts.Time()); err != nil {
-				return res, err
-			}
+	if newLink {
+		if err := m.roster[r.Service].Check(r.Patron, m.opts.Time()); err != nil {
+			return res, err
 		}
 	}
 	if target == "" {
@@ -314,12 +303,11 @@ func (m *Memory) register(r Registration) (Registered, error) {
 	if err := m.addCertificate(Certificate{Pseudonym: r.Pseudonym, MyKeyID: target, NotAfter: r.NotAfter}); err != nil {
 		return res, err
 	}
-	if r.Patron != "" {
-		changed, _, err := m.link(r.Service, target, r.Patron, LinkOptions{})
-		if err != nil {
+	if newLink {
+		if _, _, err := m.link(r.Service, target, r.Patron, LinkOptions{}); err != nil {
 			return res, err
 		}
-		res.Linked = changed
+		res.Linked = true
 	}
 	return res, nil
 }

@@ -214,6 +214,44 @@ func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(servic
 	return out
 }
 
+// RegistrationTarget applies Register's rules, shared by the
+// implementations: the certificate goes to r.MyKeyID (which the caller has
+// found registered), else to the MyKey ID of r.Patron, else to the one
+// already holding the certificate; "" means a new MyKey ID. patronOwner and
+// certOwner are the current owners ("" for none); patronOf returns a MyKey
+// ID's patron number for r.Service. newLink tells whether r.Patron would be
+// newly linked (so the roster must admit it).
+func RegistrationTarget(r Registration, patronOwner, certOwner keyid.ID, patronOf func(keyid.ID) (string, error)) (target keyid.ID, newLink bool, err error) {
+	target = r.MyKeyID
+	if r.Patron != "" && patronOwner != "" {
+		if target == "" {
+			target = patronOwner
+		} else if target != patronOwner {
+			return "", false, ErrPatronLinked
+		}
+	}
+	if certOwner != "" {
+		if target == "" {
+			target = certOwner
+		} else if target != certOwner {
+			return "", false, ErrCertRegistered
+		}
+	}
+	if r.Patron == "" {
+		return target, false, nil
+	}
+	cur := ""
+	if target != "" {
+		if cur, err = patronOf(target); err != nil {
+			return "", false, err
+		}
+	}
+	if cur != "" && cur != r.Patron {
+		return "", false, ErrIDLinked
+	}
+	return target, cur == "", nil
+}
+
 // ActionRegister is the audit action of Register.
 const ActionRegister = "register"
 

@@ -529,8 +529,7 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 	if err := store.CheckService(r.Service); err != nil {
 		return res, err
 	}
-	target := string(r.MyKeyID)
-	if target != "" {
+	if r.MyKeyID != "" {
 		if err := idExists(ctx, tx, r.MyKeyID); err != nil {
 			return res, err
 		}
@@ -543,52 +542,29 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 		}
 		return v, err
 	}
+	var patronOwner string
 	if r.Patron != "" {
-		owner, err := one("SELECT mykey_id FROM links WHERE service = ? AND patron = ?", r.Service, r.Patron)
-		if err != nil {
+		var err error
+		if patronOwner, err = one("SELECT mykey_id FROM links WHERE service = ? AND patron = ?", r.Service, r.Patron); err != nil {
 			return res, err
-		}
-		if owner != "" {
-			if target == "" {
-				target = owner
-			} else if target != owner {
-				return res, store.ErrPatronLinked
-			}
 		}
 	}
 	certOwner, err := one("SELECT mykey_id FROM certificates WHERE pseudonym = ?", r.Pseudonym[:])
 	if err != nil {
 		return res, err
 	}
-	if certOwner != "" {
-		if target == "" {
-			target = certOwner
-		} else if target != certOwner {
-			return res, store.ErrCertRegistered
-		}
+	id, newLink, err := store.RegistrationTarget(r, keyid.ID(patronOwner), keyid.ID(certOwner), func(id keyid.ID) (string, error) {
+		return one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, string(id))
+	})
+	if err != nil {
+		return res, err
 	}
-	if target != "" && r.Patron != "" {
-		cur, err := one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, target)
-		if err != nil {
+	if newLink {
+		if err := d.rosterCheck(ctx, tx, r.Service, r.Patron); err != nil {
 			return res, err
 		}
-		if cur != "" && cur != r.Patron {
-			return res, store.ErrIDLinked
-		}
 	}
-	if r.Patron != "" {
-		cur := ""
-		if target != "" {
-			if cur, err = one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, target); err != nil {
-				return res, err
-			}
-		}
-		if cur != r.Patron {
-			if err := d.rosterCheck(ctx, tx, r.Service, r.Patron); err != nil {
-				return res, err
-			}
-		}
-	}
+	target := string(id)
 	if target == "" {
 		id, err := d.opts.NewID()
 		if err != nil {
@@ -613,17 +589,11 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 		r.Pseudonym[:], target, r.NotAfter.UTC().Format(timeFormat), d.now()); err != nil {
 		return res, err
 	}
-	if r.Patron != "" {
-		cur, err := one("SELECT patron FROM links WHERE service = ? AND mykey_id = ?", r.Service, target)
-		if err != nil {
+	if newLink {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, ?)", r.Service, target, r.Patron, d.now()); err != nil {
 			return res, err
 		}
-		if cur == "" {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, ?)", r.Service, target, r.Patron, d.now()); err != nil {
-				return res, err
-			}
-			res.Linked = true
-		}
+		res.Linked = true
 	}
 	return res, nil
 }
