@@ -29,6 +29,17 @@ type ID string
 // String returns the canonical eight-character form.
 func (id ID) String() string { return string(id) }
 
+// Key packs the ID's bytes into a number, big-endian: distinct for distinct
+// canonical IDs and ordered as they are, so bulk work can hash and sort
+// numbers instead of strings. Only the first IDLen bytes count.
+func (id ID) Key() uint64 {
+	var k uint64
+	for i := 0; i < IDLen && i < len(id); i++ {
+		k = k<<8 | uint64(id[i])
+	}
+	return k
+}
+
 // Reason tells why a text is not a MyKey ID.
 type Reason int
 

@@ -183,3 +183,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyOrdersAsTheID(t *testing.T) {
+	src := newSeeded(7)
+	ids := make([]ID, 3000)
+	keys := map[uint64]ID{}
+	for i := range ids {
+		ids[i], _ = New(src)
+		if other, dup := keys[ids[i].Key()]; dup && other != ids[i] {
+			t.Fatalf("%s and %s share key %x", other, ids[i], ids[i].Key())
+		}
+		keys[ids[i].Key()] = ids[i]
+	}
+	for i := 1; i < len(ids); i++ {
+		a, b := ids[i-1], ids[i]
+		if (a < b) != (a.Key() < b.Key()) || (a == b) != (a.Key() == b.Key()) {
+			t.Fatalf("%s vs %s: keys %x vs %x order differently", a, b, a.Key(), b.Key())
+		}
+	}
+}

@@ -316,14 +316,13 @@ func (m *Memory) register(r Registration) (Registered, error) {
 func (m *Memory) ImportLinks(ctx context.Context, rows []BatchLink, keep func([]BatchResult) bool) ([]BatchResult, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	res := CheckBatch(rows,
+	res, _ := CheckBatch(rows,
 		func(id keyid.ID) bool { _, ok := m.index[id]; return ok },
-		func(service string) (map[keyid.ID]string, map[string]keyid.ID) {
-			byID, byPatron := map[keyid.ID]string{}, map[string]keyid.ID{}
+		func(service string, add func(keyid.ID, string)) error {
 			for id, l := range m.links[service] {
-				byID[id], byPatron[l.Patron] = l.Patron, id
+				add(id, l.Patron)
 			}
-			return byID, byPatron
+			return nil
 		},
 		func(service, patron string) error { return m.roster[service].Check(patron, m.opts.Time()) })
 	if !keep(res) {

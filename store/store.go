@@ -35,6 +35,8 @@ var (
 	ErrSchemaTooNew    = errors.New("registry database was written by a newer mykey")
 	ErrNotInRoster     = errors.New("patron number is not on the library's roster")
 	ErrPatronInactive  = errors.New("patron number is inactive or expired on the library's roster")
+	ErrDuplicateID     = errors.New("MyKey ID repeats an earlier row of the batch")
+	ErrDuplicatePatron = errors.New("patron number repeats an earlier row of the batch")
 )
 
 // CertStatus is the state of a registered certificate.
@@ -141,12 +143,14 @@ type BatchLink struct {
 }
 
 // BatchResult is what ImportLinks found for one row: Outcome "linked",
-// "unchanged", or the failure (Err is ErrUnknownID, ErrIDLinked or
-// ErrPatronLinked, and Outcome its audit code).
+// "unchanged", or the failure (Err is ErrUnknownID, ErrIDLinked,
+// ErrPatronLinked, ErrDuplicateID, ErrDuplicatePatron or a roster error, and
+// Outcome its audit code).
 type BatchResult struct {
 	Line    int
 	Outcome string
 	Err     error
+	Earlier int // the line a duplicate repeats
 }
 
 // BatchOutcomes.
@@ -168,50 +172,74 @@ func BatchDetail(rs []BatchResult) string {
 }
 
 // linkState is the in-memory view of one service's links an import checks
-// rows against.
+// rows against, by ID.Key (number keys hash and compare faster than
+// strings). line is the row that linked or confirmed the entry, 0 for a link
+// the registry already had.
 type linkState struct {
-	byID     map[keyid.ID]string
-	byPatron map[string]keyid.ID
+	byID     map[uint64]linkedPatron
+	byPatron map[string]linkedID
+}
+
+type linkedPatron struct {
+	patron string
+	line   int
+}
+
+type linkedID struct {
+	id   keyid.ID
+	line int
 }
 
 // CheckBatch decides each row against known IDs and links, updating the
-// state as valid rows link; shared by the implementations.
-func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(service string) (byID map[keyid.ID]string, byPatron map[string]keyid.ID), patronOK func(service, patron string) error) []BatchResult {
+// state as valid rows link; shared by the implementations. links reports a
+// service's existing links through add; it is called once per service.
+func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(service string, add func(keyid.ID, string)) error, patronOK func(service, patron string) error) ([]BatchResult, error) {
 	states := map[string]*linkState{}
 	out := make([]BatchResult, len(rows))
 	for i, r := range rows {
 		st := states[r.Service]
 		if st == nil {
-			byID, byPatron := links(r.Service)
-			st = &linkState{byID, byPatron}
+			// Sized for every row: growing a big map costs more than
+			// the memory.
+			st = &linkState{make(map[uint64]linkedPatron, len(rows)), make(map[string]linkedID, len(rows))}
+			if err := links(r.Service, func(id keyid.ID, patron string) {
+				st.byID[id.Key()], st.byPatron[patron] = linkedPatron{patron, 0}, linkedID{id, 0}
+			}); err != nil {
+				return nil, err
+			}
 			states[r.Service] = st
 		}
 		res := BatchResult{Line: r.Line}
-		cur, hasCur := st.byID[r.MyKeyID]
+		key := r.MyKeyID.Key()
+		cur, hasCur := st.byID[key]
 		owner, taken := st.byPatron[r.Patron]
 		rosterErr := patronOK(r.Service, r.Patron)
 		switch {
+		case hasCur && cur.line > 0:
+			res.Err, res.Earlier = ErrDuplicateID, cur.line
+		case taken && owner.line > 0:
+			res.Err, res.Earlier = ErrDuplicatePatron, owner.line
 		case !idKnown(r.MyKeyID):
 			res.Err = ErrUnknownID
-		case hasCur && cur == r.Patron:
+		case hasCur && cur.patron == r.Patron:
 			res.Outcome = BatchUnchanged
 		case rosterErr != nil:
 			res.Err = rosterErr
 		case hasCur:
 			res.Err = ErrIDLinked
-		case taken && owner != r.MyKeyID:
+		case taken:
 			res.Err = ErrPatronLinked
 		default:
 			res.Outcome = BatchLinked
-			st.byID[r.MyKeyID] = r.Patron
-			st.byPatron[r.Patron] = r.MyKeyID
 		}
 		if res.Err != nil {
 			res.Outcome = Outcome(res.Err)
+		} else {
+			st.byID[key], st.byPatron[r.Patron] = linkedPatron{r.Patron, r.Line}, linkedID{r.MyKeyID, r.Line}
 		}
 		out[i] = res
 	}
-	return out
+	return out, nil
 }
 
 // RegistrationTarget applies Register's rules, shared by the
@@ -388,6 +416,10 @@ func Outcome(err error) string {
 		return "not-in-roster"
 	case errors.Is(err, ErrPatronInactive):
 		return "inactive"
+	case errors.Is(err, ErrDuplicateID):
+		return "duplicate-id"
+	case errors.Is(err, ErrDuplicatePatron):
+		return "duplicate-patron"
 	}
 	return "error"
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -205,11 +206,8 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 	}
 	text, rule, service := in.text, in.rule, in.service
 	progress := !a.json && in.size > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
-	var rows []store.BatchLink
 	var probs []batch.Problem
-	type key struct{ service, value string }
-	seenID := map[key]int{}
-	seenPatron := map[key]int{}
+	rows := make([]store.BatchLink, 0, bytes.Count(text, []byte{'\n'})+1)
 	var idCol, patronCol int // columns of the fields (the same in every row)
 	parse := func() ([]store.BatchLink, error) {
 		readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
@@ -230,15 +228,6 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			if s := r.Get("service"); s != "" {
 				svc = s
 			}
-			if l, dup := seenID[key{svc, string(id)}]; dup {
-				bad("mykey_id", "duplicate", fmt.Sprintf("same MyKey ID as line %d", l))
-				return true
-			}
-			if l, dup := seenPatron[key{svc, patron}]; dup {
-				bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
-				return true
-			}
-			seenID[key{svc, string(id)}], seenPatron[key{svc, patron}] = r.Line, r.Line
 			rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
 			idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
 			if progress && len(rows)%50000 == 0 {
@@ -283,6 +272,7 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		if err != nil {
 			return a.fail(err, "")
 		}
+		total := len(rows) + len(probs) // rows read, with those too malformed to be checked
 		linked, unchanged := 0, 0
 		for i, x := range results {
 			switch {
@@ -291,15 +281,17 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			case x.Outcome == store.BatchUnchanged:
 				unchanged++
 			default:
-				field := "mykey_id"
-				if x.Outcome == "patron-linked" || x.Outcome == "not-in-roster" || x.Outcome == "inactive" {
-					field = "patron"
+				p := batch.Problem{Line: rows[i].Line, Column: idCol, Field: "mykey_id", Code: x.Outcome}
+				switch {
+				case x.Outcome == "duplicate-id":
+					p.Code, p.Msg = "duplicate", fmt.Sprintf("same MyKey ID as line %d", x.Earlier)
+				case x.Outcome == "duplicate-patron":
+					p.Code, p.Msg = "duplicate", fmt.Sprintf("same patron number as line %d", x.Earlier)
+					fallthrough
+				case errors.Is(x.Err, store.ErrPatronLinked) || errors.Is(x.Err, store.ErrNotInRoster) || errors.Is(x.Err, store.ErrPatronInactive):
+					p.Column, p.Field = patronCol, "patron"
 				}
-				col := idCol
-				if field == "patron" {
-					col = patronCol
-				}
-				probs = append(probs, batch.Problem{Line: rows[i].Line, Column: col, Field: field, Code: x.Outcome})
+				probs = append(probs, p)
 			}
 		}
 		sortProblems(probs)
@@ -308,14 +300,14 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		}
 		if a.json {
 			a.printJSON(map[string]any{"ok": committed || (dry && len(probs) == 0), "committed": committed, "dry_run": dry, "encoding": string(in.enc),
-				"rows": len(rows) + countFormat(probs), "linked": linked, "unchanged": unchanged, "invalid": a.problemsJSON(probs)})
+				"rows": total, "linked": linked, "unchanged": unchanged, "invalid": a.problemsJSON(probs)})
 		} else {
 			for _, p := range probs {
 				fmt.Fprintln(a.stderr, a.describe(p))
 			}
 			switch {
 			case dry:
-				a.println(a.t(mImportDry, len(rows)+countFormat(probs), linked, unchanged, len(probs)))
+				a.println(a.t(mImportDry, total, linked, unchanged, len(probs)))
 			case committed:
 				a.println(a.t(mImportDone, linked+unchanged, linked, unchanged, len(probs)))
 			default:
@@ -327,20 +319,6 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		}
 		return exitFailure
 	})
-}
-
-// countFormat counts problems found before the registry was asked (rows
-// that never became BatchLinks).
-func countFormat(probs []batch.Problem) int {
-	n := 0
-	for _, p := range probs {
-		switch p.Code {
-		case "unknown-id", "id-linked", "patron-linked", "not-in-roster", "inactive":
-		default:
-			n++
-		}
-	}
-	return n
 }
 
 func sortProblems(p []batch.Problem) {

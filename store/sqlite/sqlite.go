@@ -5,8 +5,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -14,8 +16,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -175,7 +178,14 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	return txOn(ctx, d.db, fn)
+}
+
+// txOn is tx on a given pool or connection.
+func txOn(ctx context.Context, c interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(*sql.Tx) error) error {
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -599,7 +609,7 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 }
 
 // importChunk is how many rows one INSERT statement carries.
-const importChunk = 300
+const importChunk = 10000
 
 // ImportLinks implements store.Registry. It loads the MyKey IDs and the
 // involved services' links once, checks the rows in memory, and inserts the
@@ -611,22 +621,37 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 // ImportLinksFrom is ImportLinks with rows produced by rowsFn, which runs
 // inside the write transaction while the registry's MyKey IDs load on the
 // other core: a big CSV is parsed and the registry read at once.
+//
+// The transaction runs on a connection of its own with foreign keys off: the
+// rows are checked against the MyKey IDs read inside the same write
+// transaction, so nothing can remove an ID between the check and the insert,
+// and SQLite's own lookup per row would repeat that check at about a
+// microsecond a row.
 func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLink, error), keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
 	var rows []store.BatchLink
 	var results []store.BatchResult
 	committed := false
 	errRollback := errors.New("rollback")
-	err := d.tx(ctx, func(tx *sql.Tx) error {
-		// A big import touches index pages all over: give this connection a
-		// page cache that holds them (256 MB at most), then shrink it back.
-		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
-			return err
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, false, d.wrap(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return nil, false, d.wrap(err)
+	}
+	defer func() {
+		// The connection goes back to the pool: with foreign keys on, or
+		// not at all.
+		if _, err := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
-		defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
+	}()
+	err = txOn(ctx, conn, func(tx *sql.Tx) error {
 		// Every MyKey ID in one string (IDs are 8 symbols: a CHECK holds
 		// it): one round trip instead of one per row. It loads while rowsFn
 		// runs; nothing else uses the transaction meanwhile.
-		ids := map[keyid.ID]struct{}{}
+		var ids map[uint64]struct{} // by ID.Key
 		loaded := make(chan error, 1)
 		go func() {
 			var all sql.NullString
@@ -634,8 +659,9 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 				loaded <- err
 				return
 			}
+			ids = make(map[uint64]struct{}, len(all.String)/keyid.IDLen)
 			for i := 0; i+keyid.IDLen <= len(all.String); i += keyid.IDLen {
-				ids[keyid.ID(all.String[i:i+keyid.IDLen])] = struct{}{}
+				ids[keyid.ID(all.String[i:i+keyid.IDLen]).Key()] = struct{}{}
 			}
 			loaded <- nil
 		}()
@@ -647,93 +673,63 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 		if err != nil {
 			return err
 		}
-		var loadErr error
+		var rosterErr error
 		rosters := map[string]store.Roster{}
-		results = store.CheckBatch(rows,
-			func(id keyid.ID) bool { _, ok := ids[id]; return ok },
-			func(service string) (map[keyid.ID]string, map[string]keyid.ID) {
-				byID, byPatron := map[keyid.ID]string{}, map[string]keyid.ID{}
+		results, err = store.CheckBatch(rows,
+			func(id keyid.ID) bool { _, ok := ids[id.Key()]; return ok },
+			func(service string, add func(keyid.ID, string)) error {
 				q, err := tx.QueryContext(ctx, "SELECT mykey_id, patron FROM links WHERE service = ?", service)
 				if err != nil {
-					loadErr = err
-					return byID, byPatron
+					return err
 				}
 				defer q.Close()
 				for q.Next() {
 					var id, p string
 					if err := q.Scan(&id, &p); err != nil {
-						loadErr = err
-						break
+						return err
 					}
-					byID[keyid.ID(id)], byPatron[p] = p, keyid.ID(id)
+					add(keyid.ID(id), p)
 				}
-				return byID, byPatron
+				return q.Err()
 			},
 			func(service, patron string) error {
 				r, ok := rosters[service]
 				if !ok {
 					var err error
 					if r, err = d.loadRoster(ctx, tx, service); err != nil {
-						loadErr = err
+						rosterErr = err
 					}
 					rosters[service] = r
 				}
 				return r.Check(patron, d.opts.Time())
 			})
-		if loadErr != nil {
-			return loadErr
+		if err != nil {
+			return err
+		}
+		if rosterErr != nil {
+			return rosterErr
 		}
 		if !keep(results) {
 			return errRollback
 		}
-		// Stage the new links in an unindexed temporary table, many rows
-		// per statement, then move them with one INSERT … SELECT in key
-		// order: SQLite maintains the indexes without a round trip per row.
-		if _, err := tx.ExecContext(ctx, "CREATE TEMP TABLE import_links (service TEXT, mykey_id TEXT, patron TEXT)"); err != nil {
-			return err
+		// The rows to insert, in MyKey ID order (sorting numbers, not
+		// strings).
+		type pos struct {
+			key uint64
+			i   int32
 		}
-		defer tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp.import_links")
-		var batch []any
-		stmts := map[int]*sql.Stmt{} // by rows per statement, prepared once
-		defer func() {
-			for _, st := range stmts {
-				st.Close()
-			}
-		}()
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			n := len(batch) / 3
-			st := stmts[n]
-			if st == nil {
-				var err error
-				st, err = tx.PrepareContext(ctx, "INSERT INTO temp.import_links VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?, ?),", n), ","))
-				if err != nil {
-					return err
-				}
-				stmts[n] = st
-			}
-			_, err := st.ExecContext(ctx, batch...)
-			batch = batch[:0]
-			return err
-		}
+		order := make([]pos, 0, len(rows))
 		for i, r := range results {
-			if r.Outcome != store.BatchLinked {
-				continue
-			}
-			row := rows[i]
-			batch = append(batch, row.Service, string(row.MyKeyID), row.Patron)
-			if len(batch) == 3*importChunk {
-				if err := flush(); err != nil {
-					return err
-				}
+			if r.Outcome == store.BatchLinked {
+				order = append(order, pos{rows[i].MyKeyID.Key(), int32(i)})
 			}
 		}
-		if err := flush(); err != nil {
-			return err
+		slices.SortFunc(order, func(a, b pos) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.i, b.i)) })
+		add := make([]int32, len(order))
+		for j, p := range order {
+			add[j] = p.i
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) SELECT service, mykey_id, patron, ? FROM temp.import_links ORDER BY service, mykey_id", d.now()); err != nil {
+		if err := d.insertLinks(ctx, tx, rows, add); err != nil {
 			return err
 		}
 		committed = true
@@ -746,6 +742,97 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 		return results, false, d.wrap(err)
 	}
 	return results, committed, nil
+}
+
+// insertLinks inserts rows[add...] (sorted by MyKey ID, so that the MyKey ID
+// index is updated or built in key order). When they are at least as many as
+// the links already there, it first drops the links indexes and builds each
+// once afterwards from all rows: a sort and an append instead of a random
+// index update per row. The indexes are read back from the schema, so the
+// migrations stay their only definition; a crash before the commit leaves the
+// old ones.
+func (d *DB) insertLinks(ctx context.Context, tx *sql.Tx, rows []store.BatchLink, add []int32) error {
+	if len(add) == 0 {
+		return nil
+	}
+	var existing int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM links").Scan(&existing); err != nil {
+		return err
+	}
+	var indexes []string
+	if len(add) < existing {
+		// New entries land all over the indexes: give this connection a
+		// page cache that holds them (256 MB at most), then shrink it back.
+		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+			return err
+		}
+		defer tx.ExecContext(ctx, "PRAGMA cache_size = -2000")
+	} else {
+		// CREATE INDEX sorts in runs bounded by the (default, 2 MB) page
+		// cache and hands them to helper threads: faster than one big
+		// in-memory sort.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA threads = %d", runtime.NumCPU())); err != nil {
+			return err
+		}
+		defer tx.ExecContext(ctx, "PRAGMA threads = 0")
+		q, err := tx.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'links' AND sql IS NOT NULL ORDER BY name")
+		if err != nil {
+			return err
+		}
+		var names []string
+		for q.Next() {
+			var name, def string
+			if err := q.Scan(&name, &def); err != nil {
+				q.Close()
+				return err
+			}
+			names, indexes = append(names, name), append(indexes, def)
+		}
+		if err := q.Close(); err != nil {
+			return err
+		}
+		for _, name := range names {
+			if _, err := tx.ExecContext(ctx, "DROP INDEX "+name); err != nil {
+				return err
+			}
+		}
+	}
+	// The rows go in as one JSON array per chunk, split by SQLite's
+	// json_each: binding four values per row from Go costs more.
+	st, err := tx.PrepareContext(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM json_each(?)")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := d.now()
+	var buf []byte
+	for len(add) > 0 {
+		n := min(len(add), importChunk)
+		buf = append(buf[:0], '[')
+		for j, i := range add[:n] {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, '[')
+			buf = appendJSONString(buf, rows[i].Service)
+			buf = append(buf, ',')
+			buf = appendJSONString(buf, string(rows[i].MyKeyID))
+			buf = append(buf, ',')
+			buf = appendJSONString(buf, rows[i].Patron)
+			buf = append(buf, ']')
+		}
+		buf = append(buf, ']')
+		if _, err := st.ExecContext(ctx, now, string(buf)); err != nil {
+			return err
+		}
+		add = add[n:]
+	}
+	for _, def := range indexes {
+		if _, err := tx.ExecContext(ctx, def); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadRoster returns service's roster, or nil when none was imported.
@@ -823,4 +910,27 @@ func (d *DB) ImportRoster(ctx context.Context, service string, rows []store.Rost
 		}
 		return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionImportRoster, Outcome: "ok", Detail: fmt.Sprintf("service=%s patrons=%d", service, len(rows))})
 	}))
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, the rest copied as is (s is UTF-8).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	done := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[done:i]...)
+		if c < 0x20 {
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, '\\', c)
+		}
+		done = i + 1
+	}
+	b = append(b, s[done:]...)
+	return append(b, '"')
 }

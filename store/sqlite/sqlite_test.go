@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -286,5 +287,141 @@ func BenchmarkLookupPatron(b *testing.B) {
 		if _, err := d.LookupID(ctx, store.DefaultService, ids[i%len(ids)]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestImportLinksPaths imports into an empty links table (indexes dropped
+// and rebuilt) and into one holding more links than the import (indexes
+// updated in place), and checks the result the same way: every link back,
+// text intact, both uniqueness rules and the foreign key still enforced.
+func TestImportLinksPaths(t *testing.T) {
+	svc := store.DefaultService
+	patron := func(i int) string {
+		switch i % 4 {
+		case 0:
+			return fmt.Sprintf("%08d", i) // leading zeros stay text
+		case 1:
+			return fmt.Sprintf(`p"%d\x`, i) // JSON-escaped on the way in
+		case 2:
+			return fmt.Sprintf("利用者%d", i)
+		}
+		return fmt.Sprintf("tab\t%d", i)
+	}
+	for _, tc := range []struct {
+		name              string
+		existing, import_ int
+		wantRebuild       bool
+	}{
+		{"rebuild", 0, 300, true},
+		{"rebuild over fewer links", 100, 200, true},
+		{"in place", 200, 60, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := openTemp(t, store.Options{})
+			d.db.SetMaxOpenConns(1) // the import's connection is the one checked below
+			ids := make([]keyid.ID, tc.existing+tc.import_)
+			for i := range ids {
+				var err error
+				if ids[i], err = d.NewID(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range tc.existing {
+				if _, err := d.Link(ctx, svc, ids[i], patron(i), store.LinkOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var rows []store.BatchLink
+			for i := tc.existing; i < len(ids); i++ {
+				rows = append(rows, store.BatchLink{Line: i + 2, Service: svc, MyKeyID: ids[i], Patron: patron(i)})
+			}
+			var before, after int // the schema changes when indexes are dropped and rebuilt
+			d.db.QueryRow("PRAGMA schema_version").Scan(&before)
+			res, committed, err := d.ImportLinks(ctx, rows, func([]store.BatchResult) bool { return true })
+			if err != nil || !committed {
+				t.Fatalf("import: %v, committed %v", err, committed)
+			}
+			d.db.QueryRow("PRAGMA schema_version").Scan(&after)
+			if rebuilt := after != before; rebuilt != tc.wantRebuild {
+				t.Errorf("indexes rebuilt: %v, want %v", rebuilt, tc.wantRebuild)
+			}
+			for i, r := range res {
+				if r.Outcome != store.BatchLinked {
+					t.Fatalf("row %d: %+v", rows[i].Line, r)
+				}
+			}
+			for i, id := range ids {
+				e, err := d.LookupPatron(ctx, svc, patron(i))
+				if err != nil || e.MyKeyID != id {
+					t.Fatalf("patron %q: %+v, %v", patron(i), e, err)
+				}
+			}
+			var indexes string
+			d.db.QueryRow("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'links' ORDER BY name)").Scan(&indexes)
+			if indexes != "links_mykey_id links_patron" {
+				t.Errorf("links indexes after the import: %q", indexes)
+			}
+			var fk int
+			d.db.QueryRow("PRAGMA foreign_keys").Scan(&fk)
+			if fk != 1 {
+				t.Errorf("foreign keys off after the import")
+			}
+			for _, bad := range []struct{ id, patron, want string }{
+				{string(ids[0]), "new-patron", "UNIQUE"},         // the ID's second patron
+				{string(ids[1]), patron(len(ids) - 1), "UNIQUE"}, // a taken patron number
+				{"00000012", "new-patron-2", "FOREIGN KEY"},      // no such MyKey ID
+			} {
+				_, err := d.db.Exec("INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, 'x')", svc, bad.id, bad.patron)
+				if err == nil || !strings.Contains(err.Error(), bad.want) {
+					t.Errorf("insert %s %s: %v, want a %s failure", bad.id, bad.patron, err, bad.want)
+				}
+			}
+		})
+	}
+}
+
+// TestMigratesVersion2Links opens a registry written by a mykey at schema
+// version 2 (inline link constraints): its links survive the move to named
+// indexes, and the rules still hold.
+func TestMigratesVersion2Links(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	raw, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"migrations/0001_init.sql", "migrations/0002_roster.sql"} {
+		body, _ := migrations.ReadFile(name)
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, q := range []string{
+		"PRAGMA user_version = 2",
+		"INSERT INTO mykey_ids VALUES ('00000012', '2026-01-01T00:00:00Z'), ('0000001M', '2026-01-01T00:00:00Z')",
+		"INSERT INTO links VALUES ('library', '00000012', '0042', '2026-01-02T00:00:00Z')",
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	d, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var version int
+	d.db.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != 3 {
+		t.Errorf("schema version %d after opening, want 3", version)
+	}
+	if e, err := d.LookupPatron(ctx, "library", "0042"); err != nil || e.MyKeyID != "00000012" || !e.Link.LinkedAt.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("link after the migration: %+v, %v", e, err)
+	}
+	if _, err := d.Link(ctx, "library", "0000001M", "0042", store.LinkOptions{}); !errors.Is(err, store.ErrPatronLinked) {
+		t.Errorf("linking a taken patron number after the migration: %v", err)
+	}
+	if _, err := d.db.Exec("INSERT INTO links VALUES ('library', '0000001M', '0042', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		t.Errorf("the patron rule is gone from the schema: %v", err)
 	}
 }

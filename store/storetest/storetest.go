@@ -412,24 +412,31 @@ func testRegister(t *testing.T, r store.Registry, c *Clock) {
 }
 
 func testImportLinks(t *testing.T, r store.Registry, c *Clock) {
-	a, b, x, y := mustID(t, r), mustID(t, r), mustID(t, r), mustID(t, r)
+	a, b, z, x, y := mustID(t, r), mustID(t, r), mustID(t, r), mustID(t, r), mustID(t, r)
 	mustLink(t, r, a, "1111")
+	mustLink(t, r, z, "7777")
 	unknown := keyid.ID("00000012")
 	svc := store.DefaultService
 	rows := []store.BatchLink{
 		{Line: 2, Service: svc, MyKeyID: a, Patron: "1111"}, // unchanged
 		{Line: 3, Service: svc, MyKeyID: b, Patron: "2222"}, // linked
 		{Line: 4, Service: svc, MyKeyID: unknown, Patron: "3333"},
-		{Line: 5, Service: svc, MyKeyID: a, Patron: "4444"}, // a is linked to 1111
-		{Line: 6, Service: svc, MyKeyID: x, Patron: "1111"}, // 1111 belongs to a
-		{Line: 7, Service: svc, MyKeyID: y, Patron: "2222"}, // 2222 taken by line 3
-		{Line: 8, Service: svc, MyKeyID: x, Patron: "5555"}, // linked
+		{Line: 5, Service: svc, MyKeyID: z, Patron: "4444"},  // z is linked to 7777
+		{Line: 6, Service: svc, MyKeyID: x, Patron: "7777"},  // 7777 belongs to z
+		{Line: 7, Service: svc, MyKeyID: y, Patron: "2222"},  // 2222 taken by line 3
+		{Line: 8, Service: svc, MyKeyID: x, Patron: "5555"},  // linked
+		{Line: 9, Service: svc, MyKeyID: b, Patron: "6666"},  // b linked by line 3
+		{Line: 10, Service: svc, MyKeyID: a, Patron: "1111"}, // the same as line 2
 	}
-	want := []string{"unchanged", "linked", "unknown-id", "id-linked", "patron-linked", "patron-linked", "linked"}
+	want := []string{"unchanged", "linked", "unknown-id", "id-linked", "patron-linked", "duplicate-patron 3", "linked", "duplicate-id 3", "duplicate-id 2"}
 	check := func(res []store.BatchResult) {
 		t.Helper()
 		for i, r := range res {
-			if r.Outcome != want[i] || r.Line != rows[i].Line {
+			got := r.Outcome
+			if r.Earlier > 0 {
+				got += fmt.Sprintf(" %d", r.Earlier)
+			}
+			if got != want[i] || r.Line != rows[i].Line {
 				t.Errorf("row %d: %+v, want %s", rows[i].Line, r, want[i])
 			}
 		}
