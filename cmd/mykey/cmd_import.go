@@ -55,6 +55,7 @@ var (
 	mImportDry     = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
 	mExported      = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
 	mProgress      = msg{"\r読み込み中: %d 行", "\rreading: %d rows"}
+	mProgressRead  = msg{"\r読み込み完了: %d 行。確認して登録簿に書き込んでいます…\n", "\rread %d rows; checking them and writing to the registry…\n"}
 )
 
 func (a *app) describe(p batch.Problem) string {
@@ -236,7 +237,7 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			return true
 		})
 		if progress {
-			fmt.Fprintln(a.stderr)
+			fmt.Fprintf(a.stderr, a.t(mProgressRead), len(rows))
 		}
 		probs = append(readProbs, probs...)
 		return rows, err
