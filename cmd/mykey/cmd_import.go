@@ -54,7 +54,7 @@ var (
 	mImportDone    = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
 	mImportDry     = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
 	mExported      = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
-	mProgress      = msg{"\r読み込み中: %d 行", "\rreading: %d rows"}
+	mProgress      = msg{"\r読み込み中: %s %d / %d 行", "\rreading: %s line %d of %d"}
 	mProgressRead  = msg{"\r読み込み完了: %d 行。確認して登録簿に書き込んでいます…\n", "\rread %d rows; checking them and writing to the registry…\n"}
 )
 
@@ -208,7 +208,11 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 	text, rule, service := in.text, in.rule, in.service
 	progress := !a.json && in.size > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
 	var probs []batch.Problem
-	rows := make([]store.BatchLink, 0, bytes.Count(text, []byte{'\n'})+1)
+	lines := bytes.Count(text, []byte{'\n'})
+	if !bytes.HasSuffix(text, []byte{'\n'}) {
+		lines++
+	}
+	rows := make([]store.BatchLink, 0, lines)
 	var idCol, patronCol int // columns of the fields (the same in every row)
 	parse := func() ([]store.BatchLink, error) {
 		readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
@@ -232,7 +236,7 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
 			idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
 			if progress && len(rows)%50000 == 0 {
-				fmt.Fprintf(a.stderr, a.t(mProgress), len(rows))
+				fmt.Fprintf(a.stderr, a.t(mProgress), progressBar(r.Line, lines), r.Line, lines)
 			}
 			return true
 		})
@@ -320,6 +324,14 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		}
 		return exitFailure
 	})
+}
+
+// progressBar draws done out of total as a 20-cell bar with a percentage.
+func progressBar(done, total int) string {
+	const width = 20
+	done = min(done, total)
+	cells := width * done / max(total, 1)
+	return "[" + strings.Repeat("#", cells) + strings.Repeat(".", width-cells) + fmt.Sprintf("] %3d%%", 100*done/max(total, 1))
 }
 
 func sortProblems(p []batch.Problem) {

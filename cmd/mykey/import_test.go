@@ -226,3 +226,21 @@ func BenchmarkImportLinks(b *testing.B) {
 			ours.Seconds(), withFK.Seconds(), ours.Seconds()/withFK.Seconds(), keysOnly.Seconds(), ours.Seconds()/keysOnly.Seconds())
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	for _, tc := range []struct {
+		done, total int
+		want        string
+	}{
+		{0, 1000, "[....................]   0%"},
+		{500, 1000, "[##########..........]  50%"},
+		{999, 1000, "[###################.]  99%"},
+		{1000, 1000, "[####################] 100%"},
+		{1200, 1000, "[####################] 100%"},
+		{0, 0, "[....................]   0%"},
+	} {
+		if got := progressBar(tc.done, tc.total); got != tc.want {
+			t.Errorf("progressBar(%d, %d) = %q, want %q", tc.done, tc.total, got, tc.want)
+		}
+	}
+}
