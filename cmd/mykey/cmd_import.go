@@ -55,6 +55,8 @@ var (
 	mImportDry     = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
 	mExported      = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
 	mProgress      = msg{"\r読み込み中: %s %d / %d 行", "\rreading: %s line %d of %d"}
+	mSameID        = msg{"%d 行目と同じマイキーID", "same MyKey ID as line %d"}
+	mSamePatron    = msg{"%d 行目と同じ利用者番号", "same patron number as line %d"}
 	mProgressRead  = msg{"\r読み込み完了: %d 行。確認して登録簿に書き込んでいます…\n", "\rread %d rows; checking them and writing to the registry…\n"}
 )
 
@@ -221,12 +223,12 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			}
 			id, err := keyid.Parse(r.Get("mykey_id"))
 			if err != nil {
-				bad("mykey_id", "invalid-id", err.Error())
+				bad("mykey_id", "invalid-id", a.explain(err, "").text)
 				return true
 			}
 			patron, err := rule.Check(r.Get("patron"))
 			if err != nil {
-				bad("patron", "invalid-patron", err.Error())
+				bad("patron", "invalid-patron", a.explain(err, "").text)
 				return true
 			}
 			svc := service
@@ -289,9 +291,9 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 				p := batch.Problem{Line: rows[i].Line, Column: idCol, Field: "mykey_id", Code: x.Outcome}
 				switch {
 				case x.Outcome == "duplicate-id":
-					p.Code, p.Msg = "duplicate", fmt.Sprintf("same MyKey ID as line %d", x.Earlier)
+					p.Code, p.Msg = "duplicate", a.t(mSameID, x.Earlier)
 				case x.Outcome == "duplicate-patron":
-					p.Code, p.Msg = "duplicate", fmt.Sprintf("same patron number as line %d", x.Earlier)
+					p.Code, p.Msg = "duplicate", a.t(mSamePatron, x.Earlier)
 					fallthrough
 				case errors.Is(x.Err, store.ErrPatronLinked) || errors.Is(x.Err, store.ErrNotInRoster) || errors.Is(x.Err, store.ErrPatronInactive):
 					p.Column, p.Field = patronCol, "patron"
@@ -395,11 +397,11 @@ func (a *app) importPatrons(path string, enc batch.Encoding, dry bool, service s
 		}
 		patron, err := rule.Check(r.Get("patron"))
 		if err != nil {
-			bad("patron", "invalid-patron", err.Error())
+			bad("patron", "invalid-patron", a.explain(err, "").text)
 			return true
 		}
 		if l, dup := seen[patron]; dup {
-			bad("patron", "duplicate", fmt.Sprintf("same patron number as line %d", l))
+			bad("patron", "duplicate", a.t(mSamePatron, l))
 			return true
 		}
 		seen[patron] = r.Line
