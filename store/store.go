@@ -172,22 +172,17 @@ func BatchDetail(rs []BatchResult) string {
 }
 
 // linkState is the in-memory view of one service's links an import checks
-// rows against, by ID.Key (number keys hash and compare faster than
-// strings). line is the row that linked or confirmed the entry, 0 for a link
-// the registry already had.
+// rows against: byID by ID.Key (number keys hash and compare faster than
+// strings), byPatron giving the row. row is 1 + the index of the batch row
+// that linked or confirmed the entry, 0 for a link the registry already had.
 type linkState struct {
 	byID     map[uint64]linkedPatron
-	byPatron map[string]linkedID
+	byPatron map[string]int
 }
 
 type linkedPatron struct {
 	patron string
-	line   int
-}
-
-type linkedID struct {
-	id   keyid.ID
-	line int
+	row    int
 }
 
 // CheckBatch decides each row against known IDs and links, updating the
@@ -201,9 +196,9 @@ func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(servic
 		if st == nil {
 			// Sized for every row: growing a big map costs more than
 			// the memory.
-			st = &linkState{make(map[uint64]linkedPatron, len(rows)), make(map[string]linkedID, len(rows))}
+			st = &linkState{make(map[uint64]linkedPatron, len(rows)), make(map[string]int, len(rows))}
 			if err := links(r.Service, func(id keyid.ID, patron string) {
-				st.byID[id.Key()], st.byPatron[patron] = linkedPatron{patron, 0}, linkedID{id, 0}
+				st.byID[id.Key()], st.byPatron[patron] = linkedPatron{patron, 0}, 0
 			}); err != nil {
 				return nil, err
 			}
@@ -215,10 +210,10 @@ func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(servic
 		owner, taken := st.byPatron[r.Patron]
 		rosterErr := patronOK(r.Service, r.Patron)
 		switch {
-		case hasCur && cur.line > 0:
-			res.Err, res.Earlier = ErrDuplicateID, cur.line
-		case taken && owner.line > 0:
-			res.Err, res.Earlier = ErrDuplicatePatron, owner.line
+		case hasCur && cur.row > 0:
+			res.Err, res.Earlier = ErrDuplicateID, rows[cur.row-1].Line
+		case taken && owner > 0:
+			res.Err, res.Earlier = ErrDuplicatePatron, rows[owner-1].Line
 		case !idKnown(r.MyKeyID):
 			res.Err = ErrUnknownID
 		case hasCur && cur.patron == r.Patron:
@@ -235,7 +230,7 @@ func CheckBatch(rows []BatchLink, idKnown func(keyid.ID) bool, links func(servic
 		if res.Err != nil {
 			res.Outcome = Outcome(res.Err)
 		} else {
-			st.byID[key], st.byPatron[r.Patron] = linkedPatron{r.Patron, r.Line}, linkedID{r.MyKeyID, r.Line}
+			st.byID[key], st.byPatron[r.Patron] = linkedPatron{r.Patron, i + 1}, i+1
 		}
 		out[i] = res
 	}

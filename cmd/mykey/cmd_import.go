@@ -290,9 +290,9 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 			default:
 				p := batch.Problem{Line: rows[i].Line, Column: idCol, Field: "mykey_id", Code: x.Outcome}
 				switch {
-				case x.Outcome == "duplicate-id":
+				case errors.Is(x.Err, store.ErrDuplicateID):
 					p.Code, p.Msg = "duplicate", a.t(mSameID, x.Earlier)
-				case x.Outcome == "duplicate-patron":
+				case errors.Is(x.Err, store.ErrDuplicatePatron):
 					p.Code, p.Msg = "duplicate", a.t(mSamePatron, x.Earlier)
 					fallthrough
 				case errors.Is(x.Err, store.ErrPatronLinked) || errors.Is(x.Err, store.ErrNotInRoster) || errors.Is(x.Err, store.ErrPatronInactive):
