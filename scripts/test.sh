@@ -20,6 +20,9 @@ echo "== go test -race ./... (private namespaces with their own pcscd)"
 go mod download
 sh scripts/pcsc-ns.sh go test -race -count=1 -timeout 15m ./...
 
+echo "== the import benchmark: 1M rows against the sqlite3 shell (prints the ratio)"
+go test -run '^$' -bench ImportLinks -benchtime 1x ./cmd/mykey/
+
 echo "== core without cgo"
 CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykey-jp/mykey/internal/testenv"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
 	"github.com/mykey-jp/mykey/store/sqlite"
@@ -182,7 +183,7 @@ func auditCount(t testing.TB, db, action string) int {
 //	go test -run '^$' -bench ImportLinks -benchtime 1x ./cmd/mykey/
 func BenchmarkImportLinks(b *testing.B) {
 	if _, err := exec.LookPath("sqlite3"); err != nil {
-		b.Skip("sqlite3 shell missing (apt install sqlite3)")
+		testenv.Unavailable(b, "sqlite3 shell missing (apt install sqlite3)")
 	}
 	const n = 1_000_000
 	for b.Loop() {
