@@ -42,7 +42,7 @@ var ErrInvalidPatron = errors.New("invalid patron number")
 type PatronError struct {
 	Input  string
 	Reason string // "empty", "pattern" or "check digit"
-	Detail string
+	Detail string // the pattern, or the check-digit scheme
 }
 
 func (e *PatronError) Error() string {
@@ -105,11 +105,8 @@ func (r *PatronRule) Check(s string) (string, error) {
 	if r.check == CheckNone {
 		return n, nil
 	}
-	if len(n) < 2 || strings.Trim(n, "0123456789") != "" {
-		return "", &PatronError{Input: s, Reason: "check digit", Detail: string(r.check) + " needs at least two digits and digits only"}
-	}
-	want := CheckDigitFor(r.check, n[:len(n)-1])
-	if want != n[len(n)-1] {
+	// A check digit needs digits, at least one of data and itself.
+	if len(n) < 2 || strings.Trim(n, "0123456789") != "" || CheckDigitFor(r.check, n[:len(n)-1]) != n[len(n)-1] {
 		return "", &PatronError{Input: s, Reason: "check digit", Detail: string(r.check)}
 	}
 	return n, nil

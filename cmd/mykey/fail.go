@@ -56,7 +56,7 @@ func (a *app) explain(err error, subject string) failure {
 			return failure{"invalid-id", exitUsage, a.t(mBadIDCheck, pe.Input)}
 		}
 	case errors.As(err, &pat):
-		return failure{"invalid-patron", exitUsage, a.t(mBadPatron, pat.Input, pat.Reason)}
+		return failure{"invalid-patron", exitUsage, a.t(mBadPatron, pat.Input, a.patronReason(pat))}
 	case errors.Is(err, store.ErrUnknownID):
 		return failure{"unknown-id", exitNotFound, a.t(mUnknownID, subject)}
 	case errors.Is(err, store.ErrNotFound):
@@ -122,4 +122,17 @@ func (a *app) patronRule() (*keyid.PatronRule, error) {
 		return nil, err
 	}
 	return keyid.NewPatronRule(c.Patron.Pattern, keyid.CheckDigit(c.Patron.CheckDigit))
+}
+
+// patronReason words why a patron number was refused.
+func (a *app) patronReason(e *keyid.PatronError) string {
+	switch e.Reason {
+	case "empty":
+		return a.t(mPatronEmpty)
+	case "pattern":
+		return a.t(mPatronPattern, e.Detail)
+	case "check digit":
+		return a.t(mPatronCheck, e.Detail)
+	}
+	return e.Reason
 }

@@ -54,11 +54,14 @@ var (
 	mPathLog        = msg{"ログ", "logs"}
 
 	// identifiers
-	mBadIDLength = msg{"マイキーID %q は %d 文字です。8 文字で入力してください。", "MyKey ID %q has %d symbols; it must have 8."}
-	mBadIDSymbol = msg{"マイキーID %q の %d 文字目 %q は使えない文字です（使える文字: 数字と I・L・O・U 以外の英大文字）。", "MyKey ID %q: character %d, %q, is not allowed (digits and capital letters except I, L, O, U)."}
-	mBadIDCheck  = msg{"マイキーID %q の検査文字が合いません。入力ミスがないか確かめてください。", "MyKey ID %q: the check character does not match; check for a typing mistake."}
-	mIDValid     = msg{"%s は正しいマイキーIDです。", "%s is a valid MyKey ID."}
-	mBadPatron   = msg{"利用者番号 %q は使えません: %s。設定の patron.pattern と patron.check_digit を確かめてください。", "patron number %q is not valid: %s. See patron.pattern and patron.check_digit in the configuration."}
+	mBadIDLength   = msg{"マイキーID %q は %d 文字です。8 文字で入力してください。", "MyKey ID %q has %d symbols; it must have 8."}
+	mBadIDSymbol   = msg{"マイキーID %q の %d 文字目 %q は使えない文字です（使える文字: 数字と I・L・O・U 以外の英大文字）。", "MyKey ID %q: character %d, %q, is not allowed (digits and capital letters except I, L, O, U)."}
+	mBadIDCheck    = msg{"マイキーID %q の検査文字が合いません。入力ミスがないか確かめてください。", "MyKey ID %q: the check character does not match; check for a typing mistake."}
+	mIDValid       = msg{"%s は正しいマイキーIDです。", "%s is a valid MyKey ID."}
+	mBadPatron     = msg{"利用者番号 %q は使えません: %s。設定の patron.pattern と patron.check_digit を確かめてください。", "patron number %q is not valid: %s. See patron.pattern and patron.check_digit in the configuration."}
+	mPatronEmpty   = msg{"空です", "it is empty"}
+	mPatronPattern = msg{"形式 %s に合いません", "it does not match the pattern %s"}
+	mPatronCheck   = msg{"チェックディジット（%s）が合いません", "its check digit (%s) is wrong"}
 
 	// registry
 	mUnknownID     = msg{"マイキーID %s は登録されていません。", "MyKey ID %s is not registered."}
