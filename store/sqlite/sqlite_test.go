@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -424,4 +425,101 @@ func TestMigratesVersion2Links(t *testing.T) {
 	if _, err := d.db.Exec("INSERT INTO links VALUES ('library', '0000001M', '0042', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") {
 		t.Errorf("the patron rule is gone from the schema: %v", err)
 	}
+}
+
+// TestDeskDuringImport looks a linked MyKey ID up and writes audit entries
+// from a second handle on the file (as the desk service does) all through
+// an import that drops and rebuilds the links indexes: every lookup finds
+// the link, and the writes wait for the import instead of failing.
+func TestDeskDuringImport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	admin, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	desk, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer desk.Close()
+	known, _ := admin.NewID(ctx)
+	if _, err := admin.Link(ctx, store.DefaultService, known, "0001", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50_000
+	rows := make([]store.BatchLink, n)
+	var args []any
+	seen := map[keyid.ID]bool{known: true}
+	for i := 0; i < n; {
+		id, err := keyid.New(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[id] { // 50k random IDs repeat one now and then
+			continue
+		}
+		seen[id] = true
+		rows[i] = store.BatchLink{Line: i + 2, Service: store.DefaultService, MyKeyID: id, Patron: fmt.Sprintf("P%07d", i)}
+		args = append(args, string(id))
+		i++
+	}
+	for len(args) > 0 {
+		k := min(len(args), 500)
+		if _, err := admin.db.Exec("INSERT INTO mykey_ids (id, created_at) VALUES "+strings.TrimSuffix(strings.Repeat("(?, 'x'),", k), ","), args[:k]...); err != nil {
+			t.Fatal(err)
+		}
+		args = args[k:]
+	}
+	stop := make(chan struct{})
+	var lookups, audits int
+	var deskErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			e, err := desk.LookupID(ctx, store.DefaultService, known)
+			if err != nil || e.Link == nil || e.Link.Patron != "0001" {
+				deskErr = fmt.Errorf("lookup %d: %+v, %v", lookups, e, err)
+				return
+			}
+			lookups++
+			if lookups%50 == 0 {
+				if err := desk.Audit(ctx, store.AuditEntry{Action: "scan", MyKeyID: known, Outcome: "ok"}); err != nil {
+					deskErr = fmt.Errorf("audit %d: %v", audits, err)
+					return
+				}
+				audits++
+			}
+		}
+	}()
+	var before, after int
+	admin.db.QueryRow("PRAGMA schema_version").Scan(&before)
+	_, committed, err := admin.ImportLinks(ctx, rows, func([]store.BatchResult) bool { return true })
+	admin.db.QueryRow("PRAGMA schema_version").Scan(&after)
+	time.Sleep(50 * time.Millisecond) // lookups after the commit too
+	close(stop)
+	<-done
+	if err != nil || !committed {
+		t.Fatalf("import: %v, %v", err, committed)
+	}
+	if deskErr != nil {
+		t.Fatal(deskErr)
+	}
+	if after == before {
+		t.Fatal("the import did not rebuild the indexes; the test needs it to")
+	}
+	if lookups < 10 {
+		t.Fatalf("only %d lookups ran during the import", lookups)
+	}
+	e, err := desk.LookupPatron(ctx, store.DefaultService, fmt.Sprintf("P%07d", n-1))
+	if err != nil || e.MyKeyID != rows[n-1].MyKeyID {
+		t.Errorf("the desk after the import: %+v, %v", e, err)
+	}
+	t.Logf("%d lookups and %d audit entries during and after the import", lookups, audits)
 }
