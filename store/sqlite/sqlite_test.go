@@ -381,15 +381,15 @@ func TestImportLinksPaths(t *testing.T) {
 	}
 }
 
-// TestMigratesVersion2Links opens a registry written by a mykey at schema
-// version 2 (inline link constraints): its links survive the move to named
-// indexes, and the rules still hold.
-func TestMigratesVersion2Links(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v2.db")
+// writeVersion2 writes a registry as a mykey at schema version 2 (inline
+// link constraints) left it: two MyKey IDs, the first linked to 0042.
+func writeVersion2(t *testing.T, path string) {
+	t.Helper()
 	raw, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer raw.Close()
 	for _, name := range []string{"migrations/0001_init.sql", "migrations/0002_roster.sql"} {
 		body, _ := migrations.ReadFile(name)
 		if _, err := raw.Exec(string(body)); err != nil {
@@ -405,25 +405,40 @@ func TestMigratesVersion2Links(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	raw.Close()
-	d, err := Open(ctx, path, store.Options{})
+}
+
+// TestMigratesVersion2Links opens a version 2 registry, and restores a
+// version 2 backup into a current one: the links survive the move to named
+// indexes, and the rules still hold.
+func TestMigratesVersion2Links(t *testing.T) {
+	opened := filepath.Join(t.TempDir(), "v2.db")
+	writeVersion2(t, opened)
+	d, err := Open(ctx, opened, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	var version int
-	d.db.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != 3 {
-		t.Errorf("schema version %d after opening, want 3", version)
+	backup := filepath.Join(t.TempDir(), "v2-backup.db")
+	writeVersion2(t, backup)
+	restored := openTemp(t, store.Options{})
+	if err := restored.Restore(ctx, backup); err != nil {
+		t.Fatalf("restoring a version 2 backup: %v", err)
 	}
-	if e, err := d.LookupPatron(ctx, "library", "0042"); err != nil || e.MyKeyID != "00000012" || !e.Link.LinkedAt.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("link after the migration: %+v, %v", e, err)
-	}
-	if _, err := d.Link(ctx, "library", "0000001M", "0042", store.LinkOptions{}); !errors.Is(err, store.ErrPatronLinked) {
-		t.Errorf("linking a taken patron number after the migration: %v", err)
-	}
-	if _, err := d.db.Exec("INSERT INTO links VALUES ('library', '0000001M', '0042', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") {
-		t.Errorf("the patron rule is gone from the schema: %v", err)
+	for name, d := range map[string]*DB{"opened": d, "restored": restored} {
+		var version int
+		d.db.QueryRow("PRAGMA user_version").Scan(&version)
+		if version != 3 {
+			t.Errorf("%s: schema version %d, want 3", name, version)
+		}
+		if e, err := d.LookupPatron(ctx, "library", "0042"); err != nil || e.MyKeyID != "00000012" || !e.Link.LinkedAt.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s: link after the migration: %+v, %v", name, e, err)
+		}
+		if _, err := d.Link(ctx, "library", "0000001M", "0042", store.LinkOptions{}); !errors.Is(err, store.ErrPatronLinked) {
+			t.Errorf("%s: linking a taken patron number after the migration: %v", name, err)
+		}
+		if _, err := d.db.Exec("INSERT INTO links VALUES ('library', '0000001M', '0042', 'x')"); err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+			t.Errorf("%s: the patron rule is gone from the schema: %v", name, err)
+		}
 	}
 }
 
