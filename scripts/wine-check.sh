@@ -51,6 +51,21 @@ M link --mykey-id "$id" --patron 12345678 --service 図書館 >/dev/null
 M lookup --patron 12345678 --service 図書館 --json | grep -q '"service": "図書館"' || fail "Japanese text did not round-trip"
 [ -f "$C/mk/registry.db" ] || fail "no registry file"
 
+step "CLI: import links from a CP932 file, export them back"
+{
+	printf 'マイキーID,利用者番号\r\n'
+	n=0
+	for i in $(M id new --count 3 --json | grep -o '"[0-9A-Z]\{8\}"' | tr -d '"'); do
+		n=$((n + 1))
+		printf '%s,０００７７%d\r\n' "$i" "$n" # full-width digits, as Excel leaves them
+	done
+} | iconv -f UTF-8 -t CP932 > "$C/mk/links.csv"
+M import links 'C:\mk\links.csv' --json | grep -q '"linked": 3' || { M import links 'C:\mk\links.csv'; fail "import links"; }
+M lookup --patron 000772 >/dev/null || fail "an imported link is missing"
+M export links 'C:\mk\out.csv' --encoding cp932 >/dev/null || fail "export links"
+iconv -f CP932 -t UTF-8 "$C/mk/out.csv" | grep -q '^マイキーID,利用者番号' || fail "exported file is not CP932 with a Japanese header"
+[ "$(iconv -f CP932 -t UTF-8 "$C/mk/out.csv" | grep -c ',00077[123],')" = 3 ] || fail "exported links missing"
+
 step "wedge: typing into notepad"
 wine notepad >/dev/null 2>&1 &
 for _ in $(seq 100); do wine "$work/wintool.exe" text "Untitled - Notepad" >/dev/null 2>&1 && break; sleep 0.2; done
