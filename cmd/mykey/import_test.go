@@ -84,17 +84,23 @@ func mykeyProcess(dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func linkCount(t testing.TB, db string) (int, string) {
+// bulkConfig writes the configuration the bulk tests import with.
+func bulkConfig(dir string) {
+	os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte("[database]\npath = \"registry.db\"\n[patron]\npattern = '^[0-9]{10}$'\n"), 0o644)
+}
+
+// registryState reads the registry's links, its successful link imports
+// in the audit log, and its integrity check.
+func registryState(t testing.TB, db string) (links, imports int, integrity string) {
 	raw, err := sql.Open("sqlite3", "file:"+db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	var n int
-	var ok string
-	raw.QueryRow("PRAGMA integrity_check").Scan(&ok)
-	raw.QueryRow("SELECT count(*) FROM links").Scan(&n)
-	return n, ok
+	raw.QueryRow("PRAGMA integrity_check").Scan(&integrity)
+	raw.QueryRow("SELECT count(*) FROM links").Scan(&links)
+	raw.QueryRow("SELECT count(*) FROM audit WHERE action = 'import.links' AND outcome = 'ok'").Scan(&imports)
+	return links, imports, integrity
 }
 
 // TestImportKilled kills (SIGKILL) a 1M-row import while it reads the file
@@ -121,7 +127,7 @@ func TestImportKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.WriteFile(db, data, 0o600)
-			os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte("[database]\npath = \"registry.db\"\n[patron]\npattern = '^[0-9]{10}$'\n"), 0o644)
+			bulkConfig(dir)
 			cmd := mykeyProcess(dir, "import", "links", csvPath)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -144,8 +150,7 @@ func TestImportKilled(t *testing.T) {
 			}
 			cmd.Process.Kill()
 			<-exited
-			count, ok := linkCount(t, db)
-			audits := auditCount(t, db, "import.links")
+			count, audits, ok := registryState(t, db)
 			if ok != "ok" || !(count == 0 && audits == 0 || count == n && audits == 1) {
 				t.Fatalf("after the kill: integrity %q, %d links, %d import audit entries (want none or %d and 1)", ok, count, audits, n)
 			}
@@ -153,24 +158,11 @@ func TestImportKilled(t *testing.T) {
 			if out, err := mykeyProcess(dir, "import", "links", csvPath).CombinedOutput(); err != nil {
 				t.Fatalf("import again: %v\n%s", err, out)
 			}
-			if count, ok = linkCount(t, db); ok != "ok" || count != n {
+			if count, _, ok = registryState(t, db); ok != "ok" || count != n {
 				t.Fatalf("import again: integrity %q, %d links", ok, count)
 			}
 		})
 	}
-}
-
-func auditCount(t testing.TB, db, action string) int {
-	raw, err := sql.Open("sqlite3", "file:"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var n int
-	if err := raw.QueryRow("SELECT count(*) FROM audit WHERE action = ? AND outcome = 'ok'", action).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // BenchmarkImportLinks imports 1,000,000 link rows with `mykey import links`
@@ -189,14 +181,14 @@ func BenchmarkImportLinks(b *testing.B) {
 	for b.Loop() {
 		dir := b.TempDir()
 		db, csvPath := bulkRegistry(b, dir, n)
-		os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte("[database]\npath = \"registry.db\"\n[patron]\npattern = '^[0-9]{10}$'\n"), 0o644)
+		bulkConfig(dir)
 		start := time.Now()
 		out, err := mykeyProcess(dir, "import", "links", csvPath).CombinedOutput()
 		ours := time.Since(start)
 		if err != nil {
 			b.Fatalf("import: %v\n%s", err, out)
 		}
-		if c, _ := linkCount(b, db); c != n {
+		if c, _, _ := registryState(b, db); c != n {
 			b.Fatalf("%d links imported", c)
 		}
 		shell := func(name, links string) time.Duration {
