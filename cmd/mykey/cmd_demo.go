@@ -42,8 +42,11 @@ func init() {
 			dir := fs.String("dir", "", a.t(msg{"実演に使うフォルダ `DIR`（既定: 一時フォルダを作って最後に消す）", "folder `DIR` to use (default: a temporary folder, removed at the end)"}))
 			output := fs.String("output", "", a.t(msg{"入力先 `OUT`: keyboard または stdout（既定: 画面があれば keyboard）", "`OUT`put: keyboard or stdout (default: keyboard when there is a display)"}))
 			return func(args []string) int {
-				if len(args) > 0 || (*output != "" && *output != "keyboard" && *output != "stdout") {
+				if len(args) > 0 {
 					return a.usageError(commandNamed("demo"), a.t(mExtraArgs, args))
+				}
+				if *output != "" && *output != "keyboard" && *output != "stdout" {
+					return a.usageError(commandNamed("demo"), a.t(msg{"--output には keyboard か stdout を指定してください（%q は使えません）", "--output must be keyboard or stdout, not %q"}, *output))
 				}
 				return a.demo(*dir, *output)
 			}
