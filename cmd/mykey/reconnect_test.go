@@ -40,6 +40,11 @@ func TestWedgeSurvivesDisplayRestart(t *testing.T) {
 	if _, err := ty.Type(context.Background(), "2468"); !errors.Is(err, keyboardwedge.ErrNoDisplay) && !errors.Is(err, keyboardwedge.ErrNoFocus) {
 		t.Fatalf("typing without a display: %v, want ErrNoDisplay or ErrNoFocus", err)
 	}
+	// Meanwhile another X server (another test package's) gets another
+	// display number, not this one.
+	if other := xdesk.Start(t); other.Display == d.Display {
+		t.Fatalf("a new Xvfb took display %s while it was down", d.Display)
+	}
 	// It comes back: the next number arrives.
 	d.Restart()
 	typeInto(d.Target("after", false))

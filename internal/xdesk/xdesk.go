@@ -8,6 +8,7 @@ package xdesk
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ type Desk struct {
 	t       testing.TB
 	Display string // e.g. ":7"
 	x, wm   *exec.Cmd
+	hold    net.Listener // keeps the display number between Kill and Restart
 }
 
 // Start starts Xvfb and jwm; both stop when the test ends.
@@ -49,7 +51,10 @@ func Start(t testing.TB) *Desk {
 		line <- strings.TrimSpace(s)
 	}()
 	d := &Desk{t: t, x: x}
-	t.Cleanup(d.Kill)
+	t.Cleanup(func() {
+		d.Kill()
+		d.release()
+	})
 	select {
 	case n := <-line:
 		if n == "" {
@@ -71,6 +76,9 @@ func (d *Desk) startWM() {
 }
 
 // Kill stops the X server and the window manager: the display goes away.
+// Its number stays reserved for Restart: Xvfb picks a free display by its
+// abstract socket, so this process binds that name (answering nothing) and
+// another test package's Xvfb passes the number by.
 func (d *Desk) Kill() {
 	for _, c := range []*exec.Cmd{d.wm, d.x} {
 		if c != nil && c.Process != nil {
@@ -79,6 +87,33 @@ func (d *Desk) Kill() {
 		}
 	}
 	d.wm, d.x = nil, nil
+	if d.Display == "" || d.hold != nil {
+		return
+	}
+	for range 100 {
+		l, err := net.Listen("unix", "@/tmp/.X11-unix/X"+strings.TrimPrefix(d.Display, ":"))
+		if err == nil {
+			d.hold = l
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (d *Desk) release() {
+	if d.hold != nil {
+		d.hold.Close()
+		d.hold = nil
+	}
 }
 
 // Restart starts a new X server and window manager on the same display
@@ -86,6 +121,7 @@ func (d *Desk) Kill() {
 func (d *Desk) Restart() {
 	d.t.Helper()
 	n := strings.TrimPrefix(d.Display, ":")
+	d.release()
 	os.Remove("/tmp/.X" + n + "-lock")
 	os.Remove("/tmp/.X11-unix/X" + n)
 	d.x = exec.Command("Xvfb", d.Display, "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset")
