@@ -119,6 +119,24 @@ func serviceDown(err error) bool {
 		errors.Is(err, scard.ErrInvalidHandle) || errors.Is(err, scard.ErrCommError)
 }
 
+// serviceLost reports whether err, from a call on an established context
+// or card connection, means pcscd went away. libpcsclite reports a
+// connection reset (pcscd ended with our request unread, which a busy
+// machine makes likely) as SCARD_W_SECURITY_VIOLATION, the code it also
+// gives for a polkit refusal; those come only when establishing a context
+// or connecting to a card, where this is not used as is.
+func serviceLost(err error) bool {
+	return serviceDown(err) || errors.Is(err, scard.ErrSecurityViolation)
+}
+
+// mapLost is mapErr for the calls where serviceLost applies.
+func mapLost(err error) error {
+	if errors.Is(err, scard.ErrSecurityViolation) {
+		return fmt.Errorf("%w: connection to the PC/SC service reset: %v", cardio.ErrReaderGone, err)
+	}
+	return mapErr(err)
+}
+
 // mapErr turns PC/SC errors into cardio's sentinels, keeping the original.
 func mapErr(err error) error {
 	switch {
@@ -147,20 +165,20 @@ func (c *Client) Readers(ctx context.Context) ([]Reader, error) {
 		return nil, nil
 	}
 	if err != nil {
-		if serviceDown(err) {
+		if serviceLost(err) {
 			c.drop(sc)
 		}
-		return nil, mapErr(err)
+		return nil, mapLost(err)
 	}
 	states := make([]scard.ReaderState, len(names))
 	for i, n := range names {
 		states[i] = scard.ReaderState{Reader: n, CurrentState: scard.StateUnaware}
 	}
 	if err := sc.GetStatusChange(states, 0); err != nil && !errors.Is(err, scard.ErrTimeout) {
-		if serviceDown(err) {
+		if serviceLost(err) {
 			c.drop(sc)
 		}
-		return nil, mapErr(err)
+		return nil, mapLost(err)
 	}
 	out := make([]Reader, len(names))
 	for i, s := range states {
@@ -188,11 +206,20 @@ func (c *Client) Connect(ctx context.Context, reader string) (*Card, error) {
 		return nil, err
 	}
 	card, err := sc.Connect(reader, scard.ShareShared, scard.ProtocolAny)
+	lost := serviceDown(err)
+	if errors.Is(err, scard.ErrSecurityViolation) {
+		// Refused by polkit, or pcscd went away: only then does the
+		// context stop working.
+		_, lerr := sc.ListReaders()
+		lost = serviceLost(lerr)
+	}
 	if err != nil {
-		if serviceDown(err) {
+		mapped := mapErr(err)
+		if lost {
 			c.drop(sc)
+			mapped = mapLost(err)
 		}
-		return nil, fmt.Errorf("connecting to %q: %w", reader, mapErr(err))
+		return nil, fmt.Errorf("connecting to %q: %w", reader, mapped)
 	}
 	return &Card{Reader: reader, card: card}, nil
 }
@@ -219,7 +246,7 @@ func (k *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 			return
 		}
 		resp, err := k.card.Transmit(apdu)
-		done <- result{resp, mapErr(err)}
+		done <- result{resp, mapLost(err)}
 	}()
 	select {
 	case r := <-done:
@@ -321,10 +348,10 @@ func (c *Client) watch(ctx context.Context, known map[string]bool, fn func(Event
 	stop := context.AfterFunc(ctx, func() { sc.Cancel() })
 	defer stop()
 	fail := func(err error) error {
-		if serviceDown(err) {
+		if serviceLost(err) {
 			c.dropShared() // the shared context is gone too
 		}
-		return mapErr(err)
+		return mapLost(err)
 	}
 	for {
 		names, err := sc.ListReaders()
