@@ -147,9 +147,15 @@ func linkSetup(name string, alwaysReplace bool) func(a *app, fs *flag.FlagSet) f
 	}
 }
 
-// withRegistry runs fn on the opened registry and closes it.
+// withRegistry runs fn on the opened registry and closes it. Ctrl-C or
+// SIGTERM cancels fn's context: SQLite rolls back the transaction in
+// progress and fn's failure is reported as an interruption. A second
+// Ctrl-C ends the process at once.
 func (a *app) withRegistry(fn func(ctx context.Context, r store.Registry) int) int {
-	ctx := context.Background()
+	ctx, stop := signalContext()
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	a.interrupted = ctx.Err
 	r, err := a.registry(ctx)
 	if err != nil {
 		return a.fail(err, "")

@@ -27,6 +27,9 @@ func (a *app) explain(err error, subject string) failure {
 	var ce *config.Error
 	var pe *keyid.ParseError
 	var pat *keyid.PatronError
+	if a.interrupted != nil && a.interrupted() != nil {
+		return failure{"interrupted", exitFailure, a.t(mRolledBack)}
+	}
 	if f, ok := a.cardFailure(err); ok {
 		return f
 	}

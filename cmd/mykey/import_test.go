@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -107,6 +108,7 @@ func registryState(t testing.TB, db string) (links, imports int, integrity strin
 // and at two points while it writes (its WAL past 1 MB and past 30 MB): the
 // registry then passes the integrity check, has no links and no import in
 // its audit log, or all of them, and the same import run again completes.
+// Ctrl-C while it writes leaves no links either, and says so.
 func TestImportKilled(t *testing.T) {
 	const n = 1_000_000
 	seed := t.TempDir()
@@ -114,10 +116,13 @@ func TestImportKilled(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		wal  int64 // kill when the WAL passes this size; 0: kill after 100 ms
+		sig  os.Signal
 	}{
-		{"reading", 0},
-		{"writing 1MB", 1 << 20},
-		{"writing 30MB", 30 << 20},
+		{"reading", 0, os.Kill},
+		{"writing 1MB", 1 << 20, os.Kill},
+		{"writing 30MB", 30 << 20, os.Kill},
+		// Ctrl-C: the transaction is rolled back and the user told so.
+		{"interrupted writing", 1 << 20, os.Interrupt},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -129,6 +134,8 @@ func TestImportKilled(t *testing.T) {
 			os.WriteFile(db, data, 0o600)
 			bulkConfig(dir)
 			cmd := mykeyProcess(dir, "import", "links", csvPath)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -148,9 +155,17 @@ func TestImportKilled(t *testing.T) {
 					}
 				}
 			}
-			cmd.Process.Kill()
-			<-exited
+			cmd.Process.Signal(tc.sig)
+			err = <-exited
 			count, audits, ok := registryState(t, db)
+			if tc.sig == os.Interrupt {
+				if code := cmd.ProcessState.ExitCode(); code != exitFailure || !strings.Contains(stderr.String(), "interrupted: the change in progress was rolled back") {
+					t.Errorf("interrupted import: %v (exit %d)\n%s", err, code, stderr.String())
+				}
+				if ok != "ok" || count != 0 || audits != 0 {
+					t.Fatalf("after Ctrl-C: integrity %q, %d links, %d import audit entries (want none)", ok, count, audits)
+				}
+			}
 			if ok != "ok" || !(count == 0 && audits == 0 || count == n && audits == 1) {
 				t.Fatalf("after the kill: integrity %q, %d links, %d import audit entries (want none or %d and 1)", ok, count, audits, n)
 			}

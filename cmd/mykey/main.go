@@ -48,7 +48,8 @@ type app struct {
 	configExplicit bool
 	cfg            *config.Config
 	json           bool
-	mu             sync.Mutex // serialises output from concurrent taps
+	interrupted    func() error // non-nil once a registry command runs: why it was interrupted, if it was
+	mu             sync.Mutex   // serialises output from concurrent taps
 }
 
 // command is one CLI command. setup defines its flags on fs and returns the

@@ -73,6 +73,7 @@ var (
 	mReadOnly      = msg{"登録簿に書き込めません。フォルダとファイルの権限を確かめてください。", "the registry cannot be written; check the permissions of its folder and file."}
 	mCannotOpen    = msg{"登録簿を開けません。設定の database.path を確かめてください。", "the registry cannot be opened; check database.path in the configuration."}
 	mBusy          = msg{"登録簿を別のプログラムが使用中です。しばらくしてからもう一度実行してください。", "another program is using the registry; try again in a moment."}
+	mRolledBack    = msg{"中断しました。処理中だった変更は取り消されました。", "interrupted: the change in progress was rolled back."}
 	mTooNew        = msg{"登録簿は新しい版の mykey で作られています。mykey を更新してください。", "the registry was written by a newer mykey; update mykey."}
 	mKeyPerm       = msg{"秘密鍵ファイルを他のユーザーが読める状態です。所有者だけが読めるようにしてください（Linux: chmod 600 ファイル）。", "the secret key file is readable by other users; make it readable by its owner only (Linux: chmod 600 FILE)."}
 	mKeyFormat     = msg{"秘密鍵ファイルの内容が正しくありません。バックアップから戻してください。", "the secret key file is malformed; restore it from a backup."}
