@@ -184,7 +184,8 @@ dir = "logs"
 	want := func(m map[string]any, outcome, check, method string) {
 		t.Helper()
 		if m["outcome"] != outcome || (check != "" && m["check"] != check) || (method != "" && m["method"] != method) {
-			t.Fatalf("status %v, want %s %s %s", m, outcome, check, method)
+			logb, _ := os.ReadFile(filepath.Join(dir, "logs", "mykey.log"))
+			t.Fatalf("status %v, want %s %s %s\nmykey.log:\n%s", m, outcome, check, method, logb)
 		}
 	}
 	typed := ""

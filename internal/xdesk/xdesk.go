@@ -168,9 +168,12 @@ func (d *Desk) Target(title string, slow bool) *Target {
 	d.t.Helper()
 	file := filepath.Join(d.t.TempDir(), strings.ReplaceAll(title, " ", "_")+".keys")
 	os.WriteFile(file, nil, 0o644)
-	script := "stty raw -echo; exec cat -v > " + file
+	// The shell says when the terminal is raw (before that, Enter would
+	// arrive as a newline).
+	ready := file + ".ready"
+	script := "stty raw -echo && : > " + ready + " && exec cat -v > " + file
 	if slow {
-		script = "stty raw -echo; cat -v | while dd bs=1 count=1 2>/dev/null; do sleep 0.02; done > " + file
+		script = "stty raw -echo && : > " + ready + " && cat -v | while dd bs=1 count=1 2>/dev/null; do sleep 0.02; done > " + file
 	}
 	c := d.command("xterm", "-T", title, "-geometry", "60x10", "-e", "sh", "-c", script)
 	if err := c.Start(); err != nil {
@@ -190,9 +193,15 @@ func (d *Desk) Target(title string, slow bool) *Target {
 	if tg.Window == "" {
 		d.t.Fatalf("xterm %q did not appear", title)
 	}
-	// Give the shell time to put the terminal in raw mode.
-	time.Sleep(300 * time.Millisecond)
-	return tg
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			return tg
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("xterm %q: its terminal did not become raw", title)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Focus gives the target the keyboard focus and waits until it has it.
