@@ -50,14 +50,16 @@ var patronColumns = []batch.Column{
 }
 
 var (
-	mImportAborted = msg{"正しくない行が %d 行あるため、何も取り込みませんでした（正しい行だけ取り込むには --skip-invalid）。", "%d invalid rows: nothing was imported (--skip-invalid imports the valid rows)."}
-	mImportDone    = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
-	mImportDry     = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
-	mExported      = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
-	mProgress      = msg{"\r読み込み中: %s %d / %d 行", "\rreading: %s line %d of %d"}
-	mSameID        = msg{"%d 行目と同じマイキーID", "same MyKey ID as line %d"}
-	mSamePatron    = msg{"%d 行目と同じ利用者番号", "same patron number as line %d"}
-	mProgressRead  = msg{"\r読み込み完了: %d 行。確認して登録簿に書き込んでいます…\n", "\rread %d rows; checking them and writing to the registry…\n"}
+	mImportAborted   = msg{"正しくない行が %d 行あるため、何も取り込みませんでした（正しい行だけ取り込むには --skip-invalid）。", "%d invalid rows: nothing was imported (--skip-invalid imports the valid rows)."}
+	mImportDone      = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
+	mImportDry       = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
+	mExported        = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
+	mProgress        = msg{"\r読み込み中: %s %d / %d 行", "\rreading: %s line %d of %d"}
+	mSameID          = msg{"%d 行目と同じマイキーID", "same MyKey ID as line %d"}
+	mSamePatron      = msg{"%d 行目と同じ利用者番号", "same patron number as line %d"}
+	mProgressRead    = msg{"\r読み込み完了: %d 行。登録簿と照合しています…\n", "\rread %d rows; checking them against the registry…\n"}
+	mProgressWrite   = msg{"\r書き込み中: %s %d / %d 件", "\rwriting: %s link %d of %d"}
+	mProgressWritten = msg{"\r書き込み完了: %d 件。索引を更新して確定しています…\n", "\rwrote %d links; updating the indexes and committing…\n"}
 )
 
 func (a *app) describe(p batch.Problem) string {
@@ -270,9 +272,19 @@ func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, servi
 		var committed bool
 		var err error
 		if from, ok := r.(interface {
-			ImportLinksFrom(context.Context, func() ([]store.BatchLink, error), func([]store.BatchResult) bool) ([]store.BatchResult, bool, error)
+			ImportLinksFrom(context.Context, func() ([]store.BatchLink, error), func([]store.BatchResult) bool, func(int, int)) ([]store.BatchResult, bool, error)
 		}); ok {
-			results, committed, err = from.ImportLinksFrom(ctx, parse, keep) // parse while the registry loads
+			var written func(done, total int)
+			if progress {
+				written = func(done, total int) {
+					if done < total {
+						fmt.Fprintf(a.stderr, a.t(mProgressWrite), progressBar(done, total), done, total)
+					} else {
+						fmt.Fprintf(a.stderr, a.t(mProgressWritten), total)
+					}
+				}
+			}
+			results, committed, err = from.ImportLinksFrom(ctx, parse, keep, written) // parse while the registry loads
 		} else if _, err = parse(); err == nil {
 			results, committed, err = r.ImportLinks(ctx, rows, keep)
 		}

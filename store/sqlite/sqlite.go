@@ -615,7 +615,7 @@ const importChunk = 10000
 // involved services' links once, checks the rows in memory, and inserts the
 // new links with multi-row statements, all in one transaction.
 func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
-	return d.ImportLinksFrom(ctx, func() ([]store.BatchLink, error) { return rows, nil }, keep)
+	return d.ImportLinksFrom(ctx, func() ([]store.BatchLink, error) { return rows, nil }, keep, nil)
 }
 
 // ImportLinksFrom is ImportLinks with rows produced by rowsFn, which runs
@@ -627,7 +627,11 @@ func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func(
 // transaction, so nothing can remove an ID between the check and the insert,
 // and SQLite's own lookup per row would repeat that check at about a
 // microsecond a row.
-func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLink, error), keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
+//
+// progress, when not nil, is told how many of the new links are written,
+// after each chunk; written == total comes before the indexes are built and
+// the transaction commits.
+func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLink, error), keep func([]store.BatchResult) bool, progress func(written, total int)) ([]store.BatchResult, bool, error) {
 	var rows []store.BatchLink
 	var results []store.BatchResult
 	committed := false
@@ -729,7 +733,7 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 		for j, p := range order {
 			add[j] = p.i
 		}
-		if err := d.insertLinks(ctx, tx, rows, add); err != nil {
+		if err := d.insertLinks(ctx, tx, rows, add, progress); err != nil {
 			return err
 		}
 		committed = true
@@ -751,7 +755,7 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 // index update per row. The indexes are read back from the schema, so the
 // migrations stay their only definition; a crash before the commit leaves the
 // old ones.
-func (d *DB) insertLinks(ctx context.Context, tx *sql.Tx, rows []store.BatchLink, add []int32) error {
+func (d *DB) insertLinks(ctx context.Context, tx *sql.Tx, rows []store.BatchLink, add []int32, progress func(written, total int)) error {
 	if len(add) == 0 {
 		return nil
 	}
@@ -806,6 +810,7 @@ func (d *DB) insertLinks(ctx context.Context, tx *sql.Tx, rows []store.BatchLink
 	defer st.Close()
 	now := d.now()
 	var buf []byte
+	total := len(add)
 	for len(add) > 0 {
 		n := min(len(add), importChunk)
 		buf = append(buf[:0], '[')
@@ -826,6 +831,9 @@ func (d *DB) insertLinks(ctx context.Context, tx *sql.Tx, rows []store.BatchLink
 			return err
 		}
 		add = add[n:]
+		if progress != nil {
+			progress(total-len(add), total)
+		}
 	}
 	for _, def := range indexes {
 		if _, err := tx.ExecContext(ctx, def); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -378,6 +379,40 @@ func TestImportLinksPaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The import tells its progress after each chunk of links written, the
+// last call with all of them.
+func TestImportLinksProgress(t *testing.T) {
+	d := openTemp(t, store.Options{})
+	n := 2*importChunk + 1
+	tx, err := d.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.BatchLink
+	for len(rows) < n {
+		id, err := keyid.New(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := tx.Exec("INSERT OR IGNORE INTO mykey_ids (id, created_at) VALUES (?, 'x')", string(id)); err != nil {
+			t.Fatal(err)
+		} else if k, _ := r.RowsAffected(); k == 1 {
+			rows = append(rows, store.BatchLink{Line: len(rows) + 2, Service: store.DefaultService, MyKeyID: id, Patron: fmt.Sprint(len(rows))})
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var calls [][2]int
+	_, committed, err := d.ImportLinksFrom(ctx, func() ([]store.BatchLink, error) { return rows, nil },
+		func([]store.BatchResult) bool { return true },
+		func(written, total int) { calls = append(calls, [2]int{written, total}) })
+	want := [][2]int{{importChunk, n}, {2 * importChunk, n}, {n, n}}
+	if err != nil || !committed || !slices.Equal(calls, want) {
+		t.Fatalf("import: %v, committed %v, progress %v, want %v", err, committed, calls, want)
 	}
 }
 
