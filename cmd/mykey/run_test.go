@@ -71,7 +71,26 @@ func (c *fixtureCard) remove() {
 type service struct {
 	cmd    *exec.Cmd
 	lines  chan map[string]any
-	stderr strings.Builder
+	stderr syncBuffer
+}
+
+// syncBuffer collects a child's output; the test may read it while the
+// child still writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func startService(t *testing.T, env []string) *service {

@@ -83,10 +83,16 @@ func (a *app) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.De
 	if c, err := a.config(); err == nil {
 		logDir = c.Log.Dir
 	}
-	onReady := func() {
+	initial := func() {
 		systray.SetIcon(trayIcon(trayReady, iconIsICO))
 		systray.SetTitle("mykey")
 		systray.SetTooltip(a.t(mTrayReady))
+	}
+	if setBeforeRun {
+		initial()
+	}
+	onReady := func() {
+		initial()
 		pause := systray.AddMenuItem(a.t(mTrayPause), "")
 		last := systray.AddMenuItem(a.t(mTrayNone), "")
 		last.Disable()

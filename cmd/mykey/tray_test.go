@@ -52,7 +52,7 @@ func TestTrayStartsAndQuits(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "run", "--lang", "en")
 	cmd.Env = append(os.Environ(), "MYKEY_RUN_MAIN=1", "GORACE=atexit_sleep_ms=0", "DISPLAY="+d.Display, "DBUS_SESSION_BUS_ADDRESS="+bus)
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -83,15 +83,23 @@ func TestTrayStartsAndQuits(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The item is on the bus before the service has set its title and
+	// tooltip: wait for them.
 	item := conn.Object(name, "/StatusNotifierItem")
-	title, err := item.GetProperty("org.kde.StatusNotifierItem.Title")
-	if err != nil || title.Value() != "mykey" {
-		t.Fatalf("Title = %v, %v", title, err)
+	waitProp := func(prop, want string) {
+		t.Helper()
+		var v dbus.Variant
+		var err error
+		for range 200 {
+			if v, err = item.GetProperty("org.kde.StatusNotifierItem." + prop); err == nil && strings.Contains(fmt.Sprint(v.Value()), want) {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		t.Fatalf("%s = %v, %v; want %q in it\n%s", prop, v, err, want, stderr.String())
 	}
-	tip, _ := item.GetProperty("org.kde.StatusNotifierItem.ToolTip")
-	if !strings.Contains(fmt.Sprint(tip.Value()), "ready") {
-		t.Errorf("tooltip %v", tip)
-	}
+	waitProp("Title", "mykey")
+	waitProp("ToolTip", "ready")
 
 	// Find Quit in the menu and click it.
 	menu := conn.Object(name, "/StatusNotifierItem/menu")
