@@ -83,8 +83,9 @@ func TestTrayStartsAndQuits(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// The item is on the bus before the service has set its title and
-	// tooltip: wait for them.
+	// The item's name is on the bus a moment before its properties are
+	// exported: wait for the title and tooltip (when systray lost them
+	// they never came).
 	item := conn.Object(name, "/StatusNotifierItem")
 	waitProp := func(prop, want string) {
 		t.Helper()
