@@ -28,7 +28,7 @@ path = "registry.db"
 [revocation]
 method = %q
 ocsp_url = %q
-ocsp_timeout_ms = 300
+ocsp_timeout_ms = 1500
 trust_anchors = [%q, %q, %q]
 `, method, ocspURL, filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der"), filepath.Join(pki, "ca-test.der"))
 	if err := os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(cfg), 0o644); err != nil {

@@ -161,7 +161,7 @@ key_delay_ms = 1
 [revocation]
 method = "ocsp-then-crl"
 ocsp_url = %q
-ocsp_timeout_ms = 500
+ocsp_timeout_ms = 1500
 trust_anchors = [%q, %q, %q]
 [log]
 dir = "logs"
