@@ -81,7 +81,8 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return d.Audit(ctx, store.AuditEntry{Action: "backup", Outcome: "ok", Detail: "file=" + filepath.Base(path)})
+	// The backup exists: record it even if ctx ends now (Ctrl-C).
+	return d.Audit(context.WithoutCancel(ctx), store.AuditEntry{Action: "backup", Outcome: "ok", Detail: "file=" + filepath.Base(path)})
 }
 
 // Check opens the file at path read-only and reports whether it is a sound
@@ -139,6 +140,9 @@ func (d *DB) Restore(ctx context.Context, path string) error {
 	if err := copyDB(ctx, d.db, src); err != nil {
 		return d.wrap(fmt.Errorf("restoring from %s: %w", path, err))
 	}
+	// The content is replaced: finish (audit entries carried over, schema
+	// brought up to date, the restore recorded) even if ctx ends now.
+	ctx = context.WithoutCancel(ctx)
 	err = d.tx(ctx, func(tx *sql.Tx) error {
 		for _, e := range log {
 			if e.Seq <= last {
