@@ -92,7 +92,9 @@ func (a *app) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.De
 		initial()
 	}
 	onReady := func() {
-		initial()
+		if !setBeforeRun {
+			initial()
+		}
 		pause := systray.AddMenuItem(a.t(mTrayPause), "")
 		last := systray.AddMenuItem(a.t(mTrayNone), "")
 		last.Disable()

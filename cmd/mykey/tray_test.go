@@ -101,6 +101,9 @@ func TestTrayStartsAndQuits(t *testing.T) {
 	}
 	waitProp("Title", "mykey")
 	waitProp("ToolTip", "ready")
+	if v, err := item.GetProperty("org.kde.StatusNotifierItem.IconPixmap"); err != nil || len(fmt.Sprint(v.Value())) < 100 {
+		t.Fatalf("IconPixmap = %.80v, %v; want the icon's pixels", v, err)
+	}
 
 	// Find Quit in the menu and click it.
 	menu := conn.Object(name, "/StatusNotifierItem/menu")
