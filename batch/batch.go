@@ -79,6 +79,11 @@ type Problem struct {
 	Field  string // the column's name
 	Code   string // machine-readable reason
 	Msg    string // English detail
+	// Err is the error behind the problem, for callers that word it (an
+	// invalid MyKey ID or patron number, a registry refusal).
+	Err error
+	// Earlier is the first line of a duplicate (Code "duplicate").
+	Earlier int
 }
 
 func (p Problem) String() string {

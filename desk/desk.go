@@ -25,38 +25,6 @@ import (
 	"github.com/mykey-jp/mykey/store"
 )
 
-// EventKind is a change at the readers.
-type EventKind int
-
-// The events Readers report.
-const (
-	ReaderAdded EventKind = iota + 1
-	ReaderRemoved
-	CardInserted
-	CardRemoved
-	ServiceLost
-)
-
-// Event is one change at the readers.
-type Event struct {
-	Kind   EventKind
-	Reader string
-}
-
-// Card is a connection to one card.
-type Card interface {
-	cardio.Transport
-	Close() error
-}
-
-// Readers is the card-reader side (PC/SC in production).
-type Readers interface {
-	// Watch reports events until ctx ends, surviving service restarts.
-	Watch(ctx context.Context, fn func(Event)) error
-	// Connect connects to the card in reader.
-	Connect(ctx context.Context, reader string) (Card, error)
-}
-
 // Checker decides about a certificate (certcheck.Policy).
 type Checker interface {
 	Check(ctx context.Context, leaf *x509.Certificate) certcheck.Decision
@@ -108,18 +76,18 @@ type Status struct {
 
 // Desk runs the pipeline.
 type Desk struct {
-	Readers  Readers
+	Readers  cardio.Readers // PC/SC in production
 	Checker  Checker
 	Registry store.Registry
 	Pseudo   *keyid.Pseudonymizer
 	Typer    Typer
 	Dedup    *keyboardwedge.Dedup
 	Service  string
-	Extended bool              // extended-length reads
-	Accept   func(string) bool // reader filter; nil accepts all
-	Log      zerolog.Logger    // no personal data is logged
-	OnStatus func(Status)      // called after every tap
-	OnEvent  func(Event)       // called for every reader event
+	Extended bool               // extended-length reads
+	Accept   func(string) bool  // reader filter; nil accepts all
+	Log      zerolog.Logger     // no personal data is logged
+	OnStatus func(Status)       // called after every tap
+	OnEvent  func(cardio.Event) // called for every reader event
 	Now      func() time.Time
 
 	paused atomic.Bool
@@ -147,7 +115,7 @@ func (d *Desk) now() time.Time {
 func (d *Desk) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	return d.Readers.Watch(ctx, func(e Event) {
+	return d.Readers.Watch(ctx, func(e cardio.Event) {
 		if d.OnEvent != nil {
 			d.OnEvent(e)
 		}
@@ -155,17 +123,17 @@ func (d *Desk) Run(ctx context.Context) error {
 			return
 		}
 		switch e.Kind {
-		case CardInserted:
+		case cardio.CardInserted:
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				d.Tap(ctx, e.Reader)
 			}()
-		case CardRemoved, ReaderRemoved:
+		case cardio.CardRemoved, cardio.ReaderRemoved:
 			if d.Dedup != nil {
 				d.Dedup.Removed(e.Reader)
 			}
-		case ServiceLost:
+		case cardio.ServiceLost:
 			d.Log.Warn().Msg("card reader service lost; waiting for it")
 		}
 	})
@@ -258,24 +226,13 @@ func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
 
 // read connects, selects the applet and reads the certificate.
 func (d *Desk) read(ctx context.Context, reader string) (*x509.Certificate, error) {
-	k, err := d.Readers.Connect(ctx, reader)
+	s, k, err := cardio.Open(ctx, d.Readers, reader, d.Extended)
 	if err != nil {
 		return nil, err
 	}
 	defer k.Close()
-	s := &cardio.Session{T: k, Extended: d.Extended}
-	if err := s.Select(ctx); err != nil {
-		return nil, err
-	}
-	der, err := s.AuthCertificate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", cardio.ErrBadCertificate, err)
-	}
-	return leaf, nil
+	leaf, _, err := s.Leaf(ctx)
+	return leaf, err
 }
 
 func failStatus(st Status, err error) Status {
@@ -312,7 +269,7 @@ func (d *Desk) record(ctx context.Context, st Status) {
 		detail += fmt.Sprintf(" check=%s/%s", st.Decision.Reason, st.Decision.Method)
 	}
 	if st.Outcome != Duplicate && st.Outcome != Paused {
-		if err := d.Registry.Audit(ctx, store.AuditEntry{Action: "scan", MyKeyID: st.MyKeyID, Outcome: string(st.Outcome), Detail: detail}); err != nil {
+		if err := d.Registry.Audit(ctx, store.AuditEntry{Action: store.ActionScan, MyKeyID: st.MyKeyID, Outcome: string(st.Outcome), Detail: detail}); err != nil {
 			d.Log.Error().Err(err).Msg("writing the audit entry")
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/certcheck"
 	"github.com/mykey-jp/mykey/desk"
@@ -36,12 +37,14 @@ type nopCloser struct{ *vcard.Card }
 
 func (nopCloser) Close() error { return nil }
 
-func (r *readers) Watch(ctx context.Context, fn func(desk.Event)) error {
+func (r *readers) Readers(context.Context) ([]cardio.Reader, error) { return nil, nil }
+
+func (r *readers) Watch(ctx context.Context, fn func(cardio.Event)) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
 
-func (r *readers) Connect(_ context.Context, name string) (desk.Card, error) {
+func (r *readers) Connect(_ context.Context, name string) (cardio.Card, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return nopCloser{r.cards[name]}, nil

@@ -65,17 +65,59 @@ type Result struct {
 // digestInfoSHA256 is the DER prefix of a SHA-256 DigestInfo.
 var digestInfoSHA256 = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
 
-// Enroll runs the registration. Any failure leaves the registry unchanged.
+// Enroll runs the registration. Any failure leaves the registry unchanged;
+// a failure before the registry step (the card, the certificate check, the
+// PIN, the signature, the roster) is written to the audit log as action
+// register with Outcome(err), since the registry audits only what it did.
 func Enroll(ctx context.Context, q Request) (Result, error) {
+	res, err := enroll(ctx, q)
+	if err != nil && !registryRefusal(err) {
+		q.Registry.Audit(ctx, store.AuditEntry{Action: store.ActionRegister, MyKeyID: q.MyKeyID, Outcome: Outcome(err)})
+	}
+	return res, err
+}
+
+// registryRefusal reports errors the registry has audited itself.
+func registryRefusal(err error) bool {
+	return errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrIDLinked) ||
+		errors.Is(err, store.ErrCertRegistered) || errors.Is(err, store.ErrUnknownID)
+}
+
+// Outcome is the audit outcome of a failed registration: a short code
+// without personal data.
+func Outcome(err error) string {
+	var pe *cardio.PINError
+	var re *RejectedError
+	codes := []struct {
+		err  error
+		code string
+	}{
+		{cardio.ErrNotJPKI, "not-jpki"}, {cardio.ErrCardRemoved, "card-removed"}, {cardio.ErrReaderGone, "reader-gone"},
+		{cardio.ErrBadCertificate, "bad-certificate"}, {cardio.ErrMalformed, "malformed"}, {cardio.ErrPINBlocked, "pin-blocked"},
+		{cardio.ErrLastTry, "pin-last-try"}, {cardio.ErrBadPIN, "bad-pin"}, {ErrNotGenuine, "not-genuine"},
+		{store.ErrCorrupt, "corrupt"}, {store.ErrReadOnly, "read-only"}, {store.ErrBusy, "busy"},
+		{store.ErrSchemaTooNew, "schema-too-new"}, {store.ErrCannotOpen, "cannot-open"},
+	}
+	switch {
+	case errors.As(err, &pe):
+		return "wrong-pin"
+	case errors.As(err, &re):
+		return "rejected"
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return store.Outcome(err)
+}
+
+func enroll(ctx context.Context, q Request) (Result, error) {
 	var res Result
 	s := q.Session
-	der, err := s.AuthCertificate(ctx)
+	leaf, _, err := s.Leaf(ctx)
 	if err != nil {
 		return res, fmt.Errorf("reading the certificate: %w", err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return res, fmt.Errorf("%w: %v", cardio.ErrBadCertificate, err)
 	}
 	res.NotAfter = leaf.NotAfter.UTC().Format("2006-01-02")
 	res.Decision = q.Checker.Check(ctx, leaf)

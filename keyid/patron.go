@@ -38,10 +38,32 @@ var CheckDigits = []CheckDigit{CheckNone, CheckMod10, CheckMod11, CheckLuhn}
 // ErrInvalidPatron is the sentinel every patron-number error unwraps to.
 var ErrInvalidPatron = errors.New("invalid patron number")
 
+// PatronReason is why a patron number was refused.
+type PatronReason int
+
+// The reasons.
+const (
+	PatronEmpty      PatronReason = iota + 1 // nothing was entered
+	PatronPattern                            // it does not match the pattern
+	PatronCheckDigit                         // its check digit is wrong
+)
+
+func (r PatronReason) String() string {
+	switch r {
+	case PatronEmpty:
+		return "empty"
+	case PatronPattern:
+		return "pattern"
+	case PatronCheckDigit:
+		return "check digit"
+	}
+	return fmt.Sprintf("reason(%d)", int(r))
+}
+
 // PatronError says why a patron number was refused.
 type PatronError struct {
 	Input  string
-	Reason string // "empty", "pattern" or "check digit"
+	Reason PatronReason
 	Detail string // the pattern, or the check-digit scheme
 }
 
@@ -97,17 +119,17 @@ func NormalizePatron(s string) string {
 func (r *PatronRule) Check(s string) (string, error) {
 	n := NormalizePatron(s)
 	if n == "" {
-		return "", &PatronError{Input: s, Reason: "empty"}
+		return "", &PatronError{Input: s, Reason: PatronEmpty}
 	}
 	if !r.pattern.MatchString(n) {
-		return "", &PatronError{Input: s, Reason: "pattern", Detail: r.pattern.String()}
+		return "", &PatronError{Input: s, Reason: PatronPattern, Detail: r.pattern.String()}
 	}
 	if r.check == CheckNone {
 		return n, nil
 	}
 	// A check digit needs digits, at least one of data and itself.
 	if len(n) < 2 || strings.Trim(n, "0123456789") != "" || CheckDigitFor(r.check, n[:len(n)-1]) != n[len(n)-1] {
-		return "", &PatronError{Input: s, Reason: "check digit", Detail: string(r.check)}
+		return "", &PatronError{Input: s, Reason: PatronCheckDigit, Detail: string(r.check)}
 	}
 	return n, nil
 }

@@ -30,5 +30,6 @@ echo "== Windows release (exes, MSI, signing) and its checks under Wine"
 sh scripts/build-windows.sh
 sh scripts/wine-check.sh
 
-echo "== the README's demo command, headless, on this machine's pcscd"
-go run ./cmd/mykey demo --output stdout
+echo "== the README's demo command, headless (built-in virtual reader), then through this machine's pcscd"
+go run ./cmd/mykey-demo --output stdout
+go run ./cmd/mykey-demo --output stdout --pcscd --lang en

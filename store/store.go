@@ -37,6 +37,8 @@ var (
 	ErrPatronInactive  = errors.New("patron number is inactive or expired on the library's roster")
 	ErrDuplicateID     = errors.New("MyKey ID repeats an earlier row of the batch")
 	ErrDuplicatePatron = errors.New("patron number repeats an earlier row of the batch")
+	ErrNotRegistry     = errors.New("not a mykey registry")
+	ErrNoBackup        = errors.New("this registry cannot be backed up or restored by mykey")
 )
 
 // CertStatus is the state of a registered certificate.
@@ -113,9 +115,6 @@ type RosterRow struct {
 	Expires time.Time // zero: no expiry
 }
 
-// ActionImportRoster is the audit action of ImportRoster.
-const ActionImportRoster = "import.patrons"
-
 // Roster is a service's roster in memory, for checks.
 type Roster map[string]RosterRow
 
@@ -158,9 +157,6 @@ const (
 	BatchLinked    = "linked"
 	BatchUnchanged = "unchanged"
 )
-
-// ActionImportLinks is the audit action of ImportLinks.
-const ActionImportLinks = "import.links"
 
 // BatchDetail summarises results for the audit log (counts only).
 func BatchDetail(rs []BatchResult) string {
@@ -275,9 +271,6 @@ func RegistrationTarget(r Registration, patronOwner, certOwner keyid.ID, patronO
 	return target, cur == "", nil
 }
 
-// ActionRegister is the audit action of Register.
-const ActionRegister = "register"
-
 // LinkOptions modify Link.
 type LinkOptions struct {
 	// Replace removes the MyKey ID's current link and the patron number's
@@ -365,6 +358,22 @@ type Registry interface {
 	Close() error
 }
 
+// StreamImporter is a Registry that imports links while they are still
+// being parsed: rows is called inside the import's transaction, in
+// parallel with loading what the checks need, and progress (may be nil)
+// after each chunk written. Otherwise as ImportLinks.
+type StreamImporter interface {
+	ImportLinksFrom(ctx context.Context, rows func() ([]BatchLink, error), keep func([]BatchResult) bool, progress func(written, total int)) ([]BatchResult, bool, error)
+}
+
+// Backuper is a Registry that backs itself up to a file and restores from
+// one. Backup refuses an existing file (fs.ErrExist); Restore refuses a file
+// that is not a registry (ErrNotRegistry, ErrCorrupt).
+type Backuper interface {
+	Backup(ctx context.Context, path string) error
+	Restore(ctx context.Context, path string) error
+}
+
 // Options configure a Registry.
 type Options struct {
 	Clock func() time.Time         // time.Now when nil
@@ -419,13 +428,23 @@ func Outcome(err error) string {
 	return "error"
 }
 
-// Audit actions recorded by the registries.
+// Audit actions: every action the audit log records, by the registries
+// themselves or by the layers above.
 const (
-	ActionNewID   = "id.new"
-	ActionLink    = "link"
-	ActionRelink  = "relink"
-	ActionUnlink  = "unlink"
-	ActionAddCert = "cert.add"
+	ActionNewID        = "id.new"
+	ActionLink         = "link"
+	ActionRelink       = "relink"
+	ActionUnlink       = "unlink"
+	ActionAddCert      = "cert.add"
+	ActionRegister     = "register"
+	ActionImportLinks  = "import.links"
+	ActionImportRoster = "import.patrons"
+	ActionExportLinks  = "export.links"
+	ActionLookup       = "lookup"
+	ActionList         = "list"
+	ActionScan         = "scan" // a card held up at the desk
+	ActionBackup       = "backup"
+	ActionRestore      = "restore"
 )
 
 // CheckService validates a service name.

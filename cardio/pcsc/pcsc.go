@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,12 +32,11 @@ type Client struct {
 	ctx *scard.Context
 }
 
-// Reader is a card reader and what it holds.
-type Reader struct {
-	Name    string
-	Present bool   // a card is in the field or the slot
-	ATR     []byte // the card's ATR when present
-}
+// Reader is a card reader and what it holds (cardio's vocabulary).
+type Reader = cardio.Reader
+
+// Client satisfies the desk's reader interface directly.
+var _ cardio.Readers = (*Client)(nil)
 
 // context returns the shared PC/SC context for Readers and Connect,
 // establishing it when needed.
@@ -199,8 +197,9 @@ type Card struct {
 	busy   sync.WaitGroup
 }
 
-// Connect connects to the card in reader (shared mode, T=0 or T=1).
-func (c *Client) Connect(ctx context.Context, reader string) (*Card, error) {
+// Connect connects to the card in reader (shared mode, T=0 or T=1). The
+// card is a *Card.
+func (c *Client) Connect(ctx context.Context, reader string) (cardio.Card, error) {
 	sc, err := c.context(ctx)
 	if err != nil {
 		return nil, err
@@ -272,28 +271,20 @@ func (k *Card) Close() error {
 	return mapErr(err)
 }
 
-// EventKind says what changed.
-type EventKind int
+// EventKind and Event are cardio's.
+type (
+	EventKind = cardio.EventKind
+	Event     = cardio.Event
+)
 
 // The kinds of Event.
 const (
-	ReaderAdded EventKind = iota + 1
-	ReaderRemoved
-	CardInserted
-	CardRemoved
-	ServiceLost // the PC/SC service went away; Watch reconnects
+	ReaderAdded   = cardio.ReaderAdded
+	ReaderRemoved = cardio.ReaderRemoved
+	CardInserted  = cardio.CardInserted
+	CardRemoved   = cardio.CardRemoved
+	ServiceLost   = cardio.ServiceLost
 )
-
-func (k EventKind) String() string {
-	return [...]string{"", "reader added", "reader removed", "card inserted", "card removed", "service lost"}[k]
-}
-
-// Event is one change seen by Watch.
-type Event struct {
-	Kind   EventKind
-	Reader string
-	ATR    []byte
-}
 
 // livenessCheck bounds each wait of Watch. SCardCancel is lost when it
 // comes between two waits, so this also bounds how long Watch takes to
@@ -433,25 +424,6 @@ func (c *Client) watch(ctx context.Context, known map[string]bool, fn func(Event
 func readerGone(states []scard.ReaderState) bool {
 	for _, s := range states[1:] {
 		if s.EventState&(scard.StateUnknown|scard.StateUnavailable) != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// Matches reports whether reader passes include/exclude filters (substrings;
-// an empty include admits every reader).
-func Matches(reader string, include, exclude []string) bool {
-	for _, x := range exclude {
-		if strings.Contains(reader, x) {
-			return false
-		}
-	}
-	if len(include) == 0 {
-		return true
-	}
-	for _, x := range include {
-		if strings.Contains(reader, x) {
 			return true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/certcheck"
@@ -86,13 +87,13 @@ func BenchmarkDeskTap(b *testing.B) {
 	var present time.Time
 	statuses := make(chan desk.Status, 1)
 	d := &desk.Desk{
-		Readers: pcscReaders{client}, Registry: reg, Pseudo: pseudo, Service: store.DefaultService,
+		Readers: client, Registry: reg, Pseudo: pseudo, Service: store.DefaultService,
 		Checker: &certcheck.Policy{Chain: &certcheck.Chain{Anchors: anchors}, Method: certcheck.MethodOCSP,
 			OCSP: &certcheck.OCSP{URL: resp.URL}},
 		Typer: &keyboardwedge.Typer{Injector: fk, Focus: disp, Template: tmpl, KeyDelay: 2 * time.Millisecond,
 			Guard: keyboardwedge.Guard{Exes: []string{"xterm"}}},
-		OnEvent: func(e desk.Event) {
-			if e.Kind == desk.CardInserted {
+		OnEvent: func(e cardio.Event) {
+			if e.Kind == cardio.CardInserted {
 				mu.Lock()
 				present = time.Now()
 				mu.Unlock()

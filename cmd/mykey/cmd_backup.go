@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"io/fs"
 
 	"github.com/mykey-jp/mykey/store"
-	"github.com/mykey-jp/mykey/store/sqlite"
 )
 
 var (
@@ -17,13 +15,6 @@ var (
 	mRestoreYes   = msg{"復元すると今の登録簿の内容は置き換わります。よければ --yes を付けてください。", "restoring replaces the current registry; add --yes to go ahead."}
 	mNotRegistry  = msg{"mykey の登録簿ではないため復元しません。", "not a mykey registry: nothing restored."}
 )
-
-// withSQLite runs fn on the configured SQLite registry.
-func (a *app) withSQLite(fn func(ctx context.Context, db *sqlite.DB) int) int {
-	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-		return fn(ctx, r.(*sqlite.DB))
-	})
-}
 
 func init() {
 	register(&command{
@@ -35,22 +26,12 @@ func init() {
 			"Writes a consistent copy of the registry to FILE, safe while the desk service runs; only its owner can read it. The secret key file is not included: keep it apart (both are needed to recognise cards after a restore).",
 		},
 		examples: []string{"mykey backup D:\\backup\\mykey-2026-11-27.db"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			return func(args []string) int {
 				if len(args) != 1 {
 					return a.usageError(commandNamed("backup"), a.t(mNeedFlag, "FILE"))
 				}
-				return a.withSQLite(func(ctx context.Context, db *sqlite.DB) int {
-					if err := db.Backup(ctx, args[0]); err != nil {
-						if errors.Is(err, errExist) {
-							return a.fail(errors.New(a.t(mBackupExists, args[0])), "")
-						}
-						return a.fail(err, "")
-					}
-					c, _ := a.config()
-					a.println(a.t(mBackupDone, args[0], c.KeyFile.Path))
-					return exitOK
-				})
+				return a.backup(args[0])
 			}
 		},
 	})
@@ -64,7 +45,7 @@ func init() {
 			"Checks that FILE is a mykey registry (schema and integrity), then replaces the current registry's content with it. Other files are refused. The secret key file must be the one in use when the backup was made.",
 		},
 		examples: []string{"mykey restore D:\\backup\\mykey-2026-11-27.db --yes"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			yes := fs.Bool("yes", false, a.t(msg{"置き換えてよいことを確認する", "confirm replacing the registry"}))
 			return func(args []string) int {
 				if len(args) != 1 {
@@ -73,19 +54,42 @@ func init() {
 				if !*yes {
 					return a.usageError(commandNamed("restore"), a.t(mRestoreYes))
 				}
-				return a.withSQLite(func(ctx context.Context, db *sqlite.DB) int {
-					if err := db.Restore(ctx, args[0]); err != nil {
-						if errors.Is(err, sqlite.ErrNotRegistry) || errors.Is(err, store.ErrCorrupt) {
-							return a.fail(errors.New(a.t(mNotRegistry)+"\n  "+err.Error()), "")
-						}
-						return a.fail(err, "")
-					}
-					a.println(a.t(mRestoreDone, args[0]))
-					return exitOK
-				})
+				return a.restore(args[0])
 			}
 		},
 	})
 }
 
-var errExist = fs.ErrExist
+func (a *invocation) backup(path string) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	if err := core.Backup(ctx, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return a.fail(errors.New(a.t(mBackupExists, path)), "")
+		}
+		return a.fail(err, "")
+	}
+	a.println(a.t(mBackupDone, path, core.Config.KeyFile.Path))
+	return exitOK
+}
+
+func (a *invocation) restore(path string) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	if err := core.Restore(ctx, path); err != nil {
+		if errors.Is(err, store.ErrNotRegistry) || errors.Is(err, store.ErrCorrupt) {
+			return a.fail(errors.New(a.t(mNotRegistry)+"\n  "+err.Error()), "")
+		}
+		return a.fail(err, "")
+	}
+	a.println(a.t(mRestoreDone, path))
+	return exitOK
+}

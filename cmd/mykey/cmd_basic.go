@@ -25,7 +25,7 @@ func init() {
 		usage:    "mykey version [--json]",
 		desc:     msg{"mykey の版、ビルドのコミット、Go の版を表示します。", "Prints mykey's version, the commit it was built from, and the Go version."},
 		examples: []string{"mykey version", "mykey version --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				c := commit
@@ -57,7 +57,7 @@ func init() {
 			"Writes a configuration file with every key and its explanation. It goes where --config points unless --path is given. An existing file is kept unless --force is given.",
 		},
 		examples: []string{"mykey config init", "mykey config init --path ./mykey.toml", "mykey --config ./mykey.toml config check"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			path := fs.String("path", "", a.t(msg{"書き出すファイル `FILE`", "`FILE` to write"}))
 			force := fs.Bool("force", false, a.t(msg{"既にあるファイルを上書きする", "overwrite an existing file"}))
 			forWindows := fs.Bool("windows-defaults", false, a.t(msg{"Windows の既定の場所を説明に書く（インストーラーの作成用）", "describe the Windows default locations (for building the installer)"}))
@@ -98,7 +98,7 @@ func init() {
 			"Reads the configuration and lists every problem as FILE:LINE: KEY: PROBLEM, exiting with 2 if there is any. Otherwise prints where the registry, secret key and logs will be.",
 		},
 		examples: []string{"mykey config check", "mykey --config C:\\ProgramData\\mykey\\mykey.toml config check --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				c, err := a.config()

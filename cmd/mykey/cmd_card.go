@@ -3,22 +3,20 @@ package main
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
-	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 )
 
@@ -45,7 +43,7 @@ var (
 )
 
 // cardFailure explains card-side errors; explain falls back to it.
-func (a *app) cardFailure(err error) (failure, bool) {
+func (a *invocation) cardFailure(err error) (failure, bool) {
 	switch {
 	case errors.Is(err, cardio.ErrNotJPKI):
 		return failure{"not-jpki", exitFailure, a.t(mNotJPKI)}, true
@@ -61,120 +59,36 @@ func (a *app) cardFailure(err error) (failure, bool) {
 		return failure{"pin-blocked", exitFailure, a.t(mPINBlocked)}, true
 	case errors.Is(err, cardio.ErrLastTry):
 		return failure{"pin-last-try", exitFailure, a.t(mPINLastTry)}, true
-	case errors.Is(err, errNoCard):
+	case errors.Is(err, app.ErrNoCard):
 		return failure{"no-card", exitNotFound, a.t(mNoCard)}, true
-	case errors.Is(err, errNoReaders):
+	case errors.Is(err, app.ErrNoReaders):
 		return failure{"no-readers", exitFailure, a.t(mNoReaders)}, true
 	}
-	var nr *noSuchReader
+	var nr *app.NoSuchReaderError
 	if errors.As(err, &nr) {
-		return failure{"no-such-reader", exitUsage, a.t(mNoSuchReader, nr.name)}, true
+		return failure{"no-such-reader", exitUsage, a.t(mNoSuchReader, nr.Name)}, true
 	}
 	return failure{}, false
 }
 
-var (
-	errNoCard    = errors.New("no card presented")
-	errNoReaders = errors.New("no card readers")
-)
-
-type noSuchReader struct{ name string }
-
-func (e *noSuchReader) Error() string { return fmt.Sprintf("no reader matches %q", e.name) }
-
-// signalContext ends on SIGINT or SIGTERM.
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// pickReader returns the reader to use: the one named (exact, else the only
-// one containing name), else the first configured reader holding a card,
-// waiting up to wait for one.
-func (a *app) pickReader(ctx context.Context, c *pcsc.Client, name string, wait time.Duration) (string, error) {
-	cfg, err := a.config()
-	if err != nil {
-		return "", err
-	}
-	deadline := time.Now().Add(wait)
-	prompted := false
-	for {
-		rs, err := c.Readers(ctx)
-		if err != nil {
-			return "", err
-		}
-		var usable []pcsc.Reader
-		for _, r := range rs {
-			if name != "" && (r.Name == name || strings.Contains(r.Name, name)) {
-				usable = append(usable, r)
-			} else if name == "" && pcsc.Matches(r.Name, cfg.Readers.Include, cfg.Readers.Exclude) {
-				usable = append(usable, r)
-			}
-		}
-		switch {
-		case len(rs) == 0:
-			return "", errNoReaders
-		case name != "" && len(usable) == 0:
-			return "", &noSuchReader{name}
-		}
-		for _, r := range usable {
-			if r.Present {
-				return r.Name, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return "", errNoCard
-		}
-		if !prompted {
-			fmt.Fprintln(a.stderr, a.t(mHoldCard))
-			prompted = true
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// withCard connects to the chosen reader's card, selects the JPKI applet
-// and runs fn.
-func (a *app) withCard(reader string, wait time.Duration, extended *bool, fn func(ctx context.Context, name string, s *cardio.Session) int) int {
-	ctx, cancel := signalContext()
-	defer cancel()
-	cfg, err := a.config()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	c := &pcsc.Client{}
-	defer c.Close()
-	// Do not wait forever for the service: the admin is at the desk.
-	pctx, pcancel := context.WithTimeout(ctx, max(wait, 3*time.Second))
-	defer pcancel()
-	name, err := a.pickReader(pctx, c, reader, wait)
-	if err != nil {
-		return a.fail(err, "")
-	}
-	k, err := c.Connect(ctx, name)
-	if err != nil {
-		return a.fail(err, "")
-	}
-	defer k.Close()
-	s := &cardio.Session{T: k, Extended: cfg.Readers.ExtendedLength}
-	if extended != nil {
-		s.Extended = *extended
-	}
-	if err := s.Select(ctx); err != nil {
-		return a.fail(err, "")
-	}
-	return fn(ctx, name, s)
-}
-
-// readerFlags adds --reader, --wait and --json.
-func (a *app) readerFlags(fs *flag.FlagSet) (*string, *time.Duration) {
-	reader := fs.String("reader", "", a.t(mFlagReader))
-	wait := fs.Duration("wait", 10*time.Second, a.t(mFlagWait))
+// cardFlags adds --reader, --wait and --json.
+func (a *invocation) cardFlags(fs *flag.FlagSet) *app.CardRequest {
+	q := &app.CardRequest{}
+	fs.StringVar(&q.Reader, "reader", "", a.t(mFlagReader))
+	fs.DurationVar(&q.Wait, "wait", 10*time.Second, a.t(mFlagWait))
 	fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-	return reader, wait
+	return q
+}
+
+// cardContext is the context of a card command: it ends on Ctrl-C or
+// SIGTERM.
+func (a *invocation) cardCore() (*app.App, context.Context, context.CancelFunc, error) {
+	core, err := a.app()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := signalContext()
+	return core, ctx, cancel, nil
 }
 
 func init() {
@@ -187,19 +101,13 @@ func init() {
 			"Lists the card readers the smart-card service (Windows: Smart Card; Linux: pcscd) knows, and whether each holds a card.",
 		},
 		examples: []string{"mykey readers", "mykey readers --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("readers"), a.t(mExtraArgs, args))
 				}
-				ctx, cancel := signalContext()
-				defer cancel()
-				ctx, cancel2 := context.WithTimeout(ctx, 3*time.Second)
-				defer cancel2()
-				c := &pcsc.Client{}
-				defer c.Close()
-				rs, err := c.Readers(ctx)
+				rs, err := a.readers()
 				if err != nil {
 					return a.fail(err, "")
 				}
@@ -236,56 +144,17 @@ func init() {
 			"Reads the JPKI user-identification certificate without a PIN and shows its issuer, validity, serial number (the issuance number) and fingerprint, with the APDUs and time the read took. Nothing is stored. The personal-data applications are never read.",
 		},
 		examples: []string{"mykey card read", "mykey card read --reader PaSoRi --json", "mykey card read --extended --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
-			reader, wait := a.readerFlags(fs)
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			q := a.cardFlags(fs)
 			ext := fs.Bool("extended", false, a.t(mFlagExtended))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("card read"), a.t(mExtraArgs, args))
 				}
-				var extended *bool // nil: as configured
-				fs.Visit(func(f *flag.Flag) {
-					if f.Name == "extended" {
-						extended = ext
-					}
-				})
-				return a.withCard(*reader, *wait, extended, func(ctx context.Context, name string, s *cardio.Session) int {
-					start := time.Now()
-					token, err := s.TokenInfo(ctx)
-					if err != nil {
-						return a.fail(err, "")
-					}
-					der, err := s.AuthCertificate(ctx)
-					if err != nil {
-						return a.fail(err, "")
-					}
-					elapsed := time.Since(start)
-					cert, err := x509.ParseCertificate(der)
-					if err != nil {
-						return a.fail(fmt.Errorf("%w: %v", cardio.ErrBadCertificate, err), "")
-					}
-					sum := sha256.Sum256(der)
-					res := map[string]any{
-						"ok": true, "reader": name, "token": token,
-						"serial":     hex.EncodeToString(cert.SerialNumber.Bytes()),
-						"issuer":     cert.Issuer.String(),
-						"subject":    cert.Subject.String(),
-						"not_before": cert.NotBefore.UTC().Format(time.RFC3339),
-						"not_after":  cert.NotAfter.UTC().Format(time.RFC3339),
-						"sha256":     hex.EncodeToString(sum[:]),
-						"apdus":      s.Stats.APDUs, "bytes": s.Stats.Bytes,
-						"elapsed_ms": float64(elapsed.Microseconds()) / 1000,
-						"extended":   s.Extended,
-					}
-					if a.json {
-						a.printJSON(res)
-						return exitOK
-					}
-					for _, k := range []string{"reader", "token", "issuer", "subject", "serial", "not_before", "not_after", "sha256", "apdus", "bytes", "elapsed_ms"} {
-						fmt.Fprintf(a.stdout, "%-11s %v\n", k+":", res[k])
-					}
-					return exitOK
-				})
+				if isSet(fs, "extended") {
+					q.Extended = ext // else as configured
+				}
+				return a.cardRead(*q)
 			}
 		},
 	})
@@ -299,31 +168,13 @@ func init() {
 			"Shows how many tries the user-identification PIN has left, without using one. 0 means blocked.",
 		},
 		examples: []string{"mykey card pin-status", "mykey card pin-status --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
-			reader, wait := a.readerFlags(fs)
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			q := a.cardFlags(fs)
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("card pin-status"), a.t(mExtraArgs, args))
 				}
-				return a.withCard(*reader, *wait, nil, func(ctx context.Context, name string, s *cardio.Session) int {
-					n, err := s.PINTriesLeft(ctx)
-					if err != nil {
-						return a.fail(err, "")
-					}
-					if a.json {
-						a.printJSON(map[string]any{"ok": true, "reader": name, "tries_left": n, "blocked": n == 0})
-						return exitOK
-					}
-					if n < 0 {
-						a.println(a.t(mTriesUnknown))
-					} else {
-						a.println(a.t(mTries, n))
-					}
-					if n == 0 {
-						fmt.Fprintln(a.stderr, a.t(mPINBlocked))
-					}
-					return exitOK
-				})
+				return a.pinStatus(*q)
 			}
 		},
 	})
@@ -340,7 +191,7 @@ func init() {
 			"mykey vcard --cert testdata/pki/user.der --key testdata/pki/user.key --ca testdata/pki/ca-2023.der --pin 1234",
 			"mykey vcard --cert user.der --key user.key --ca ca.der --pin 1234 --fault remove-after=5,delay=20ms --apdu-log apdu.txt",
 		},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			certPath := fs.String("cert", "", a.t(msg{"利用者証明用証明書 `FILE`（DER または PEM）", "user-identification certificate `FILE` (DER or PEM)"}))
 			keyPath := fs.String("key", "", a.t(msg{"その秘密鍵 `FILE`（PEM）", "its private key `FILE` (PEM)"}))
 			caPath := fs.String("ca", "", a.t(msg{"CA 証明書 `FILE`（DER または PEM）", "CA certificate `FILE` (DER or PEM)"}))
@@ -374,34 +225,105 @@ func init() {
 				if err != nil {
 					return a.usageError(c, err.Error())
 				}
-				var logFile *os.File
-				if *apduLog != "" {
-					if logFile, err = os.Create(*apduLog); err != nil {
-						return a.fail(err, "")
-					}
-					defer logFile.Close()
-				}
 				cfg := vcard.Config{AuthCert: cert, AuthCA: ca, Key: key, PIN: *pin, TriesLeft: *tries, Faults: f}
-				var card *vcard.Card
-				if logFile != nil {
-					card, err = vcard.New(cfg, logFile)
-				} else {
-					card, err = vcard.New(cfg, nil)
-				}
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				ctx, cancel := signalContext()
-				defer cancel()
-				fmt.Fprintln(a.stderr, a.t(msg{"仮想カードを %s に挿しました（Ctrl+C で終了）。", "virtual card inserted at %s (Ctrl+C to stop)."}, *addr))
-				card.ServeLoop(ctx, *addr, *reinsert, func(err error) {
-					fmt.Fprintln(a.stderr, a.t(mError)+err.Error())
-				})
-				return exitOK
+				return a.serveVCard(cfg, *apduLog, *addr, *reinsert)
 			}
 		},
 	})
 }
+
+func (a *invocation) readers() ([]cardio.Reader, error) {
+	core, ctx, cancel, err := a.cardCore()
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	ctx, cancel2 := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel2()
+	return core.Readers(ctx)
+}
+
+func (a *invocation) cardRead(q app.CardRequest) int {
+	core, ctx, cancel, err := a.cardCore()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	defer cancel()
+	info, err := core.ReadCard(ctx, q)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	cert := info.Certificate
+	res := map[string]any{
+		"ok": true, "reader": info.Reader, "token": info.Token,
+		"serial":     hex.EncodeToString(cert.SerialNumber.Bytes()),
+		"issuer":     cert.Issuer.String(),
+		"subject":    cert.Subject.String(),
+		"not_before": cert.NotBefore.UTC().Format(time.RFC3339),
+		"not_after":  cert.NotAfter.UTC().Format(time.RFC3339),
+		"sha256":     hex.EncodeToString(info.SHA256[:]),
+		"apdus":      info.Stats.APDUs, "bytes": info.Stats.Bytes,
+		"elapsed_ms": ms(info.Elapsed),
+		"extended":   info.Extended,
+	}
+	if a.json {
+		a.printJSON(res)
+		return exitOK
+	}
+	for _, k := range []string{"reader", "token", "issuer", "subject", "serial", "not_before", "not_after", "sha256", "apdus", "bytes", "elapsed_ms"} {
+		fmt.Fprintf(a.stdout, "%-11s %v\n", k+":", res[k])
+	}
+	return exitOK
+}
+
+func (a *invocation) pinStatus(q app.CardRequest) int {
+	core, ctx, cancel, err := a.cardCore()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	defer cancel()
+	reader, n, err := core.PINStatus(ctx, q)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "reader": reader, "tries_left": n, "blocked": n == 0})
+		return exitOK
+	}
+	if n < 0 {
+		a.println(a.t(mTriesUnknown))
+	} else {
+		a.println(a.t(mTries, n))
+	}
+	if n == 0 {
+		fmt.Fprintln(a.stderr, a.t(mPINBlocked))
+	}
+	return exitOK
+}
+
+// serveVCard keeps a virtual card in the vpcd reader at addr until Ctrl-C.
+func (a *invocation) serveVCard(cfg vcard.Config, apduLog, addr string, reinsert time.Duration) int {
+	var log io.Writer
+	if apduLog != "" {
+		f, err := os.Create(apduLog)
+		if err != nil {
+			return a.fail(err, "")
+		}
+		defer f.Close()
+		log = f
+	}
+	card, err := vcard.New(cfg, log)
+	if err != nil {
+		return a.usageError(commandNamed("vcard"), err.Error())
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	fmt.Fprintln(a.stderr, a.t(msg{"仮想カードを %s に挿しました（Ctrl+C で終了）。", "virtual card inserted at %s (Ctrl+C to stop)."}, addr))
+	card.ServeLoop(ctx, addr, reinsert, a.printError)
+	return exitOK
+}
+
+func (a *invocation) printError(err error) { fmt.Fprintln(a.stderr, a.t(mError)+err.Error()) }
 
 // parseFaults reads "remove-after=5,delay=20ms,not-jpki".
 func parseFaults(s string) (vcard.Faults, error) {

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"strings"
 	"time"
 
-	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/certcheck"
 )
 
@@ -39,44 +34,9 @@ var (
 	mCertReason = msg{"判定: %s（方式: %s）", "decision: %s (method: %s)"}
 )
 
-// anchors loads the configured trust anchors.
-func (a *app) anchors() ([]*x509.Certificate, error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, err
-	}
-	if len(c.Revocation.TrustAnchors) == 0 {
-		return nil, errNoAnchors
-	}
-	return certcheck.LoadCertificates(c.Revocation.TrustAnchors)
-}
-
-var errNoAnchors = errors.New("no trust anchors configured")
-
-// policy builds the configured revocation policy.
-func (a *app) policy() (*certcheck.Policy, error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, err
-	}
-	anchors, err := a.anchors()
-	if err != nil {
-		return nil, err
-	}
-	r := c.Revocation
-	return &certcheck.Policy{
-		Chain:            &certcheck.Chain{Anchors: anchors, TestMode: r.TestMode},
-		Method:           certcheck.Method(r.Method),
-		OCSP:             &certcheck.OCSP{URL: r.OCSPURL, Timeout: time.Duration(r.OCSPTimeoutMS) * time.Millisecond},
-		CRL:              &certcheck.CRLStore{Dir: r.CRLDir, Anchors: anchors},
-		CRLGrace:         time.Duration(r.CRLGraceHours) * time.Hour,
-		AllowUnavailable: r.OnUnavailable == "allow",
-	}, nil
-}
-
-func (a *app) certFailure(err error) (failure, bool) {
+func (a *invocation) certFailure(err error) (failure, bool) {
 	switch {
-	case errors.Is(err, errNoAnchors):
+	case errors.Is(err, app.ErrNoAnchors):
 		return failure{"no-trust-anchors", exitUsage, a.t(mNoAnchors)}, true
 	case errors.Is(err, certcheck.ErrCRLOlder):
 		return failure{"crl-older", exitFailure, a.t(mCRLOlder) + "\n  " + err.Error()}, true
@@ -96,33 +56,13 @@ func init() {
 			"Reads a DER CRL from a file or a URL, checks its signature against the trusted CAs, and keeps only the revoked serial numbers in a compact index. An older CRL (its number going backwards), a damaged file or a bad signature is refused and the previous index stays in use. Millions of entries take about a second and little memory.",
 		},
 		examples: []string{"mykey crl import auth.crl", "mykey crl import http://crl.example.jp/auth.crl --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) != 1 {
 					return a.usageError(commandNamed("crl import"), a.t(mNeedFlag, "FILE | URL"))
 				}
-				p, err := a.policy()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				ctx, cancel := signalContext()
-				defer cancel()
-				r, err := openSource(ctx, args[0])
-				if err != nil {
-					return a.fail(err, "")
-				}
-				defer r.Close()
-				ix, err := p.CRL.Import(r)
-				if err != nil {
-					return a.fail(fmt.Errorf("%s: %w", args[0], err), "")
-				}
-				if a.json {
-					a.printJSON(indexJSON(ix, p))
-					return exitOK
-				}
-				a.println(a.t(mCRLDone, ix.Issuer, ix.Entries, ix.ThisUpdate.Local().Format(time.DateTime), ix.NextUpdate.Local().Format(time.DateTime)))
-				return exitOK
+				return a.crlImport(args[0])
 			}
 		},
 	})
@@ -136,42 +76,13 @@ func init() {
 			"Shows, for each trusted CA, the imported CRL's issue time, next update, entries, age, and whether it is stale.",
 		},
 		examples: []string{"mykey crl status", "mykey crl status --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("crl status"), a.t(mExtraArgs, args))
 				}
-				p, err := a.policy()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				list, err := p.CRL.Status()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				if a.json {
-					out := make([]map[string]any, len(list))
-					for i, ix := range list {
-						out[i] = indexJSON(ix, p)
-					}
-					a.printJSON(map[string]any{"ok": true, "crls": out})
-					return exitOK
-				}
-				if len(list) == 0 {
-					fmt.Fprintln(a.stderr, a.t(mCRLNone))
-					return exitNotFound
-				}
-				for _, ix := range list {
-					stale := ""
-					if ix.Stale(time.Now(), p.CRLGrace) {
-						stale = " " + a.t(mCRLStale)
-					}
-					fmt.Fprintf(a.stdout, "%s\n  thisUpdate %s  nextUpdate %s  entries %d  age %s%s\n", ix.Issuer,
-						ix.ThisUpdate.Local().Format(time.DateTime), ix.NextUpdate.Local().Format(time.DateTime), ix.Entries,
-						time.Since(ix.ThisUpdate).Round(time.Minute), stale)
-				}
-				return exitOK
+				return a.crlStatus()
 			}
 		},
 	})
@@ -185,68 +96,120 @@ func init() {
 			"Checks a certificate file, or the card's user-identification certificate, with the configured method (OCSP, CRL, or OCSP then CRL) and shows the decision and why. Exits 0 only when the certificate is good.",
 		},
 		examples: []string{"mykey cert check user.der", "mykey cert check --card --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			card := fs.Bool("card", false, a.t(msg{"カードから読む", "read it from the card"}))
-			reader, wait := a.readerFlags(fs)
+			q := a.cardFlags(fs)
 			return func(args []string) int {
-				c := commandNamed("cert check")
 				if *card == (len(args) == 1) || len(args) > 1 {
-					return a.usageError(c, a.t(mNeedOne, "FILE, --card"))
+					return a.usageError(commandNamed("cert check"), a.t(mNeedOne, "FILE, --card"))
 				}
-				p, err := a.policy()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				var leaf *x509.Certificate
-				if *card {
-					code := a.withCard(*reader, *wait, nil, func(ctx context.Context, _ string, s *cardio.Session) int {
-						der, err := s.AuthCertificate(ctx)
-						if err == nil {
-							leaf, err = x509.ParseCertificate(der)
-						}
-						if err != nil {
-							return a.fail(err, "")
-						}
-						return exitOK
-					})
-					if code != exitOK {
-						return code
-					}
-				} else {
-					certs, err := certcheck.LoadCertificates(args)
-					if err != nil || len(certs) == 0 {
-						return a.usageError(c, fmt.Sprint(err))
-					}
-					leaf = certs[0]
-				}
-				ctx, cancel := signalContext()
-				defer cancel()
-				d := p.Check(ctx, leaf)
-				text := a.t(reasonText[d.Reason])
-				if a.json {
-					a.printJSON(map[string]any{"ok": d.OK(), "reason": string(d.Reason), "method": d.Method, "detail": d.Detail, "message": text,
-						"not_after": leaf.NotAfter.UTC().Format(time.RFC3339)})
-				} else {
-					fmt.Fprintln(a.stdout, text)
-					fmt.Fprintln(a.stdout, a.t(mCertReason, d.Reason, d.Method))
-					if d.Detail != "" {
-						fmt.Fprintln(a.stdout, "  "+d.Detail)
-					}
-				}
-				if !d.OK() {
-					return exitFailure
-				}
-				return exitOK
+				return a.certCheck(args, *card, *q)
 			}
 		},
 	})
 }
 
-func indexJSON(ix *certcheck.Index, p *certcheck.Policy) map[string]any {
+func (a *invocation) crlImport(src string) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	ix, err := core.ImportCRL(ctx, src)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		a.printJSON(indexJSON(ix, time.Duration(core.Config.Revocation.CRLGraceHours)*time.Hour))
+		return exitOK
+	}
+	a.println(a.t(mCRLDone, ix.Issuer, ix.Entries, ix.ThisUpdate.Local().Format(time.DateTime), ix.NextUpdate.Local().Format(time.DateTime)))
+	return exitOK
+}
+
+func (a *invocation) crlStatus() int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	list, grace, err := core.CRLs()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		out := make([]map[string]any, len(list))
+		for i, ix := range list {
+			out[i] = indexJSON(ix, grace)
+		}
+		a.printJSON(map[string]any{"ok": true, "crls": out})
+		return exitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(a.stderr, a.t(mCRLNone))
+		return exitNotFound
+	}
+	for _, ix := range list {
+		stale := ""
+		if ix.Stale(time.Now(), grace) {
+			stale = " " + a.t(mCRLStale)
+		}
+		fmt.Fprintf(a.stdout, "%s\n  thisUpdate %s  nextUpdate %s  entries %d  age %s%s\n", ix.Issuer,
+			ix.ThisUpdate.Local().Format(time.DateTime), ix.NextUpdate.Local().Format(time.DateTime), ix.Entries,
+			time.Since(ix.ThisUpdate).Round(time.Minute), stale)
+	}
+	return exitOK
+}
+
+// certCheck checks the certificate in the file args[0], or on the card.
+func (a *invocation) certCheck(args []string, card bool, q app.CardRequest) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if _, err := core.Policy(); err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	var leaf *x509.Certificate
+	if card {
+		if leaf, err = core.CardCertificate(ctx, q); err != nil {
+			return a.fail(err, "")
+		}
+	} else {
+		certs, err := certcheck.LoadCertificates(args)
+		if err != nil || len(certs) == 0 {
+			return a.usageError(commandNamed("cert check"), fmt.Sprint(err))
+		}
+		leaf = certs[0]
+	}
+	d, err := core.CheckCertificate(ctx, leaf)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	text := a.t(reasonText[d.Reason])
+	if a.json {
+		a.printJSON(map[string]any{"ok": d.OK(), "reason": string(d.Reason), "method": d.Method, "detail": d.Detail, "message": text,
+			"not_after": leaf.NotAfter.UTC().Format(time.RFC3339)})
+	} else {
+		fmt.Fprintln(a.stdout, text)
+		fmt.Fprintln(a.stdout, a.t(mCertReason, d.Reason, d.Method))
+		if d.Detail != "" {
+			fmt.Fprintln(a.stdout, "  "+d.Detail)
+		}
+	}
+	if !d.OK() {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func indexJSON(ix *certcheck.Index, grace time.Duration) map[string]any {
 	m := map[string]any{
 		"issuer": ix.Issuer, "this_update": ix.ThisUpdate.Format(time.RFC3339), "entries": ix.Entries,
 		"imported": ix.Imported.Format(time.RFC3339), "age_seconds": int(time.Since(ix.ThisUpdate).Seconds()),
-		"stale": ix.Stale(time.Now(), p.CRLGrace),
+		"stale": ix.Stale(time.Now(), grace),
 	}
 	if !ix.NextUpdate.IsZero() {
 		m["next_update"] = ix.NextUpdate.Format(time.RFC3339)
@@ -256,34 +219,3 @@ func indexJSON(ix *certcheck.Index, p *certcheck.Policy) map[string]any {
 	}
 	return m
 }
-
-// openSource opens a file, or fetches an http(s) URL.
-func openSource(ctx context.Context, src string) (io.ReadCloser, error) {
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		return os.Open(src)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("downloading %s: %w", src, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		cancel()
-		return nil, fmt.Errorf("downloading %s: HTTP %s", src, resp.Status)
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{resp.Body, closerFunc(func() error { cancel(); return resp.Body.Close() })}, nil
-}
-
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }

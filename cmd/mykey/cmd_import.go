@@ -1,30 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/csv"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/batch"
-	"github.com/mykey-jp/mykey/keyid"
-	"github.com/mykey-jp/mykey/store"
 )
-
-var linkColumns = []batch.Column{
-	{Name: "mykey_id", Headers: []string{"mykey_id", "mykey id", "mykeyid", "マイキーID", "マイキー ID"}},
-	{Name: "patron", Headers: []string{"patron", "patron_number", "patron number", "利用者番号", "利用者ID", "図書館カード番号"}},
-	{Name: "service", Headers: []string{"service", "サービス"}},
-}
 
 var problemText = map[string]msg{
 	"invalid-id":     {"マイキーIDが正しくありません", "invalid MyKey ID"},
@@ -43,12 +29,6 @@ var problemText = map[string]msg{
 	"invalid-date":   {"日付が正しくありません（2027-03-31 の形）", "invalid date (like 2027-03-31)"},
 }
 
-var patronColumns = []batch.Column{
-	{Name: "patron", Headers: []string{"patron", "patron_number", "patron number", "利用者番号", "利用者ID", "図書館カード番号"}},
-	{Name: "status", Headers: []string{"status", "状態", "ステータス"}},
-	{Name: "expires", Headers: []string{"expires", "expiry", "有効期限", "期限"}},
-}
-
 var (
 	mImportAborted   = msg{"正しくない行が %d 行あるため、何も取り込みませんでした（正しい行だけ取り込むには --skip-invalid）。", "%d invalid rows: nothing was imported (--skip-invalid imports the valid rows)."}
 	mImportDone      = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
@@ -62,13 +42,23 @@ var (
 	mProgressWritten = msg{"\r書き込み完了: %d 件。索引を更新して確定しています…\n", "\rwrote %d links; updating the indexes and committing…\n"}
 )
 
-func (a *app) describe(p batch.Problem) string {
+// describe words one problem of an import.
+func (a *invocation) describe(p batch.Problem) string {
 	reason := p.Code
 	if m, ok := problemText[p.Code]; ok {
 		reason = a.t(m)
 	}
-	if p.Msg != "" && p.Msg != p.Code {
-		reason += " (" + p.Msg + ")"
+	detail := p.Msg
+	switch {
+	case p.Code == batch.CodeInvalidID || p.Code == batch.CodeInvalidPatron:
+		detail = a.explain(p.Err, "").text
+	case p.Code == batch.CodeDuplicate && p.Field == "patron":
+		detail = a.t(mSamePatron, p.Earlier)
+	case p.Code == batch.CodeDuplicate:
+		detail = a.t(mSameID, p.Earlier)
+	}
+	if detail != "" && detail != p.Code {
+		reason += " (" + detail + ")"
 	}
 	if p.Column > 0 {
 		return a.t(msg{"%d 行目 %d 列（%s）: %s", "line %d, column %d (%s): %s"}, p.Line, p.Column, p.Field, reason)
@@ -86,7 +76,7 @@ func init() {
 			"Links each CSV row (MyKey ID, patron number[, service]). UTF-8 with or without BOM and Shift_JIS (CP932) are detected; CRLF or LF; the header is optional, in English or Japanese (マイキーID, 利用者番号); full-width characters are accepted; blank lines are ignored. By default any invalid row aborts the whole import and nothing changes (--skip-invalid imports the valid rows). Every invalid row is listed with its line, column and reason. Importing the same file again changes nothing; an interrupted import leaves the registry as it was.",
 		},
 		examples: []string{"mykey import links links.csv --dry-run", "mykey import links links.csv", "mykey import links links.csv --skip-invalid --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			encName := fs.String("encoding", "auto", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932）", "file encoding `ENC` (auto, utf-8, cp932)"}))
 			dry := fs.Bool("dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
 			skip := fs.Bool("skip-invalid", false, a.t(msg{"正しい行だけ取り込む", "import the valid rows, skip the others"}))
@@ -115,7 +105,7 @@ func init() {
 			"Imports the patron roster exported from the library system (patron number[, status, expiry]) and replaces that service's roster. From then on, registration and linking refuse patron numbers that are not on it, or are inactive or expired (existing links stay). Status is active / inactive (有効 / 無効); expiry looks like 2027-03-31. Encodings and headers as for import links; any invalid row aborts the import.",
 		},
 		examples: []string{"mykey import patrons roster.csv --dry-run", "mykey import patrons roster.csv"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			encName := fs.String("encoding", "auto", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932）", "file encoding `ENC` (auto, utf-8, cp932)"}))
 			dry := fs.Bool("dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
 			service := fs.String("service", "", a.t(mFlagService))
@@ -143,7 +133,7 @@ func init() {
 			"Writes the links (MyKey ID, patron number, service) as a CSV that Excel opens safely: UTF-8 with BOM by default, Shift_JIS with --encoding cp932. Cells starting with = + - @ get a leading ' so they are never run as formulas.",
 		},
 		examples: []string{"mykey export links links.csv", "mykey export links links-sjis.csv --encoding cp932"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			encName := fs.String("encoding", "utf-8", a.t(msg{"文字コード `ENC`（utf-8, cp932）", "file encoding `ENC` (utf-8, cp932)"}))
 			service := fs.String("service", "", a.t(mFlagService))
 			return func(args []string) int {
@@ -161,42 +151,8 @@ func init() {
 	})
 }
 
-// csvInput is what both imports start from.
-type csvInput struct {
-	text    []byte
-	enc     batch.Encoding
-	size    int
-	service string
-	rule    *keyid.PatronRule
-}
-
-// openCSV reads and decodes the file and resolves the service and the
-// patron-number rule.
-func (a *app) openCSV(path string, enc batch.Encoding, service string) (csvInput, error) {
-	in := csvInput{service: service}
-	cfg, err := a.config()
-	if err != nil {
-		return in, err
-	}
-	if in.service == "" {
-		in.service = cfg.Patron.Service
-	}
-	if in.rule, err = a.patronRule(); err != nil {
-		return in, err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return in, err
-	}
-	in.size = len(data)
-	if in.text, in.enc, err = batch.Decode(data, enc); err != nil {
-		return in, fmt.Errorf("%s: %w", path, err)
-	}
-	return in, nil
-}
-
 // problemsJSON is the JSON form of import problems.
-func (a *app) problemsJSON(probs []batch.Problem) []map[string]any {
+func (a *invocation) problemsJSON(probs []batch.Problem) []map[string]any {
 	list := make([]map[string]any, len(probs))
 	for i, p := range probs {
 		list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
@@ -204,140 +160,64 @@ func (a *app) problemsJSON(probs []batch.Problem) []map[string]any {
 	return list
 }
 
-func (a *app) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
-	in, err := a.openCSV(path, enc, service)
+// importProgress shows a big import's progress on a terminal.
+func (a *invocation) importProgress(path string) *app.ImportProgress {
+	fi, err := os.Stat(path)
+	if a.json || err != nil || fi.Size() <= 1<<20 || !term.IsTerminal(int(os.Stderr.Fd())) {
+		return nil
+	}
+	return &app.ImportProgress{
+		Read:    a.progressRead,
+		Parsed:  a.progressParsed,
+		Written: a.progressWritten,
+	}
+}
+
+func (a *invocation) progressRead(line, lines int) {
+	fmt.Fprintf(a.stderr, a.t(mProgress), progressBar(line, lines), line, lines)
+}
+
+func (a *invocation) progressParsed(rows int) { fmt.Fprintf(a.stderr, a.t(mProgressRead), rows) }
+
+func (a *invocation) progressWritten(done, total int) {
+	if done < total {
+		fmt.Fprintf(a.stderr, a.t(mProgressWrite), progressBar(done, total), done, total)
+	} else {
+		fmt.Fprintf(a.stderr, a.t(mProgressWritten), total)
+	}
+}
+
+func (a *invocation) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
+	core, err := a.app()
 	if err != nil {
 		return a.fail(err, "")
 	}
-	text, rule, service := in.text, in.rule, in.service
-	progress := !a.json && in.size > 1<<20 && term.IsTerminal(int(os.Stderr.Fd()))
-	var probs []batch.Problem
-	lines := bytes.Count(text, []byte{'\n'})
-	if !bytes.HasSuffix(text, []byte{'\n'}) {
-		lines++
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	res, err := core.ImportLinks(ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, SkipInvalid: skip, Service: service, Progress: a.importProgress(path)})
+	if err != nil {
+		return a.fail(err, "")
 	}
-	rows := make([]store.BatchLink, 0, lines)
-	var idCol, patronCol int // columns of the fields (the same in every row)
-	parse := func() ([]store.BatchLink, error) {
-		readProbs, err := batch.Read(text, linkColumns, 2, func(r batch.Record) bool {
-			bad := func(field, code, detail string) {
-				probs = append(probs, batch.Problem{Line: r.Line, Column: r.Col(field), Field: field, Code: code, Msg: detail})
-			}
-			id, err := keyid.Parse(r.Get("mykey_id"))
-			if err != nil {
-				bad("mykey_id", "invalid-id", a.explain(err, "").text)
-				return true
-			}
-			patron, err := rule.Check(r.Get("patron"))
-			if err != nil {
-				bad("patron", "invalid-patron", a.explain(err, "").text)
-				return true
-			}
-			svc := service
-			if s := r.Get("service"); s != "" {
-				svc = s
-			}
-			rows = append(rows, store.BatchLink{Line: r.Line, Service: svc, MyKeyID: id, Patron: patron})
-			idCol, patronCol = r.Col("mykey_id"), r.Col("patron")
-			if progress && len(rows)%50000 == 0 {
-				fmt.Fprintf(a.stderr, a.t(mProgress), progressBar(r.Line, lines), r.Line, lines)
-			}
-			return true
-		})
-		if progress {
-			fmt.Fprintf(a.stderr, a.t(mProgressRead), len(rows))
+	if a.json {
+		a.printJSON(map[string]any{"ok": res.OK(dry), "committed": res.Committed, "dry_run": dry, "encoding": string(res.Encoding),
+			"rows": res.Rows, "linked": res.Linked, "unchanged": res.Unchanged, "invalid": a.problemsJSON(res.Problems)})
+	} else {
+		for _, p := range res.Problems {
+			fmt.Fprintln(a.stderr, a.describe(p))
 		}
-		probs = append(readProbs, probs...)
-		return rows, err
+		switch {
+		case dry:
+			a.println(a.t(mImportDry, res.Rows, res.Linked, res.Unchanged, len(res.Problems)))
+		case res.Committed:
+			a.println(a.t(mImportDone, res.Linked+res.Unchanged, res.Linked, res.Unchanged, len(res.Problems)))
+		default:
+			fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(res.Problems)))
+		}
 	}
-	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-		keep := func(res []store.BatchResult) bool {
-			if dry {
-				return false
-			}
-			if skip {
-				return true
-			}
-			if len(probs) > 0 {
-				return false
-			}
-			for _, x := range res {
-				if x.Err != nil {
-					return false
-				}
-			}
-			return true
-		}
-		var results []store.BatchResult
-		var committed bool
-		var err error
-		if from, ok := r.(interface {
-			ImportLinksFrom(context.Context, func() ([]store.BatchLink, error), func([]store.BatchResult) bool, func(int, int)) ([]store.BatchResult, bool, error)
-		}); ok {
-			var written func(done, total int)
-			if progress {
-				written = func(done, total int) {
-					if done < total {
-						fmt.Fprintf(a.stderr, a.t(mProgressWrite), progressBar(done, total), done, total)
-					} else {
-						fmt.Fprintf(a.stderr, a.t(mProgressWritten), total)
-					}
-				}
-			}
-			results, committed, err = from.ImportLinksFrom(ctx, parse, keep, written) // parse while the registry loads
-		} else if _, err = parse(); err == nil {
-			results, committed, err = r.ImportLinks(ctx, rows, keep)
-		}
-		if err != nil {
-			return a.fail(err, "")
-		}
-		total := len(rows) + len(probs) // rows read, with those too malformed to be checked
-		linked, unchanged := 0, 0
-		for i, x := range results {
-			switch {
-			case x.Outcome == store.BatchLinked:
-				linked++
-			case x.Outcome == store.BatchUnchanged:
-				unchanged++
-			default:
-				p := batch.Problem{Line: rows[i].Line, Column: idCol, Field: "mykey_id", Code: x.Outcome}
-				switch {
-				case errors.Is(x.Err, store.ErrDuplicateID):
-					p.Code, p.Msg = "duplicate", a.t(mSameID, x.Earlier)
-				case errors.Is(x.Err, store.ErrDuplicatePatron):
-					p.Code, p.Msg = "duplicate", a.t(mSamePatron, x.Earlier)
-					fallthrough
-				case errors.Is(x.Err, store.ErrPatronLinked) || errors.Is(x.Err, store.ErrNotInRoster) || errors.Is(x.Err, store.ErrPatronInactive):
-					p.Column, p.Field = patronCol, "patron"
-				}
-				probs = append(probs, p)
-			}
-		}
-		sortProblems(probs)
-		if !committed && !dry {
-			r.Audit(ctx, store.AuditEntry{Action: store.ActionImportLinks, Outcome: "aborted", Detail: fmt.Sprintf("file=%s invalid=%d", filepath.Base(path), len(probs))})
-		}
-		if a.json {
-			a.printJSON(map[string]any{"ok": committed || (dry && len(probs) == 0), "committed": committed, "dry_run": dry, "encoding": string(in.enc),
-				"rows": total, "linked": linked, "unchanged": unchanged, "invalid": a.problemsJSON(probs)})
-		} else {
-			for _, p := range probs {
-				fmt.Fprintln(a.stderr, a.describe(p))
-			}
-			switch {
-			case dry:
-				a.println(a.t(mImportDry, total, linked, unchanged, len(probs)))
-			case committed:
-				a.println(a.t(mImportDone, linked+unchanged, linked, unchanged, len(probs)))
-			default:
-				fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(probs)))
-			}
-		}
-		if committed || (dry && len(probs) == 0) {
-			return exitOK
-		}
-		return exitFailure
-	})
+	if res.OK(dry) {
+		return exitOK
+	}
+	return exitFailure
 }
 
 // progressBar draws done out of total as a 20-cell bar with a percentage.
@@ -348,124 +228,50 @@ func progressBar(done, total int) string {
 	return "[" + strings.Repeat("#", cells) + strings.Repeat(".", width-cells) + fmt.Sprintf("] %3d%%", 100*done/max(total, 1))
 }
 
-func sortProblems(p []batch.Problem) {
-	slices.SortStableFunc(p, func(x, y batch.Problem) int { return x.Line - y.Line })
-}
-
-func (a *app) exportLinks(path string, enc batch.Encoding, service string) int {
-	cfg, err := a.config()
+func (a *invocation) exportLinks(path string, enc batch.Encoding, service string) int {
+	core, err := a.app()
 	if err != nil {
 		return a.fail(err, "")
 	}
-	if service == "" {
-		service = cfg.Patron.Service
-	}
-	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-		list, err := r.List(ctx, service)
-		if err != nil {
-			return a.fail(err, "")
-		}
-		var buf bytes.Buffer
-		if enc == batch.UTF8 {
-			buf.WriteString("\xef\xbb\xbf") // Excel reads UTF-8 only with a BOM
-		}
-		w := csv.NewWriter(&buf)
-		w.UseCRLF = true
-		w.Write([]string{"マイキーID", "利用者番号", "サービス"})
-		n := 0
-		for _, e := range list {
-			if e.Link == nil {
-				continue
-			}
-			w.Write([]string{batch.Neutralize(string(e.MyKeyID)), batch.Neutralize(e.Link.Patron), batch.Neutralize(service)})
-			n++
-		}
-		w.Flush()
-		out, err := batch.Encode(buf.Bytes(), enc)
-		if err != nil {
-			return a.fail(err, "")
-		}
-		if err := os.WriteFile(path, out, 0o600); err != nil {
-			return a.fail(err, "")
-		}
-		r.Audit(ctx, store.AuditEntry{Action: "export.links", Outcome: "ok", Detail: fmt.Sprintf("service=%s rows=%d", service, n)})
-		a.println(a.t(mExported, n, path, enc))
-		return exitOK
-	})
-}
-
-func (a *app) importPatrons(path string, enc batch.Encoding, dry bool, service string) int {
-	in, err := a.openCSV(path, enc, service)
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	n, err := core.ExportLinks(ctx, path, enc, service)
 	if err != nil {
 		return a.fail(err, "")
 	}
-	text, rule, service := in.text, in.rule, in.service
-	var rows []store.RosterRow
-	var probs []batch.Problem
-	seen := map[string]int{}
-	readProbs, err := batch.Read(text, patronColumns, 1, func(r batch.Record) bool {
-		bad := func(field, code, detail string) {
-			probs = append(probs, batch.Problem{Line: r.Line, Column: r.Col(field), Field: field, Code: code, Msg: detail})
+	a.println(a.t(mExported, n, path, enc))
+	return exitOK
+}
+
+func (a *invocation) importPatrons(path string, enc batch.Encoding, dry bool, service string) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	res, err := core.ImportPatrons(ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, Service: service})
+	if err != nil {
+		return a.fail(err, "")
+	}
+	probs := res.Problems
+	if a.json {
+		a.printJSON(map[string]any{"ok": len(probs) == 0, "committed": res.Committed, "dry_run": dry, "encoding": string(res.Encoding), "patrons": res.Patrons, "invalid": a.problemsJSON(probs)})
+	} else {
+		for _, p := range probs {
+			fmt.Fprintln(a.stderr, a.describe(p))
 		}
-		patron, err := rule.Check(r.Get("patron"))
-		if err != nil {
-			bad("patron", "invalid-patron", a.explain(err, "").text)
-			return true
-		}
-		if l, dup := seen[patron]; dup {
-			bad("patron", "duplicate", a.t(mSamePatron, l))
-			return true
-		}
-		seen[patron] = r.Line
-		row := store.RosterRow{Patron: patron, Active: true}
-		switch st := strings.ToLower(r.Get("status")); st {
-		case "", "active", "有効", "1", "true", "yes":
-		case "inactive", "無効", "0", "false", "no", "停止":
-			row.Active = false
+		switch {
+		case len(probs) > 0:
+			fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(probs)))
+		case dry:
+			a.println(a.t(msg{"確認のみ（--dry-run）: 利用者 %d 人。何も変えていません。", "dry run: %d patrons; nothing changed."}, res.Patrons))
 		default:
-			bad("status", "invalid-status", st)
-			return true
+			a.println(a.t(msg{"利用者名簿を取り込みました: %d 人（サービス %s）。", "imported the roster: %d patrons (service %s)."}, res.Patrons, core.Service(service)))
 		}
-		if e := strings.ReplaceAll(r.Get("expires"), "/", "-"); e != "" {
-			if row.Expires, err = time.Parse(time.DateOnly, e); err != nil {
-				bad("expires", "invalid-date", e)
-				return true
-			}
-		}
-		rows = append(rows, row)
-		return true
-	})
-	if err != nil {
-		return a.fail(err, "")
 	}
-	probs = append(readProbs, probs...)
-	sortProblems(probs)
-	return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-		committed := false
-		if len(probs) == 0 {
-			if err := r.ImportRoster(ctx, service, rows, dry); err != nil {
-				return a.fail(err, "")
-			}
-			committed = !dry
-		}
-		if a.json {
-			a.printJSON(map[string]any{"ok": len(probs) == 0, "committed": committed, "dry_run": dry, "encoding": string(in.enc), "patrons": len(rows), "invalid": a.problemsJSON(probs)})
-		} else {
-			for _, p := range probs {
-				fmt.Fprintln(a.stderr, a.describe(p))
-			}
-			switch {
-			case len(probs) > 0:
-				fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(probs)))
-			case dry:
-				a.println(a.t(msg{"確認のみ（--dry-run）: 利用者 %d 人。何も変えていません。", "dry run: %d patrons; nothing changed."}, len(rows)))
-			default:
-				a.println(a.t(msg{"利用者名簿を取り込みました: %d 人（サービス %s）。", "imported the roster: %d patrons (service %s)."}, len(rows), service))
-			}
-		}
-		if len(probs) > 0 {
-			return exitFailure
-		}
-		return exitOK
-	})
+	if len(probs) > 0 {
+		return exitFailure
+	}
+	return exitOK
 }

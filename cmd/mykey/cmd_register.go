@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,10 +10,9 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/enroll"
-	"github.com/mykey-jp/mykey/keyfile"
-	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
 )
 
@@ -31,7 +29,7 @@ var (
 	mLinkedToo    = msg{"利用者番号 %s に紐付けました。", "linked to patron number %s."}
 )
 
-func (a *app) enrollFailure(err error) (failure, bool) {
+func (a *invocation) enrollFailure(err error) (failure, bool) {
 	var pe *cardio.PINError
 	var re *enroll.RejectedError
 	switch {
@@ -49,22 +47,9 @@ func (a *app) enrollFailure(err error) (failure, bool) {
 	return failure{}, false
 }
 
-// pseudonymizer loads (or creates) the secret and returns the pseudonymizer.
-func (a *app) pseudonymizer() (*keyid.Pseudonymizer, error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, err
-	}
-	secret, _, err := keyfile.LoadOrCreate(c.KeyFile.Path, nil)
-	if err != nil {
-		return nil, err
-	}
-	return keyid.NewPseudonymizer(secret)
-}
-
 // readPIN reads the PIN from stdin (--pin-stdin) or, without echo, from
 // the terminal.
-func (a *app) readPIN(fromStdin bool) ([]byte, error) {
+func (a *invocation) readPIN(fromStdin bool) ([]byte, error) {
 	if fromStdin {
 		line, err := bufio.NewReader(a.stdin).ReadString('\n')
 		if err != nil && line == "" {
@@ -92,73 +77,60 @@ func init() {
 			"Registers a card at the counter: checks the certificate, shows the PIN tries left, takes the PIN (4 digits, not echoed), has the card sign a random challenge to prove it is genuine, then mints a MyKey ID (or keeps the card's, or, for a renewed card, the one named by --mykey-id or --patron) and links --patron. With one try left the PIN is not sent without --force-last-try. A failure leaves the registry unchanged. The PIN is never logged or stored.",
 		},
 		examples: []string{"mykey register --patron 12345678", "mykey register --mykey-id 7K3M9QXF", "echo 1234 | mykey register --pin-stdin --patron 12345678 --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
-			reader := fs.String("reader", "", a.t(mFlagReader))
-			wait := fs.Duration("wait", 10e9, a.t(mFlagWait))
-			pinStdin := fs.Bool("pin-stdin", false, a.t(msg{"暗証番号を標準入力から読む（スクリプト用）", "read the PIN from standard input (for scripts)"}))
-			force := fs.Bool("force-last-try", false, a.t(msg{"残り1回でも暗証番号を送る", "send the PIN even with one try left"}))
+			q := &app.RegisterRequest{}
+			fs.StringVar(&q.Card.Reader, "reader", "", a.t(mFlagReader))
+			fs.DurationVar(&q.Card.Wait, "wait", 10e9, a.t(mFlagWait))
+			fs.BoolVar(&a.pinStdin, "pin-stdin", false, a.t(msg{"暗証番号を標準入力から読む（スクリプト用）", "read the PIN from standard input (for scripts)"}))
+			fs.BoolVar(&q.ForceLast, "force-last-try", false, a.t(msg{"残り1回でも暗証番号を送る", "send the PIN even with one try left"}))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("register"), a.t(mExtraArgs, args))
 				}
-				id, patron, err := a.resolve(s)
-				if err != nil {
-					return a.fail(err, s.id)
-				}
-				pol, err := a.policy()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				pseudo, err := a.pseudonymizer()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					return a.withCard(*reader, *wait, nil, func(ctx context.Context, _ string, sess *cardio.Session) int {
-						res, err := enroll.Enroll(ctx, enroll.Request{
-							Session: sess, Checker: pol, Registry: r, Pseudo: pseudo, ForceLast: *force,
-							MyKeyID: id, Patron: patron, Service: s.service,
-							PIN: func(tries int) ([]byte, error) {
-								fmt.Fprintln(a.stderr, a.t(mTriesBefore, tries))
-								return a.readPIN(*pinStdin)
-							},
-						})
-						if err != nil {
-							if !errors.Is(err, store.ErrPatronLinked) && !errors.Is(err, store.ErrIDLinked) && !errors.Is(err, store.ErrCertRegistered) && !errors.Is(err, store.ErrUnknownID) {
-								// Failures before the registry step are audited here.
-								r.Audit(ctx, store.AuditEntry{Action: store.ActionRegister, MyKeyID: id, Outcome: a.explain(err, "").code})
-							}
-							if errors.Is(err, cardio.ErrLastTry) || errors.Is(err, cardio.ErrPINBlocked) {
-								fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))
-							}
-							subject := string(id)
-							if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
-								subject = patron
-							}
-							return a.fail(err, subject)
-						}
-						if a.json {
-							a.printJSON(map[string]any{"ok": true, "mykey_id": string(res.MyKeyID), "minted": res.Minted, "superseded": res.Superseded,
-								"linked": res.Linked, "patron": patron, "service": s.service, "check": string(res.Decision.Reason), "method": res.Decision.Method,
-								"not_after": res.NotAfter})
-							return exitOK
-						}
-						switch {
-						case res.Superseded:
-							a.println(a.t(mRenewed, res.MyKeyID))
-						case res.Minted:
-							a.println(a.t(mRegistered, res.MyKeyID))
-						default:
-							a.println(a.t(mAlready, res.MyKeyID))
-						}
-						if res.Linked {
-							a.println(a.t(mLinkedToo, patron))
-						}
-						return exitOK
-					})
-				})
+				return a.register(s, q)
 			}
 		},
 	})
+}
+
+func (a *invocation) register(s *app.Selector, q *app.RegisterRequest) int {
+	core, t, err := a.resolve(s)
+	if err != nil {
+		return a.fail(err, s.MyKeyID)
+	}
+	q.Target, q.PIN = t, a.askPIN
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	res, err := core.Register(ctx, *q)
+	if err != nil {
+		if errors.Is(err, cardio.ErrLastTry) || errors.Is(err, cardio.ErrPINBlocked) {
+			fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))
+		}
+		return a.fail(err, subject(err, t))
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "mykey_id": string(res.MyKeyID), "minted": res.Minted, "superseded": res.Superseded,
+			"linked": res.Linked, "patron": t.Patron, "service": t.Service, "check": string(res.Decision.Reason), "method": res.Decision.Method,
+			"not_after": res.NotAfter})
+		return exitOK
+	}
+	switch {
+	case res.Superseded:
+		a.println(a.t(mRenewed, res.MyKeyID))
+	case res.Minted:
+		a.println(a.t(mRegistered, res.MyKeyID))
+	default:
+		a.println(a.t(mAlready, res.MyKeyID))
+	}
+	if res.Linked {
+		a.println(a.t(mLinkedToo, t.Patron))
+	}
+	return exitOK
+}
+
+// askPIN shows the tries left and reads the PIN.
+func (a *invocation) askPIN(tries int) ([]byte, error) {
+	fmt.Fprintln(a.stderr, a.t(mTriesBefore, tries))
+	return a.readPIN(a.pinStdin)
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"time"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
 )
@@ -29,7 +29,7 @@ func toJSON(service string, e store.Entry) entryJSON {
 	return j
 }
 
-func (a *app) printEntry(service string, e store.Entry) {
+func (a *invocation) printEntry(service string, e store.Entry) {
 	patron, linked := a.t(mNone), ""
 	if e.Link != nil {
 		patron, linked = e.Link.Patron, e.Link.LinkedAt.Local().Format("2006-01-02 15:04:05")
@@ -41,127 +41,94 @@ func (a *app) printEntry(service string, e store.Entry) {
 	fmt.Fprintf(a.stdout, "%s: %s\n%s: %d\n", a.t(mFieldCreated), e.CreatedAt.Local().Format("2006-01-02 15:04:05"), a.t(mFieldCerts), e.Certificates)
 }
 
-// selector holds the --mykey-id / --patron / --service flags shared by the
-// link commands.
-type selector struct {
-	id, patron, service string
-}
-
-func (a *app) selectorFlags(fs *flag.FlagSet) *selector {
-	s := &selector{}
-	fs.StringVar(&s.id, "mykey-id", "", a.t(mFlagID))
-	fs.StringVar(&s.patron, "patron", "", a.t(mFlagPatron))
-	fs.StringVar(&s.service, "service", "", a.t(mFlagService))
+// selectorFlags adds the --mykey-id / --patron / --service flags shared by
+// the link commands, and --json.
+func (a *invocation) selectorFlags(fs *flag.FlagSet) *app.Selector {
+	s := &app.Selector{}
+	fs.StringVar(&s.MyKeyID, "mykey-id", "", a.t(mFlagID))
+	fs.StringVar(&s.Patron, "patron", "", a.t(mFlagPatron))
+	fs.StringVar(&s.Service, "service", "", a.t(mFlagService))
 	fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 	return s
 }
 
-// resolve validates the selector's values and fills the default service.
-func (a *app) resolve(s *selector) (keyid.ID, string, error) {
-	c, err := a.config()
+// resolve checks the selector with the core.
+func (a *invocation) resolve(s *app.Selector) (*app.App, app.Target, error) {
+	core, err := a.app()
 	if err != nil {
-		return "", "", err
+		return nil, app.Target{}, err
 	}
-	if s.service == "" {
-		s.service = c.Patron.Service
-	}
-	var id keyid.ID
-	if s.id != "" {
-		if id, err = keyid.Parse(s.id); err != nil {
-			return "", "", err
-		}
-	}
-	patron := ""
-	if s.patron != "" {
-		rule, err := a.patronRule()
-		if err != nil {
-			return "", "", err
-		}
-		if patron, err = rule.Check(s.patron); err != nil {
-			return "", "", err
-		}
-	}
-	return id, patron, nil
+	t, err := core.Resolve(*s)
+	return core, t, err
 }
 
 // resolveOne checks that exactly one of --mykey-id and --patron is given,
 // and no arguments, and resolves the selector.
-func (a *app) resolveOne(c *command, s *selector, args []string) (keyid.ID, string, int) {
+func (a *invocation) resolveOne(c *command, s *app.Selector, args []string) (*app.App, app.Target, int) {
 	if len(args) > 0 {
-		return "", "", a.usageError(c, a.t(mExtraArgs, args))
+		return nil, app.Target{}, a.usageError(c, a.t(mExtraArgs, args))
 	}
-	if (s.id == "") == (s.patron == "") {
-		return "", "", a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
+	if (s.MyKeyID == "") == (s.Patron == "") {
+		return nil, app.Target{}, a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
 	}
-	id, patron, err := a.resolve(s)
+	core, t, err := a.resolve(s)
 	if err != nil {
-		return "", "", a.fail(err, s.id)
+		return nil, t, a.fail(err, s.MyKeyID)
 	}
-	return id, patron, exitOK
+	return core, t, exitOK
+}
+
+// subject is what a registry refusal is about: the patron number for
+// refusals about it, else the MyKey ID.
+func subject(err error, t app.Target) string {
+	if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
+		return t.Patron
+	}
+	return string(t.MyKeyID)
 }
 
 // linkSetup is the setup of link and relink (which always replaces).
-func linkSetup(name string, alwaysReplace bool) func(a *app, fs *flag.FlagSet) func([]string) int {
-	return func(a *app, fs *flag.FlagSet) func([]string) int {
+func linkSetup(name string, alwaysReplace bool) func(a *invocation, fs *flag.FlagSet) func([]string) int {
+	return func(a *invocation, fs *flag.FlagSet) func([]string) int {
 		s := a.selectorFlags(fs)
 		replace := &alwaysReplace
 		if !alwaysReplace {
 			replace = fs.Bool("replace", false, a.t(msg{"既存の紐付けを外して付け替える", "remove existing links and relink"}))
 		}
-		return func(args []string) int {
-			c := commandNamed(name)
-			if len(args) > 0 {
-				return a.usageError(c, a.t(mExtraArgs, args))
-			}
-			if s.id == "" || s.patron == "" {
-				return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
-			}
-			id, patron, err := a.resolve(s)
-			if err != nil {
-				return a.fail(err, s.id)
-			}
-			return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-				changed, err := r.Link(ctx, s.service, id, patron, store.LinkOptions{Replace: *replace})
-				if err != nil {
-					subject := string(id)
-					if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
-						subject = patron
-					}
-					return a.fail(err, subject)
-				}
-				if a.json {
-					a.printJSON(map[string]any{"ok": true, "changed": changed, "mykey_id": string(id), "patron": patron, "service": s.service})
-					return exitOK
-				}
-				switch {
-				case !changed:
-					a.println(a.t(mUnchanged, id, patron))
-				case *replace:
-					a.println(a.t(mRelinked, id, patron))
-				default:
-					a.println(a.t(mLinked, id, patron))
-				}
-				return exitOK
-			})
-		}
+		return func(args []string) int { return a.link(commandNamed(name), s, *replace, args) }
 	}
 }
 
-// withRegistry runs fn on the opened registry and closes it. Ctrl-C or
-// SIGTERM cancels fn's context: SQLite rolls back the transaction in
-// progress and fn's failure is reported as an interruption. A second
-// Ctrl-C ends the process at once.
-func (a *app) withRegistry(fn func(ctx context.Context, r store.Registry) int) int {
-	ctx, stop := signalContext()
-	defer stop()
-	context.AfterFunc(ctx, stop)
-	a.interrupted = ctx.Err
-	r, err := a.registry(ctx)
-	if err != nil {
-		return a.fail(err, "")
+func (a *invocation) link(c *command, s *app.Selector, replace bool, args []string) int {
+	if len(args) > 0 {
+		return a.usageError(c, a.t(mExtraArgs, args))
 	}
-	defer r.Close()
-	return fn(ctx, r)
+	if s.MyKeyID == "" || s.Patron == "" {
+		return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
+	}
+	core, t, err := a.resolve(s)
+	if err != nil {
+		return a.fail(err, s.MyKeyID)
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	changed, err := core.Link(ctx, t, replace)
+	if err != nil {
+		return a.fail(err, subject(err, t))
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "changed": changed, "mykey_id": string(t.MyKeyID), "patron": t.Patron, "service": t.Service})
+		return exitOK
+	}
+	switch {
+	case !changed:
+		a.println(a.t(mUnchanged, t.MyKeyID, t.Patron))
+	case replace:
+		a.println(a.t(mRelinked, t.MyKeyID, t.Patron))
+	default:
+		a.println(a.t(mLinked, t.MyKeyID, t.Patron))
+	}
+	return exitOK
 }
 
 func init() {
@@ -174,7 +141,7 @@ func init() {
 			"Mints new random MyKey IDs (8 symbols, the last one a check character) and records them in the registry. Card registration (mykey register) normally does this itself.",
 		},
 		examples: []string{"mykey id new", "mykey id new --count 3 --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			count := fs.Int("count", 1, a.t(msg{"発行する数 `N`（1〜1000）", "how many to mint, `N` (1 to 1000)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
@@ -185,23 +152,7 @@ func init() {
 				if *count < 1 || *count > 1000 {
 					return a.usageError(c, "--count: 1..1000")
 				}
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					var ids []string
-					for range *count {
-						id, err := r.NewID(ctx)
-						if err != nil {
-							return a.fail(err, "")
-						}
-						ids = append(ids, string(id))
-						if !a.json {
-							a.println(a.t(mNewID, id))
-						}
-					}
-					if a.json {
-						a.printJSON(map[string]any{"ok": true, "mykey_ids": ids})
-					}
-					return exitOK
-				})
+				return a.newIDs(*count)
 			}
 		},
 	})
@@ -215,7 +166,7 @@ func init() {
 			"Checks the form and check character of MyKey IDs, without looking at the registry. Lower case, full-width characters, spaces and hyphens are accepted. Exits with 2 if any is invalid.",
 		},
 		examples: []string{"mykey id check 7K3M9QXF", "mykey id check 7k3m-9qxf --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) == 0 {
@@ -230,7 +181,7 @@ func init() {
 						code = f.exit
 						fmt.Fprintln(a.stderr, a.t(mError)+f.text)
 						r := map[string]any{"input": s, "valid": false, "message": f.text}
-						if pe, ok := err.(*keyid.ParseError); ok {
+						if pe := (*keyid.ParseError)(nil); errors.As(err, &pe) {
 							r["reason"] = pe.Reason.String()
 							if pe.Pos > 0 {
 								r["position"] = pe.Pos
@@ -285,38 +236,10 @@ func init() {
 			"Removes the link of a MyKey ID or of a patron number. The MyKey ID and its certificates stay registered. Recorded in the audit log.",
 		},
 		examples: []string{"mykey unlink --mykey-id 7K3M9QXF", "mykey unlink --patron 12345678 --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
 			return func(args []string) int {
-				id, patron, code := a.resolveOne(commandNamed("unlink"), s, args)
-				if code != exitOK {
-					return code
-				}
-				var err error
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					var l store.Link
-					if id != "" {
-						l, err = r.UnlinkID(ctx, s.service, id)
-						if err == store.ErrNotFound {
-							fmt.Fprintln(a.stderr, a.t(mError)+a.t(mIDNotLinked, id))
-							if a.json {
-								a.printJSON(map[string]any{"ok": false, "error": "not-found", "message": a.t(mIDNotLinked, id)})
-							}
-							return exitNotFound
-						}
-					} else {
-						l, err = r.UnlinkPatron(ctx, s.service, patron)
-					}
-					if err != nil {
-						return a.fail(err, patron)
-					}
-					if a.json {
-						a.printJSON(map[string]any{"ok": true, "mykey_id": string(l.MyKeyID), "patron": l.Patron, "service": s.service})
-						return exitOK
-					}
-					a.println(a.t(mUnlinked, l.MyKeyID, l.Patron))
-					return exitOK
-				})
+				return a.unlink(s, args)
 			}
 		},
 	})
@@ -330,36 +253,10 @@ func init() {
 			"Finds the patron number of a MyKey ID, or the MyKey ID of a patron number. Exits with 3 if there is none. Lookups are recorded in the audit log.",
 		},
 		examples: []string{"mykey lookup --mykey-id 7K3M9QXF", "mykey lookup --patron 12345678 --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
 			return func(args []string) int {
-				id, patron, code := a.resolveOne(commandNamed("lookup"), s, args)
-				if code != exitOK {
-					return code
-				}
-				var err error
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					var e store.Entry
-					subject := string(id)
-					if id != "" {
-						e, err = r.LookupID(ctx, s.service, id)
-					} else {
-						subject = patron
-						e, err = r.LookupPatron(ctx, s.service, patron)
-					}
-					if aerr := r.Audit(ctx, store.AuditEntry{Action: "lookup", MyKeyID: e.MyKeyID, Outcome: store.Outcome(err), Detail: "service=" + s.service}); aerr != nil {
-						return a.fail(aerr, "")
-					}
-					if err != nil {
-						return a.fail(err, subject)
-					}
-					if a.json {
-						a.printJSON(map[string]any{"ok": true, "entry": toJSON(s.service, e)})
-						return exitOK
-					}
-					a.printEntry(s.service, e)
-					return exitOK
-				})
+				return a.lookup(s, args)
 			}
 		},
 	})
@@ -373,48 +270,14 @@ func init() {
 			"Lists every registered MyKey ID in order of registration, with its patron number. Listing is recorded in the audit log.",
 		},
 		examples: []string{"mykey list", "mykey list --json > registry.json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			service := fs.String("service", "", a.t(mFlagService))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("list"), a.t(mExtraArgs, args))
 				}
-				s := &selector{service: *service}
-				if _, _, err := a.resolve(s); err != nil {
-					return a.fail(err, "")
-				}
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					list, err := r.List(ctx, s.service)
-					if err != nil {
-						return a.fail(err, "")
-					}
-					if err := r.Audit(ctx, store.AuditEntry{Action: "list", Outcome: "ok", Detail: fmt.Sprintf("service=%s entries=%d", s.service, len(list))}); err != nil {
-						return a.fail(err, "")
-					}
-					if a.json {
-						out := make([]entryJSON, len(list))
-						for i, e := range list {
-							out[i] = toJSON(s.service, e)
-						}
-						a.printJSON(map[string]any{"ok": true, "service": s.service, "entries": out})
-						return exitOK
-					}
-					if len(list) == 0 {
-						a.println(a.t(mListEmpty))
-						return exitOK
-					}
-					fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %s\n", a.t(mFieldID), a.t(mFieldPatron), a.t(mFieldCreated), a.t(mFieldCerts))
-					for _, e := range list {
-						p := "-"
-						if e.Link != nil {
-							p = e.Link.Patron
-						}
-						fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %d\n", e.MyKeyID, p, e.CreatedAt.Local().Format("2006-01-02 15:04:05"), e.Certificates)
-					}
-					a.println(a.t(mListCount, len(list)))
-					return exitOK
-				})
+				return a.list(*service)
 			}
 		},
 	})
@@ -428,7 +291,7 @@ func init() {
 			"Shows the audit log (when, which OS user, what, which MyKey ID, outcome), oldest first. Patron numbers and issuance numbers are never recorded.",
 		},
 		examples: []string{"mykey audit", "mykey audit --since 2026-11-01 --limit 0 --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			limit := fs.Int("limit", 100, a.t(msg{"表示する件数 `N`（0 ならすべて）", "show the newest `N` entries (0: all)"}))
 			since := fs.String("since", "", a.t(msg{"この日時以降だけ `T`（2026-11-01 または 2026-11-01T09:00:00+09:00）", "only entries from `T` on (2026-11-01 or 2026-11-01T09:00:00+09:00)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -436,44 +299,154 @@ func init() {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("audit"), a.t(mExtraArgs, args))
 				}
-				var from time.Time
-				if *since != "" {
-					var err error
-					if from, err = time.ParseInLocation(time.DateOnly, *since, time.Local); err != nil {
-						if from, err = time.Parse(time.RFC3339, *since); err != nil {
-							return a.usageError(commandNamed("audit"), "--since: "+err.Error())
-						}
-					}
-				}
-				return a.withRegistry(func(ctx context.Context, r store.Registry) int {
-					all, err := r.AuditLog(ctx, *limit)
-					if err != nil {
-						return a.fail(err, "")
-					}
-					var log []store.AuditEntry
-					for _, e := range all {
-						if !e.At.Before(from) {
-							log = append(log, e)
-						}
-					}
-					if a.json {
-						out := make([]map[string]any, len(log))
-						for i, e := range log {
-							out[i] = map[string]any{"seq": e.Seq, "at": e.At.Format(time.RFC3339), "user": e.User, "action": e.Action, "mykey_id": string(e.MyKeyID), "outcome": e.Outcome, "detail": e.Detail}
-						}
-						a.printJSON(map[string]any{"ok": true, "entries": out})
-						return exitOK
-					}
-					for _, e := range log {
-						id := string(e.MyKeyID)
-						if id == "" {
-							id = "-"
-						}
-						fmt.Fprintf(a.stdout, "%5d %s %-10s %-8s %-8s %-14s %s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, id, e.Outcome, e.Detail)
-					}
-					return exitOK
-				})
+				return a.audit(*since, *limit)
 			}
 		},
 	})
+}
+
+func (a *invocation) newIDs(n int) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	var ids []string
+	_, err = core.NewIDs(ctx, n, func(id keyid.ID) {
+		ids = append(ids, string(id))
+		if !a.json {
+			a.println(a.t(mNewID, id))
+		}
+	})
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "mykey_ids": ids})
+	}
+	return exitOK
+}
+
+func (a *invocation) unlink(s *app.Selector, args []string) int {
+	core, t, code := a.resolveOne(commandNamed("unlink"), s, args)
+	if code != exitOK {
+		return code
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	l, err := core.Unlink(ctx, t)
+	if t.MyKeyID != "" && errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintln(a.stderr, a.t(mError)+a.t(mIDNotLinked, t.MyKeyID))
+		if a.json {
+			a.printJSON(map[string]any{"ok": false, "error": "not-found", "message": a.t(mIDNotLinked, t.MyKeyID)})
+		}
+		return exitNotFound
+	}
+	if err != nil {
+		return a.fail(err, t.Patron)
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "mykey_id": string(l.MyKeyID), "patron": l.Patron, "service": t.Service})
+		return exitOK
+	}
+	a.println(a.t(mUnlinked, l.MyKeyID, l.Patron))
+	return exitOK
+}
+
+func (a *invocation) lookup(s *app.Selector, args []string) int {
+	core, t, code := a.resolveOne(commandNamed("lookup"), s, args)
+	if code != exitOK {
+		return code
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	e, err := core.Lookup(ctx, t)
+	if err != nil {
+		subject := string(t.MyKeyID)
+		if t.MyKeyID == "" {
+			subject = t.Patron
+		}
+		return a.fail(err, subject)
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "entry": toJSON(t.Service, e)})
+		return exitOK
+	}
+	a.printEntry(t.Service, e)
+	return exitOK
+}
+
+func (a *invocation) list(service string) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	service = core.Service(service)
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	list, err := core.List(ctx, service)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		out := make([]entryJSON, len(list))
+		for i, e := range list {
+			out[i] = toJSON(service, e)
+		}
+		a.printJSON(map[string]any{"ok": true, "service": service, "entries": out})
+		return exitOK
+	}
+	if len(list) == 0 {
+		a.println(a.t(mListEmpty))
+		return exitOK
+	}
+	fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %s\n", a.t(mFieldID), a.t(mFieldPatron), a.t(mFieldCreated), a.t(mFieldCerts))
+	for _, e := range list {
+		p := "-"
+		if e.Link != nil {
+			p = e.Link.Patron
+		}
+		fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %d\n", e.MyKeyID, p, e.CreatedAt.Local().Format("2006-01-02 15:04:05"), e.Certificates)
+	}
+	a.println(a.t(mListCount, len(list)))
+	return exitOK
+}
+
+func (a *invocation) audit(since string, limit int) int {
+	var from time.Time
+	if since != "" {
+		var err error
+		if from, err = time.ParseInLocation(time.DateOnly, since, time.Local); err != nil {
+			if from, err = time.Parse(time.RFC3339, since); err != nil {
+				return a.usageError(commandNamed("audit"), "--since: "+err.Error())
+			}
+		}
+	}
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := a.registryContext()
+	defer cancel()
+	log, err := core.AuditLog(ctx, from, limit)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		out := make([]map[string]any, len(log))
+		for i, e := range log {
+			out[i] = map[string]any{"seq": e.Seq, "at": e.At.Format(time.RFC3339), "user": e.User, "action": e.Action, "mykey_id": string(e.MyKeyID), "outcome": e.Outcome, "detail": e.Detail}
+		}
+		a.printJSON(map[string]any{"ok": true, "entries": out})
+		return exitOK
+	}
+	for _, e := range log {
+		id := string(e.MyKeyID)
+		if id == "" {
+			id = "-"
+		}
+		fmt.Fprintf(a.stdout, "%5d %s %-10s %-8s %-8s %-14s %s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, id, e.Outcome, e.Detail)
+	}
+	return exitOK
 }

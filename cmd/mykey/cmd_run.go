@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
-	"gopkg.in/natefinch/lumberjack.v2"
-
-	"github.com/mykey-jp/mykey/cardio/pcsc"
+	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
-	"github.com/mykey-jp/mykey/keyboardwedge"
 )
 
 var outcomeText = map[desk.Outcome]msg{
@@ -34,77 +28,14 @@ var outcomeText = map[desk.Outcome]msg{
 }
 
 // statusText is the desk message for a status, Japanese first.
-func (a *app) statusText(st desk.Status) string {
+func (a *invocation) statusText(st desk.Status) string {
 	if st.Outcome == desk.Rejected {
 		return a.t(reasonText[st.Decision.Reason])
 	}
 	return a.t(outcomeText[st.Outcome])
 }
 
-// logger writes structured logs to a rotating file in the log folder.
-func (a *app) logger() (zerolog.Logger, func(), error) {
-	c, err := a.config()
-	if err != nil {
-		return zerolog.Nop(), nil, err
-	}
-	if err := os.MkdirAll(c.Log.Dir, 0o750); err != nil {
-		return zerolog.Nop(), nil, fmt.Errorf("creating the log folder %s: %w", c.Log.Dir, err)
-	}
-	lj := &lumberjack.Logger{Filename: filepath.Join(c.Log.Dir, "mykey.log"), MaxSize: c.Log.MaxSizeMB, MaxBackups: c.Log.MaxBackups}
-	level, _ := zerolog.ParseLevel(c.Log.Level)
-	zerolog.TimeFieldFormat = time.RFC3339Nano
-	return zerolog.New(lj).Level(level).With().Timestamp().Logger(), func() { lj.Close() }, nil
-}
-
-// newDesk builds the desk from the configuration. The caller closes with
-// the returned function.
-func (a *app) newDesk(log zerolog.Logger) (*desk.Desk, func(), error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, nil, err
-	}
-	pol, err := a.policy()
-	if err != nil {
-		return nil, nil, err
-	}
-	pseudo, err := a.pseudonymizer()
-	if err != nil {
-		return nil, nil, err
-	}
-	ty, closeTyper, err := a.typer()
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, err := a.registry(context.Background())
-	if err != nil {
-		closeTyper()
-		return nil, nil, err
-	}
-	client := &pcsc.Client{}
-	d := &desk.Desk{
-		Readers: pcscReaders{client}, Checker: pol, Registry: reg, Pseudo: pseudo, Typer: ty,
-		Dedup:   &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
-		Service: c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log,
-		Accept: func(r string) bool { return pcsc.Matches(r, c.Readers.Include, c.Readers.Exclude) },
-	}
-	return d, func() { client.Close(); reg.Close(); closeTyper() }, nil
-}
-
-// newLoggedDesk is newDesk with its log file; close closes both.
-func (a *app) newLoggedDesk() (*desk.Desk, zerolog.Logger, func(), error) {
-	log, closeLog, err := a.logger()
-	if err != nil {
-		return nil, log, nil, err
-	}
-	d, closeDesk, err := a.newDesk(log)
-	if err != nil {
-		closeLog()
-		return nil, log, nil, err
-	}
-	return d, log, func() { closeDesk(); closeLog() }, nil
-}
-
-func statusJSON(a *app, st desk.Status) map[string]any {
+func statusJSON(a *invocation, st desk.Status) map[string]any {
 	return map[string]any{
 		"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.statusText(st),
 		"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
@@ -114,7 +45,7 @@ func statusJSON(a *app, st desk.Status) map[string]any {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func (a *app) printStatus(st desk.Status) {
+func (a *invocation) printStatus(st desk.Status) {
 	if a.json {
 		a.printJSONLine(statusJSON(a, st))
 		return
@@ -136,67 +67,51 @@ func init() {
 			"The desk service. It watches the card readers; when a card is held up it reads the certificate, checks validity and revocation, finds the patron number in the registry and types it into the allowed window. If any step fails nothing is typed and the reason is shown. It keeps running across reader unplugging, smart-card service restarts and display loss. Logs go to log.dir (no patron numbers). Ctrl+C or Quit stops it.",
 		},
 		examples: []string{"mykey run", "mykey run --no-tray --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			noTray := fs.Bool("no-tray", false, a.t(msg{"常駐アイコンを出さない（画面のない環境用）", "no tray icon (headless)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(msg{"各読み取りの結果を1行の JSON で出力する", "print each tap's result as one JSON line"}))
+			taps := fs.Int("taps", 0, a.t(msg{"`N` 回かざされたら終了する（確認・試験用。0: 終了しない）", "stop after `N` taps (for checks and tests; 0: never)"}))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("run"), a.t(mExtraArgs, args))
 				}
-				if !a.configExplicit {
-					if created, err := config.FromExample(a.configPath); err != nil {
-						return a.fail(err, "")
-					} else if created {
-						fmt.Fprintln(a.stderr, a.t(msg{"設定ファイルを雛形から作りました: %s", "created the configuration from the template: %s"}, a.configPath))
-					}
-				}
-				d, log, closeDesk, err := a.newLoggedDesk()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				defer closeDesk()
-				ctx, cancel := signalContext()
-				defer cancel()
-				return a.runDesk(ctx, cancel, d, log, !*noTray)
+				return a.runDesk(!*noTray, *taps)
 			}
 		},
 	})
 }
 
-// runDesk runs d until ctx ends, restarting the watch after failures, with
-// the tray when asked for.
-func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, log zerolog.Logger, tray bool) int {
-	statuses := make(chan desk.Status, 16)
-	reading := make(chan struct{}, 1)
-	d.OnEvent = func(e desk.Event) {
-		if e.Kind == desk.CardInserted {
-			select {
-			case reading <- struct{}{}:
-			default:
-			}
+// runDesk runs the desk until Ctrl-C, SIGTERM, the tray's Quit or, when
+// taps > 0, that many taps, with the tray when asked for.
+func (a *invocation) runDesk(tray bool, taps int) int {
+	if !a.configExplicit {
+		if created, err := config.FromExample(a.configPath); err != nil {
+			return a.fail(err, "")
+		} else if created {
+			fmt.Fprintln(a.stderr, a.t(msg{"設定ファイルを雛形から作りました: %s", "created the configuration from the template: %s"}, a.configPath))
 		}
 	}
-	beep := func(bool) {}
-	if c, err := a.config(); err == nil && c.Wedge.Sound && c.Wedge.Output == "keyboard" {
-		if ty, ok := d.Typer.(*keyboardwedge.Typer); ok {
-			beep = beeper(ty.Injector)
-		}
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
 	}
-	d.OnStatus = func(st desk.Status) {
-		a.printStatus(st)
-		if st.Outcome != desk.Duplicate {
-			go beep(st.Outcome == desk.Typed)
-		}
-		select {
-		case statuses <- st:
-		default:
-		}
+	log, closeLog, err := core.OpenLog()
+	if err != nil {
+		return a.fail(err, "")
 	}
-	log.Info().Msg("desk started")
-	if c, err := a.config(); err == nil && c.Wedge.Output == "keyboard" && len(c.Wedge.AllowExe) == 0 && c.Wedge.AllowTitle == "" {
+	defer closeLog()
+	ctx, cancel := signalContext()
+	defer cancel()
+	t := &deskTap{a: a, left: taps, stop: cancel, statuses: make(chan desk.Status, 16), reading: make(chan struct{}, 1)}
+	d, closeDesk, err := core.Desk(ctx, log, t.status)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	defer closeDesk()
+	d.OnEvent = t.event
+	if core.TypesAnywhere() {
 		fmt.Fprintln(a.stderr, a.t(msg{"注意: wedge.allow_exe と wedge.allow_title が空のため、どのウィンドウにも入力します。図書館システムのプログラム名を設定してください（mykey wedge focus）。",
 			"note: wedge.allow_exe and wedge.allow_title are empty, so numbers are typed into any window; set the library system's program (see mykey wedge focus)."}))
-		log.Warn().Msg("no wedge allowlist: typing into any window")
 	}
 	if !a.json {
 		fmt.Fprintln(a.stderr, a.t(msg{"受付を開始しました。カードをかざしてください（Ctrl+C で終了）。", "ready: hold a card on the reader (Ctrl+C to stop)."}))
@@ -204,24 +119,47 @@ func (a *app) runDesk(ctx context.Context, cancel context.CancelFunc, d *desk.De
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ctx.Err() == nil {
-			err := d.Run(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			log.Error().Err(err).Msg("watching the readers failed; retrying")
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
+		core.RunDesk(ctx, d)
 	}()
 	if tray {
-		a.runTray(ctx, cancel, d, statuses, reading)
+		a.runTray(ctx, cancel, d, t.statuses, t.reading)
 	}
 	<-ctx.Done()
-	log.Info().Msg("stopping")
 	<-done
 	log.Info().Msg("desk stopped")
 	return exitOK
+}
+
+// deskTap passes the desk's taps to the terminal and the tray.
+type deskTap struct {
+	a        *invocation
+	mu       sync.Mutex
+	left     int // taps until stop; 0: no limit
+	stop     func()
+	statuses chan desk.Status
+	reading  chan struct{}
+}
+
+func (t *deskTap) event(e cardio.Event) {
+	if e.Kind == cardio.CardInserted {
+		select {
+		case t.reading <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *deskTap) status(st desk.Status) {
+	t.a.printStatus(st)
+	select {
+	case t.statuses <- st:
+	default:
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.left > 0 {
+		if t.left--; t.left == 0 {
+			t.stop()
+		}
+	}
 }

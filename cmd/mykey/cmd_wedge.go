@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/mykey-jp/mykey/keyboardwedge"
@@ -22,7 +21,7 @@ var (
 	mFocusLine   = msg{"プログラム: %s\nタイトル: %s\nPID: %d", "program: %s\ntitle: %s\nPID: %d"}
 )
 
-func (a *app) wedgeFailure(err error) (failure, bool) {
+func (a *invocation) wedgeFailure(err error) (failure, bool) {
 	var re *keyboardwedge.RefusedError
 	var ie *keyboardwedge.InterruptedError
 	switch {
@@ -40,37 +39,8 @@ func (a *app) wedgeFailure(err error) (failure, bool) {
 	return failure{}, false
 }
 
-// typer builds the configured Typer: the OS's keyboard, or the stdout sink
-// when wedge.output is "stdout". close releases it.
-func (a *app) typer() (*keyboardwedge.Typer, func(), error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, nil, err
-	}
-	w := c.Wedge
-	tmpl, err := keyboardwedge.ParseTemplate(w.Template)
-	if err != nil {
-		return nil, nil, err
-	}
-	t := &keyboardwedge.Typer{Template: tmpl, KeyDelay: time.Duration(w.KeyDelayMS) * time.Millisecond}
-	if w.Output == "stdout" {
-		t.Injector, t.KeyDelay = &keyboardwedge.TextSink{W: a.stdout}, 0
-		return t, func() {}, nil
-	}
-	inj, focus, ime, closeFn, err := systemWedge()
-	if err != nil {
-		return nil, nil, err
-	}
-	t.Injector, t.Focus, t.IME = inj, focus, ime
-	t.Guard.Exes = w.AllowExe
-	if w.AllowTitle != "" {
-		t.Guard.Title = regexp.MustCompile(w.AllowTitle) // checked with the configuration
-	}
-	return t, closeFn, nil
-}
-
 // pause gives the administrator time to click into the target window.
-func (a *app) pause(ctx context.Context, d time.Duration) error {
+func (a *invocation) pause(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -97,7 +67,7 @@ func init() {
 			"For setting up a desk: types T through the configured template (wedge.template) and target allowlist (wedge.allow_exe, wedge.allow_title) into the focused window. Click into the target during --after. Windows not allowed receive nothing.",
 		},
 		examples: []string{"mykey wedge test --text 12345678", "mykey wedge test --text 12345678 --after 5s --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			text := fs.String("text", "", a.t(msg{"入力する文字 `T`（数字、英字、-）", "`T`ext to type (digits, letters, -)"}))
 			after := fs.Duration("after", 3*time.Second, a.t(msg{"入力を始めるまでの待ち時間 `DURATION`", "pause before typing, `DURATION`"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -105,27 +75,7 @@ func init() {
 				if len(args) > 0 || *text == "" {
 					return a.usageError(commandNamed("wedge test"), a.t(mNeedFlag, "--text"))
 				}
-				ctx, cancel := signalContext()
-				defer cancel()
-				t, closeFn, err := a.typer()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				defer closeFn()
-				if err := a.pause(ctx, *after); err != nil {
-					return a.fail(err, "")
-				}
-				res, err := t.Type(ctx, *text)
-				if err != nil {
-					return a.fail(err, "")
-				}
-				if a.json {
-					a.printJSON(map[string]any{"ok": true, "typed": res.Typed, "keys": res.Keys, "window": windowJSON(res.Window),
-						"took_ms": float64(res.Took.Microseconds()) / 1000})
-					return exitOK
-				}
-				fmt.Fprintln(a.stderr, a.t(mTyped, res.Window, res.Typed, res.Keys, float64(res.Took.Microseconds())/1000))
-				return exitOK
+				return a.wedgeTest(*text, *after)
 			}
 		},
 	})
@@ -139,36 +89,64 @@ func init() {
 			"Shows the program name, title and PID of the window that receives keys, for writing wedge.allow_exe and wedge.allow_title. Click into the library system's input field during --after.",
 		},
 		examples: []string{"mykey wedge focus --after 5s", "mykey wedge focus --json"},
-		setup: func(a *app, fs *flag.FlagSet) func([]string) int {
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			after := fs.Duration("after", 0, a.t(msg{"調べるまでの待ち時間 `DURATION`", "pause before looking, `DURATION`"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				if len(args) > 0 {
 					return a.usageError(commandNamed("wedge focus"), a.t(mExtraArgs, args))
 				}
-				ctx, cancel := signalContext()
-				defer cancel()
-				_, focus, _, closeFn, err := systemWedge()
-				if err != nil {
-					return a.fail(err, "")
-				}
-				defer closeFn()
-				if err := a.pause(ctx, *after); err != nil {
-					return a.fail(err, "")
-				}
-				w, err := focus.Focused(ctx)
-				if err != nil {
-					return a.fail(err, "")
-				}
-				if a.json {
-					m := windowJSON(w)
-					m["ok"] = true
-					a.printJSON(m)
-					return exitOK
-				}
-				a.println(a.t(mFocusLine, w.Exe, w.Title, w.PID))
-				return exitOK
+				return a.wedgeFocus(*after)
 			}
 		},
 	})
+}
+
+func (a *invocation) wedgeTest(text string, after time.Duration) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if _, err := core.Typer(); err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	if err := a.pause(ctx, after); err != nil {
+		return a.fail(err, "")
+	}
+	res, err := core.TypeTest(ctx, text)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "typed": res.Typed, "keys": res.Keys, "window": windowJSON(res.Window), "took_ms": ms(res.Took)})
+		return exitOK
+	}
+	fmt.Fprintln(a.stderr, a.t(mTyped, res.Window, res.Typed, res.Keys, ms(res.Took)))
+	return exitOK
+}
+
+func (a *invocation) wedgeFocus(after time.Duration) int {
+	core, err := a.app()
+	if err != nil {
+		return a.fail(err, "")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	if err := a.pause(ctx, after); err != nil {
+		return a.fail(err, "")
+	}
+	w, err := core.Focused(ctx)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		m := windowJSON(w)
+		m["ok"] = true
+		a.printJSON(m)
+		return exitOK
+	}
+	a.println(a.t(mFocusLine, w.Exe, w.Title, w.PID))
+	return exitOK
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +9,6 @@ import (
 	"github.com/mykey-jp/mykey/keyfile"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
-	"github.com/mykey-jp/mykey/store/sqlite"
 )
 
 // failure is what one error means for the user: a code for scripts, the
@@ -23,7 +21,7 @@ type failure struct {
 
 // explain maps an error to its failure. subject names the ID or patron
 // number the command was about, for messages that quote it.
-func (a *app) explain(err error, subject string) failure {
+func (a *invocation) explain(err error, subject string) failure {
 	var ce *config.Error
 	var pe *keyid.ParseError
 	var pat *keyid.PatronError
@@ -94,7 +92,7 @@ func (a *app) explain(err error, subject string) failure {
 
 // fail reports err and returns its exit code. With --json a JSON object
 // with the code and message goes to stdout as well.
-func (a *app) fail(err error, subject string) int {
+func (a *invocation) fail(err error, subject string) int {
 	f := a.explain(err, subject)
 	fmt.Fprintln(a.stderr, a.t(mError)+f.text)
 	if a.json {
@@ -103,39 +101,15 @@ func (a *app) fail(err error, subject string) int {
 	return f.exit
 }
 
-// registry opens the configured registry, creating the pseudonym secret
-// beside the configuration on first use.
-func (a *app) registry(ctx context.Context) (store.Registry, error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, err
-	}
-	if _, created, err := keyfile.LoadOrCreate(c.KeyFile.Path, nil); err != nil {
-		return nil, err
-	} else if created {
-		fmt.Fprintln(a.stderr, a.t(mKeyCreated, c.KeyFile.Path))
-	}
-	return sqlite.Open(ctx, c.Database.Path, store.Options{User: osUser()})
-}
-
-// patronRule returns the configured patron-number rule.
-func (a *app) patronRule() (*keyid.PatronRule, error) {
-	c, err := a.config()
-	if err != nil {
-		return nil, err
-	}
-	return keyid.NewPatronRule(c.Patron.Pattern, keyid.CheckDigit(c.Patron.CheckDigit))
-}
-
 // patronReason words why a patron number was refused.
-func (a *app) patronReason(e *keyid.PatronError) string {
+func (a *invocation) patronReason(e *keyid.PatronError) string {
 	switch e.Reason {
-	case "empty":
+	case keyid.PatronEmpty:
 		return a.t(mPatronEmpty)
-	case "pattern":
+	case keyid.PatronPattern:
 		return a.t(mPatronPattern, e.Detail)
-	case "check digit":
+	case keyid.PatronCheckDigit:
 		return a.t(mPatronCheck, e.Detail)
 	}
-	return e.Reason
+	return e.Reason.String()
 }

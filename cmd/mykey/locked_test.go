@@ -19,23 +19,6 @@ import (
 	"github.com/mykey-jp/mykey/store/sqlite"
 )
 
-type oneCard struct{ c *vcard.Card }
-
-func (o oneCard) Watch(ctx context.Context, fn func(desk.Event)) error {
-	<-ctx.Done()
-	return ctx.Err()
-}
-func (o oneCard) Connect(context.Context, string) (desk.Card, error) {
-	return struct {
-		*vcard.Card
-		closer
-	}{o.c, closer{}}, nil
-}
-
-type closer struct{}
-
-func (closer) Close() error { return nil }
-
 // TestTapWhileDatabaseLocked taps a registered card while another process
 // holds the registry's write lock for a moment: the number is typed (reads
 // do not wait in WAL mode) and the audit entry is written once the lock is
@@ -57,10 +40,13 @@ func TestTapWhileDatabaseLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	card, _ := vcard.New(vcard.Config{AuthCert: leafDER, AuthCA: caDER, Key: key, PIN: "1234"}, nil)
+	readers := vcard.NewReaders("reader", "reader2")
+	readers.Insert("reader", card)
+	readers.Insert("reader2", card)
 	var typed bytes.Buffer
 	tmpl, _ := keyboardwedge.ParseTemplate("{patron}{enter}")
 	d := &desk.Desk{
-		Readers: oneCard{card}, Registry: reg, Pseudo: pseudo, Service: store.DefaultService,
+		Readers: readers, Registry: reg, Pseudo: pseudo, Service: store.DefaultService,
 		Checker: &certcheck.Policy{Chain: &certcheck.Chain{Anchors: []*x509.Certificate{ca}}, Method: certcheck.MethodCRL, AllowUnavailable: true},
 		Typer:   &keyboardwedge.Typer{Injector: &keyboardwedge.TextSink{W: &typed}, Template: tmpl},
 	}

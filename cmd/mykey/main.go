@@ -5,17 +5,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"os/user"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/config"
 )
 
@@ -39,8 +43,13 @@ func main() {
 	os.Exit(run(args, os.Stdin, os.Stdout, os.Stderr))
 }
 
-// app is the state one invocation shares between its steps.
-type app struct {
+// run runs one invocation on the production devices.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(app.Devices{}, args, stdin, stdout, stderr)
+}
+
+// invocation is the state one invocation shares between its steps.
+type invocation struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lang           string // "ja" or "en"; "" until decided
@@ -48,8 +57,11 @@ type app struct {
 	configExplicit bool
 	cfg            *config.Config
 	json           bool
+	pinStdin       bool         // register: the PIN comes from standard input
 	interrupted    func() error // non-nil once a registry command runs: why it was interrupted, if it was
 	mu             sync.Mutex   // serialises output from concurrent taps
+	devices        app.Devices  // zero: the production devices
+	core           *app.App     // opened by app()
 }
 
 // command is one CLI command. setup defines its flags on fs and returns the
@@ -60,7 +72,7 @@ type command struct {
 	usage    string
 	desc     msg
 	examples []string
-	setup    func(a *app, fs *flag.FlagSet) func(args []string) int
+	setup    func(a *invocation, fs *flag.FlagSet) func(args []string) int
 }
 
 var commands []*command
@@ -82,8 +94,11 @@ func findCommand(args []string) (*command, []string) {
 	return nil, args
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+// runWith runs one invocation with these devices (tests hand it virtual
+// ones) and returns the exit code.
+func runWith(devices app.Devices, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &invocation{stdin: stdin, stdout: stdout, stderr: stderr, devices: devices}
+	defer a.close()
 	a.configPath = config.DefaultLocations().Config
 	a.prescan(args)
 
@@ -152,7 +167,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func (a *app) newFlagSet(c *command) *flag.FlagSet {
+func (a *invocation) newFlagSet(c *command) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	a.commonFlags(fs)
@@ -160,7 +175,7 @@ func (a *app) newFlagSet(c *command) *flag.FlagSet {
 }
 
 // commonFlags are accepted before and after the command name.
-func (a *app) commonFlags(fs *flag.FlagSet) {
+func (a *invocation) commonFlags(fs *flag.FlagSet) {
 	fs.Func("config", a.t(mFlagConfig, config.DefaultLocations().Config), func(s string) error {
 		a.configPath, a.configExplicit = s, true
 		return nil
@@ -177,7 +192,7 @@ func (a *app) commonFlags(fs *flag.FlagSet) {
 // prescan picks the language before flags are parsed, so that help and
 // errors are already in it: --lang, then MYKEY_LANG, then the configuration
 // file's lang, then Japanese.
-func (a *app) prescan(args []string) {
+func (a *invocation) prescan(args []string) {
 	lang := os.Getenv("MYKEY_LANG")
 	for i, s := range args {
 		v, ok := strings.CutPrefix(strings.TrimPrefix(s, "-"), "-lang")
@@ -216,7 +231,7 @@ func flagValue(rest string, args []string, i int) (string, bool) {
 	return "", false
 }
 
-func (a *app) topUsage(w io.Writer) {
+func (a *invocation) topUsage(w io.Writer) {
 	fmt.Fprint(w, a.t(mUsageTop))
 	names := make([]string, 0, len(commands))
 	byName := map[string]*command{}
@@ -231,7 +246,7 @@ func (a *app) topUsage(w io.Writer) {
 	fmt.Fprint(w, a.t(mUsageTail))
 }
 
-func (a *app) commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+func (a *invocation) commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 	fmt.Fprintln(w, a.t(mUsage, c.usage))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t(c.desc))
@@ -256,7 +271,7 @@ func (a *app) commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 
 // config loads the configuration once. Without --config a missing file means
 // the defaults.
-func (a *app) config() (*config.Config, error) {
+func (a *invocation) config() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
@@ -268,7 +283,57 @@ func (a *app) config() (*config.Config, error) {
 	return c, nil
 }
 
-func (a *app) printJSON(v any) {
+// app opens the application core for the configuration, once.
+func (a *invocation) app() (*app.App, error) {
+	if a.core != nil {
+		return a.core, nil
+	}
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	d := a.devices
+	if d.Output == nil {
+		d.Output = a.stdout
+	}
+	a.core = app.New(c, d, osUser())
+	a.core.Notify = a.notice
+	return a.core, nil
+}
+
+// notice words what the core tells while it works.
+func (a *invocation) notice(n app.Notice) {
+	switch n.Kind {
+	case app.KeyCreated:
+		fmt.Fprintln(a.stderr, a.t(mKeyCreated, n.Path))
+	case app.HoldCard:
+		fmt.Fprintln(a.stderr, a.t(mHoldCard))
+	}
+}
+
+func (a *invocation) close() {
+	if a.core != nil {
+		a.core.Close()
+	}
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// registryContext is the context of a registry command: Ctrl-C or
+// SIGTERM cancels it, SQLite rolls back the transaction in progress and the
+// failure is reported as an interruption. A second Ctrl-C ends the process
+// at once.
+func (a *invocation) registryContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signalContext()
+	context.AfterFunc(ctx, stop)
+	a.interrupted = ctx.Err
+	return ctx, stop
+}
+
+func (a *invocation) printJSON(v any) {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -276,7 +341,7 @@ func (a *app) printJSON(v any) {
 }
 
 // printJSONLine prints v as one line of JSON (a stream of records).
-func (a *app) printJSONLine(v any) {
+func (a *invocation) printJSONLine(v any) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	enc := json.NewEncoder(a.stdout)
@@ -284,10 +349,10 @@ func (a *app) printJSONLine(v any) {
 	enc.Encode(v)
 }
 
-func (a *app) println(s string) { fmt.Fprintln(a.stdout, s) }
+func (a *invocation) println(s string) { fmt.Fprintln(a.stdout, s) }
 
 // usageError reports a usage mistake and returns exitUsage.
-func (a *app) usageError(c *command, m string) int {
+func (a *invocation) usageError(c *command, m string) int {
 	fmt.Fprintln(a.stderr, a.t(mError)+m)
 	fmt.Fprintln(a.stderr, a.t(mUsage, c.usage))
 	return exitUsage
@@ -304,4 +369,10 @@ func osUser() string {
 		}
 	}
 	return "unknown"
+}
+
+// isSet reports whether the flag name was given.
+func isSet(fs *flag.FlagSet, name string) (set bool) {
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

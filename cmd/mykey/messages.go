@@ -5,7 +5,7 @@ import "fmt"
 // msg is one user-facing text in Japanese and English.
 type msg struct{ ja, en string }
 
-func (a *app) t(m msg, args ...any) string {
+func (a *invocation) t(m msg, args ...any) string {
 	s := m.ja
 	if a.lang == "en" {
 		s = m.en

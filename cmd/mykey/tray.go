@@ -78,7 +78,7 @@ var (
 
 // runTray shows the tray icon and its menu until ctx ends or Quit is
 // chosen (which cancels ctx). It must run on the main goroutine.
-func (a *app) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, statuses <-chan desk.Status, reading <-chan struct{}) {
+func (a *invocation) runTray(ctx context.Context, cancel context.CancelFunc, d *desk.Desk, statuses <-chan desk.Status, reading <-chan struct{}) {
 	logDir := ""
 	if c, err := a.config(); err == nil {
 		logDir = c.Log.Dir

@@ -10,10 +10,9 @@ import (
 	"crypto/x509/pkix"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -47,7 +46,6 @@ type Responder struct {
 	mode    Mode
 	revoked map[string]time.Time
 	hits    int
-	server  *httptest.Server
 }
 
 // New returns a responder for ca, to serve with an HTTP server of the
@@ -56,9 +54,17 @@ func New(ca *x509.Certificate, key *rsa.PrivateKey, now func() time.Time) *Respo
 	return &Responder{CA: ca, Key: key, Now: now, revoked: map[string]time.Time{}}
 }
 
+// TB is the part of testing.TB that Start uses (this package links no
+// testing code: the demo uses it too).
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
 // Start runs a responder for the CA fixture caName on 127.0.0.1; it stops
 // when the test ends.
-func Start(t testing.TB, caName string, now func() time.Time) *Responder {
+func Start(t TB, caName string, now func() time.Time) *Responder {
 	t.Helper()
 	caDER, key, err := testpki.Load(caName)
 	if err != nil {
@@ -70,10 +76,25 @@ func Start(t testing.TB, caName string, now func() time.Time) *Responder {
 	// not inside the first delegated answer, where it ate the client's
 	// timeout on a loaded machine.
 	testpki.Key("ocsp responder")
-	r.server = httptest.NewServer(r)
-	r.URL = r.server.URL
-	t.Cleanup(r.server.Close)
+	stop, err := r.Serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	return r
+}
+
+// Serve answers on a free port of 127.0.0.1, sets URL, and returns how to
+// stop.
+func (r *Responder) Serve() (stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	r.URL = "http://" + ln.Addr().String()
+	return func() { srv.Close() }, nil
 }
 
 // SetMode changes how it answers.

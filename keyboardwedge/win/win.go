@@ -28,6 +28,7 @@ var (
 	procGetWindowThreadProcessId = user32.NewProc("GetWindowThreadProcessId")
 	procSendMessageW             = user32.NewProc("SendMessageW")
 	procImmGetDefaultIMEWnd      = imm32.NewProc("ImmGetDefaultIMEWnd")
+	procMessageBeep              = user32.NewProc("MessageBeep")
 )
 
 const (
@@ -36,8 +37,10 @@ const (
 	imcSetOpenStatus = 0x0006
 )
 
-// Wedge implements keyboardwedge.Injector, FocusReader and IME.
+// Wedge is the Windows keyboard device (keyboardwedge.Device).
 type Wedge struct{}
+
+var _ keyboardwedge.Device = (*Wedge)(nil)
 
 // New returns the Windows wedge. robotgo's own pause after each key is
 // switched off: the Typer's KeyDelay paces the keys.
@@ -114,3 +117,17 @@ func (*Wedge) SetOpen(w keyboardwedge.Window, open bool) error {
 	procSendMessageW.Call(ime, wmIMEControl, imcSetOpenStatus, v)
 	return nil
 }
+
+// Beep implements keyboardwedge.Device: the system's "OK" sound when
+// typed, its "error" sound otherwise.
+func (*Wedge) Beep(ok bool) {
+	const mbOK, mbIconHand = 0x00000000, 0x00000010
+	t := uintptr(mbIconHand)
+	if ok {
+		t = mbOK
+	}
+	procMessageBeep.Call(t)
+}
+
+// Close implements keyboardwedge.Device (nothing is held open).
+func (*Wedge) Close() error { return nil }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,8 +13,8 @@ import (
 	"github.com/mykey-jp/mykey/store"
 )
 
-// ErrNotRegistry means a file is not a registry this mykey can use.
-var ErrNotRegistry = errors.New("not a mykey registry")
+// ErrNotRegistry is store.ErrNotRegistry.
+var ErrNotRegistry = store.ErrNotRegistry
 
 // copyDB copies the main database of src into dst with SQLite's online
 // backup, which is consistent while other connections write.
@@ -82,7 +81,7 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		return err
 	}
 	// The backup exists: record it even if ctx ends now (Ctrl-C).
-	return d.Audit(context.WithoutCancel(ctx), store.AuditEntry{Action: "backup", Outcome: "ok", Detail: "file=" + filepath.Base(path)})
+	return d.Audit(context.WithoutCancel(ctx), store.AuditEntry{Action: store.ActionBackup, Outcome: "ok", Detail: "file=" + filepath.Base(path)})
 }
 
 // Check opens the file at path read-only and reports whether it is a sound
@@ -161,5 +160,5 @@ func (d *DB) Restore(ctx context.Context, path string) error {
 	if err := d.migrate(ctx); err != nil {
 		return d.wrap(err)
 	}
-	return d.Audit(ctx, store.AuditEntry{Action: "restore", Outcome: "ok", Detail: "file=" + filepath.Base(path)})
+	return d.Audit(ctx, store.AuditEntry{Action: store.ActionRestore, Outcome: "ok", Detail: "file=" + filepath.Base(path)})
 }

@@ -1,33 +1,31 @@
 //go:build linux
 
-package main
+package x11_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/mykey-jp/mykey/internal/xdesk"
 	"github.com/mykey-jp/mykey/keyboardwedge"
+	"github.com/mykey-jp/mykey/keyboardwedge/x11"
 )
 
-// TestWedgeSurvivesDisplayRestart types through the desk's X11 wedge, stops
-// the X server (a clear error, no crash), starts it again, and types again.
-func TestWedgeSurvivesDisplayRestart(t *testing.T) {
+// TestOwnerSurvivesDisplayRestart types through the desk's X11 device,
+// stops the X server (a clear error, no crash), starts it again, and types
+// again.
+func TestOwnerSurvivesDisplayRestart(t *testing.T) {
 	d := xdesk.Start(t)
 	t.Setenv("DISPLAY", d.Display)
-	inj, focus, _, closeFn, err := systemWedge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
+	owner := &x11.Owner{}
+	defer owner.Close()
 	tmpl, _ := keyboardwedge.ParseTemplate("{patron}{enter}")
-	ty := &keyboardwedge.Typer{Injector: inj, Focus: focus, Template: tmpl}
+	ty := keyboardwedge.NewTyper(owner, tmpl, keyboardwedge.Guard{})
 	typeInto := func(target *xdesk.Target) {
 		t.Helper()
 		target.Focus()
-		if _, err := ty.Type(context.Background(), "2468"); err != nil {
+		if _, err := ty.Type(ctx, "2468"); err != nil {
 			t.Fatalf("typing: %v", err)
 		}
 		target.Wait("2468^M", 5*time.Second)
@@ -37,7 +35,7 @@ func TestWedgeSurvivesDisplayRestart(t *testing.T) {
 	// The display goes away: a clear error, not a crash.
 	d.Kill()
 	// (A dead connection may answer as if nothing had the focus.)
-	if _, err := ty.Type(context.Background(), "2468"); !errors.Is(err, keyboardwedge.ErrNoDisplay) && !errors.Is(err, keyboardwedge.ErrNoFocus) {
+	if _, err := ty.Type(ctx, "2468"); !errors.Is(err, keyboardwedge.ErrNoDisplay) && !errors.Is(err, keyboardwedge.ErrNoFocus) {
 		t.Fatalf("typing without a display: %v, want ErrNoDisplay or ErrNoFocus", err)
 	}
 	// Meanwhile another X server (another test package's) gets another

@@ -1,0 +1,208 @@
+// Package app is mykey's application core: it opens what a use case needs
+// from the configuration (the registry, the revocation policy, the
+// pseudonymiser, the typer, the desk) and runs each use case as one call —
+// read a card, register, link, look up, import, export, back up, restore,
+// read the audit log, import a CRL, run the desk. The CLI, the tray and the
+// browser console are thin callers of it.
+//
+// Its devices (card readers, keyboard, clock, randomness, HTTP client) come
+// in as one Devices struct, so tests and the demo hand it an in-process
+// virtual card and a text sink. It returns typed results and errors and
+// never prints; what a front end may want to show while a call runs comes
+// through the Notify hook.
+package app
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/cardio/pcsc"
+	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/config"
+	"github.com/mykey-jp/mykey/keyboardwedge"
+	"github.com/mykey-jp/mykey/keyfile"
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/sqlite"
+)
+
+// Devices are the hardware and OS services the core uses. A nil field gets
+// the production default.
+type Devices struct {
+	Readers cardio.Readers       // PC/SC when nil
+	Wedge   keyboardwedge.Device // the OS's keyboard (X11, Windows) when nil
+	Output  io.Writer            // where wedge.output = "stdout" types; os.Stdout when nil
+	Clock   func() time.Time     // time.Now when nil
+	Rand    io.Reader            // crypto/rand when nil
+	HTTP    *http.Client         // http.DefaultClient when nil
+}
+
+// NoticeKind is something a front end may tell its user while a call runs.
+type NoticeKind int
+
+// Notices.
+const (
+	KeyCreated NoticeKind = iota + 1 // the pseudonym key file was created (Path)
+	HoldCard                         // waiting for a card to be held on a reader
+)
+
+// Notice is one notice.
+type Notice struct {
+	Kind NoticeKind
+	Path string
+}
+
+// App is the core for one configuration.
+type App struct {
+	Config  *config.Config
+	Devices Devices
+	User    string       // the OS user, for the audit log
+	Notify  func(Notice) // may be nil
+}
+
+// New returns the core for cfg with devices; nil fields of devices get the
+// production defaults. Close releases the devices.
+func New(cfg *config.Config, devices Devices, user string) *App {
+	if devices.Readers == nil {
+		devices.Readers = &pcsc.Client{}
+	}
+	if devices.Wedge == nil {
+		devices.Wedge = systemWedge()
+	}
+	if devices.Output == nil {
+		devices.Output = os.Stdout
+	}
+	if devices.Clock == nil {
+		devices.Clock = time.Now
+	}
+	if devices.HTTP == nil {
+		devices.HTTP = http.DefaultClient
+	}
+	return &App{Config: cfg, Devices: devices, User: user}
+}
+
+// Close releases the devices.
+func (a *App) Close() error {
+	var errs []error
+	if c, ok := a.Devices.Readers.(io.Closer); ok {
+		errs = append(errs, c.Close())
+	}
+	errs = append(errs, a.Devices.Wedge.Close())
+	return errors.Join(errs...)
+}
+
+func (a *App) notify(n Notice) {
+	if a.Notify != nil {
+		a.Notify(n)
+	}
+}
+
+// ErrNoAnchors means no trust anchors are configured.
+var ErrNoAnchors = errors.New("no trust anchors configured")
+
+// Registry opens the configured registry, creating the pseudonym key
+// beside the configuration on first use (KeyCreated). Close it when done.
+func (a *App) Registry(ctx context.Context) (store.Registry, error) {
+	if _, created, err := keyfile.LoadOrCreate(a.Config.KeyFile.Path, a.Devices.Rand); err != nil {
+		return nil, err
+	} else if created {
+		a.notify(Notice{Kind: KeyCreated, Path: a.Config.KeyFile.Path})
+	}
+	return sqlite.Open(ctx, a.Config.Database.Path, store.Options{User: a.User, Clock: a.Devices.Clock, Mint: a.mint()})
+}
+
+// mint mints MyKey IDs from the configured randomness.
+func (a *App) mint() func() (keyid.ID, error) {
+	if a.Devices.Rand == nil {
+		return nil
+	}
+	return func() (keyid.ID, error) { return keyid.New(a.Devices.Rand) }
+}
+
+// withRegistry runs fn on the opened registry and closes it.
+func (a *App) withRegistry(ctx context.Context, fn func(r store.Registry) error) error {
+	r, err := a.Registry(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return fn(r)
+}
+
+// Pseudonymizer loads (or creates) the pseudonym key.
+func (a *App) Pseudonymizer() (*keyid.Pseudonymizer, error) {
+	secret, _, err := keyfile.LoadOrCreate(a.Config.KeyFile.Path, a.Devices.Rand)
+	if err != nil {
+		return nil, err
+	}
+	return keyid.NewPseudonymizer(secret)
+}
+
+// PatronRule returns the configured patron-number rule.
+func (a *App) PatronRule() (*keyid.PatronRule, error) {
+	return keyid.NewPatronRule(a.Config.Patron.Pattern, keyid.CheckDigit(a.Config.Patron.CheckDigit))
+}
+
+// Anchors loads the configured trust anchors (ErrNoAnchors when none).
+func (a *App) Anchors() ([]*x509.Certificate, error) {
+	if len(a.Config.Revocation.TrustAnchors) == 0 {
+		return nil, ErrNoAnchors
+	}
+	return certcheck.LoadCertificates(a.Config.Revocation.TrustAnchors)
+}
+
+// Policy builds the configured certificate and revocation policy.
+func (a *App) Policy() (*certcheck.Policy, error) {
+	anchors, err := a.Anchors()
+	if err != nil {
+		return nil, err
+	}
+	r, now := a.Config.Revocation, a.Devices.Clock
+	return &certcheck.Policy{
+		Chain:            &certcheck.Chain{Anchors: anchors, TestMode: r.TestMode, Now: now},
+		Method:           certcheck.Method(r.Method),
+		OCSP:             &certcheck.OCSP{URL: r.OCSPURL, Timeout: time.Duration(r.OCSPTimeoutMS) * time.Millisecond, Client: a.Devices.HTTP, Now: now},
+		CRL:              &certcheck.CRLStore{Dir: r.CRLDir, Anchors: anchors, Now: now},
+		CRLGrace:         time.Duration(r.CRLGraceHours) * time.Hour,
+		AllowUnavailable: r.OnUnavailable == "allow",
+	}, nil
+}
+
+// Typer builds the configured typer: the keyboard device with the window
+// allowlist, or the text sink on Devices.Output when wedge.output is
+// "stdout".
+func (a *App) Typer() (*keyboardwedge.Typer, error) {
+	w := a.Config.Wedge
+	tmpl, err := keyboardwedge.ParseTemplate(w.Template)
+	if err != nil {
+		return nil, err
+	}
+	if w.Output == "stdout" {
+		return &keyboardwedge.Typer{Injector: &keyboardwedge.TextSink{W: a.Devices.Output}, Template: tmpl}, nil
+	}
+	g := keyboardwedge.Guard{Exes: w.AllowExe}
+	if w.AllowTitle != "" {
+		if g.Title, err = regexp.Compile(w.AllowTitle); err != nil {
+			return nil, fmt.Errorf("wedge.allow_title: %w", err)
+		}
+	}
+	t := keyboardwedge.NewTyper(a.Devices.Wedge, tmpl, g)
+	t.KeyDelay = time.Duration(w.KeyDelayMS) * time.Millisecond
+	return t, nil
+}
+
+// Service returns s, or the configured service when s is empty.
+func (a *App) Service(s string) string {
+	if s == "" {
+		return a.Config.Patron.Service
+	}
+	return s
+}

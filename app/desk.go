@@ -1,0 +1,110 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/keyboardwedge"
+)
+
+// OpenLog opens the service log: structured lines in a rotating file in
+// log.dir. close closes it.
+func (a *App) OpenLog() (log zerolog.Logger, close func(), err error) {
+	c := a.Config.Log
+	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
+		return zerolog.Nop(), nil, fmt.Errorf("creating the log folder %s: %w", c.Dir, err)
+	}
+	lj := &lumberjack.Logger{Filename: filepath.Join(c.Dir, "mykey.log"), MaxSize: c.MaxSizeMB, MaxBackups: c.MaxBackups}
+	level, _ := zerolog.ParseLevel(c.Level)
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	return zerolog.New(lj).Level(level).With().Timestamp().Logger(), func() { lj.Close() }, nil
+}
+
+// TypesAnywhere reports that the keyboard output has no window allowlist:
+// numbers would be typed into any window.
+func (a *App) TypesAnywhere() bool {
+	w := a.Config.Wedge
+	return w.Output == "keyboard" && len(w.AllowExe) == 0 && w.AllowTitle == ""
+}
+
+// Desk builds the desk pipeline from the configuration. onStatus (may be
+// nil) is called after every tap, after the desk's feedback sound started.
+// The caller closes the desk's registry with close.
+func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.Status)) (d *desk.Desk, close func(), err error) {
+	c := a.Config
+	pol, err := a.Policy()
+	if err != nil {
+		return nil, nil, err
+	}
+	pseudo, err := a.Pseudonymizer()
+	if err != nil {
+		return nil, nil, err
+	}
+	ty, err := a.Typer()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := a.Registry(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sound := c.Wedge.Sound && c.Wedge.Output == "keyboard"
+	d = &desk.Desk{
+		Readers: a.Devices.Readers, Checker: pol, Registry: reg, Pseudo: pseudo, Typer: ty,
+		Dedup:   &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
+		Service: c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log, Now: a.Devices.Clock,
+		Accept: func(r string) bool { return cardio.Matches(r, c.Readers.Include, c.Readers.Exclude) },
+		OnStatus: func(st desk.Status) {
+			if sound && st.Outcome != desk.Duplicate {
+				go a.Devices.Wedge.Beep(st.Outcome == desk.Typed)
+			}
+			if onStatus != nil {
+				onStatus(st)
+			}
+		},
+	}
+	return d, func() { reg.Close() }, nil
+}
+
+// RunDesk runs d until ctx ends, watching the readers again a second after
+// the watch failed.
+func (a *App) RunDesk(ctx context.Context, d *desk.Desk) {
+	d.Log.Info().Msg("desk started")
+	if a.TypesAnywhere() {
+		d.Log.Warn().Msg("no wedge allowlist: typing into any window")
+	}
+	for ctx.Err() == nil {
+		err := d.Run(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		d.Log.Error().Err(err).Msg("watching the readers failed; retrying")
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	d.Log.Info().Msg("stopping")
+}
+
+// TypeTest types text through the configured typer, as a tap would.
+func (a *App) TypeTest(ctx context.Context, text string) (keyboardwedge.Result, error) {
+	t, err := a.Typer()
+	if err != nil {
+		return keyboardwedge.Result{}, err
+	}
+	return t.Type(ctx, text)
+}
+
+// Focused returns the window that has keyboard focus.
+func (a *App) Focused(ctx context.Context) (keyboardwedge.Window, error) {
+	return a.Devices.Wedge.Focused(ctx)
+}

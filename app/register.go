@@ -1,0 +1,44 @@
+package app
+
+import (
+	"context"
+
+	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/enroll"
+	"github.com/mykey-jp/mykey/store"
+)
+
+// RegisterRequest is a registration at the counter.
+type RegisterRequest struct {
+	Card      CardRequest
+	Target    Target // the MyKey ID of a renewed card, the patron number to link
+	ForceLast bool   // allow using the last PIN try
+	// PIN is called with the tries left and returns the PIN the patron
+	// entered; its bytes are cleared after use. It is never stored or logged.
+	PIN func(triesLeft int) ([]byte, error)
+}
+
+// Register registers the card held up: certificate check, PIN, the card
+// signs a fresh challenge, then the MyKey ID (new, kept, or the renewed
+// card's) and the link, all or nothing. Failures are audited (enroll).
+func (a *App) Register(ctx context.Context, q RegisterRequest) (res enroll.Result, err error) {
+	pol, err := a.Policy()
+	if err != nil {
+		return res, err
+	}
+	pseudo, err := a.Pseudonymizer()
+	if err != nil {
+		return res, err
+	}
+	err = a.withRegistry(ctx, func(r store.Registry) error {
+		return a.WithCard(ctx, q.Card, func(ctx context.Context, _ string, s *cardio.Session) error {
+			res, err = enroll.Enroll(ctx, enroll.Request{
+				Session: s, Checker: pol, Registry: r, Pseudo: pseudo, ForceLast: q.ForceLast,
+				MyKeyID: q.Target.MyKeyID, Patron: q.Target.Patron, Service: q.Target.Service,
+				PIN: q.PIN, Rand: a.Devices.Rand,
+			})
+			return err
+		})
+	})
+	return res, err
+}
