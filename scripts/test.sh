@@ -12,6 +12,15 @@ if [ "${CI:-}" = true ]; then
 	export MYKEY_REQUIRE_REAL=1
 fi
 
+echo "== go mod tidy -diff, gofmt, and what the release links"
+go mod tidy -diff
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt -l: $unformatted"
+	exit 1
+fi
+sh scripts/check-release-deps.sh
+
 echo "== go vet"
 go vet ./...
 GOOS=windows CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc go vet ./...
