@@ -1,13 +1,20 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mykey-jp/mykey/app"
+	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/internal/testpki"
+	"github.com/mykey-jp/mykey/keyboardwedge"
 )
 
 func TestMain(m *testing.M) {
@@ -16,8 +23,91 @@ func TestMain(m *testing.M) {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
-		"mykey": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"mykey": func() { os.Exit(runScripted(os.Args[1:])) },
 	})
+}
+
+// The virtual readers of the scripts: VCARDS lists the fixture cards held
+// on "Virtual Reader 0", "Virtual Reader 1"… ("-" leaves a reader empty),
+// VCARD_TRIES sets their PIN tries left, VCARD_FAULT their faults (as
+// mykey vcard --fault), VCARD_KEY makes them hold another fixture's key (a
+// copied certificate). Cards hold PIN 1234. The keyboard is a recorder
+// whose focused window is VWINDOW ("exe:title"; none when empty); what it
+// typed is appended to $WORK/typed.txt.
+func runScripted(args []string) int {
+	readers, err := scriptReaders()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "script readers:", err)
+		return 99
+	}
+	rec := &keyboardwedge.Recorder{}
+	if exe, title, ok := strings.Cut(os.Getenv("VWINDOW"), ":"); ok {
+		rec.Window = keyboardwedge.Window{ID: 1, PID: 4242, Exe: exe, Title: title}
+	}
+	code := runWith(app.Devices{Readers: readers, Wedge: rec}, args, os.Stdin, os.Stdout, os.Stderr)
+	if typed := rec.Typed(); typed != "" {
+		f, err := os.OpenFile("typed.txt", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.WriteString(strings.ReplaceAll(typed, "\n", "⏎\n"))
+			f.Close()
+		}
+	}
+	return code
+}
+
+func scriptReaders() (*vcard.Readers, error) {
+	names := strings.Fields(strings.ReplaceAll(os.Getenv("VCARDS"), ",", " "))
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	faults, err := parseFaults(os.Getenv("VCARD_FAULT"))
+	if err != nil {
+		return nil, err
+	}
+	tries := vcard.MaxTries
+	if s := os.Getenv("VCARD_TRIES"); s != "" {
+		if tries, err = strconv.Atoi(s); err != nil {
+			return nil, err
+		}
+	}
+	var readerNames []string
+	for i := range names {
+		readerNames = append(readerNames, fmt.Sprintf("Virtual Reader %d", i))
+	}
+	r := vcard.NewReaders(readerNames...)
+	for i, name := range names {
+		if name == "-" {
+			continue
+		}
+		cert, key, err := testpki.Load(name)
+		if err != nil {
+			return nil, err
+		}
+		if k := os.Getenv("VCARD_KEY"); k != "" {
+			if _, key, err = testpki.Load(k); err != nil {
+				return nil, err
+			}
+		}
+		c, _ := x509.ParseCertificate(cert)
+		issuer := "ca-2023"
+		for _, ca := range []string{"ca-2019", "ca-test"} {
+			if der, _, _ := testpki.Load(ca); der != nil {
+				if p, _ := x509.ParseCertificate(der); p != nil && c.CheckSignatureFrom(p) == nil {
+					issuer = ca
+				}
+			}
+		}
+		caDER, _, err := testpki.Load(issuer)
+		if err != nil {
+			return nil, err
+		}
+		card, err := vcard.New(vcard.Config{AuthCert: cert, AuthCA: caDER, Key: key, PIN: "1234", TriesLeft: tries, Faults: faults}, nil)
+		if err != nil {
+			return nil, err
+		}
+		r.Insert(readerNames[i], card)
+	}
+	return r, nil
 }
 
 // TestScripts runs the CLI scripts in testdata/script. Each starts in a
@@ -30,6 +120,7 @@ func TestScripts(t *testing.T) {
 			cfg := filepath.Join(e.WorkDir, "mykey.toml")
 			e.Setenv("MYKEY_CONFIG", cfg)
 			e.Setenv("MYKEY_LANG", "")
+			e.Setenv("MYKEY_TESTPKI", testpki.Dir())
 			return os.WriteFile(cfg, []byte("[database]\npath = \"registry.db\"\n"), 0o644)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -45,6 +136,16 @@ func TestScripts(t *testing.T) {
 				if got := uint64(fi.Mode().Perm()); (got == want) == neg {
 					ts.Fatalf("%s has mode %04o, want %s%04o", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 				}
+			},
+			// crl FILE NUMBER [FIXTURE...]: a CRL of ca-2023, valid now,
+			// revoking the fixture certificates named.
+			"crl": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: crl FILE NUMBER [FIXTURE...]")
+				}
+				n, err := strconv.ParseInt(args[1], 10, 64)
+				ts.Check(err)
+				ts.Check(writeCRLFile(ts.MkAbs(args[0]), n, args[2:]...))
 			},
 			// chmod OCTAL FILE
 			"chmod": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -228,8 +228,12 @@ func Write(dir string, fx []Fixture) error {
 	return nil
 }
 
-// Dir returns testdata/pki from any package directory of the module.
+// Dir returns testdata/pki from any package directory of the module, or
+// $MYKEY_TESTPKI when set (for test processes that run elsewhere).
 func Dir() string {
+	if d := os.Getenv("MYKEY_TESTPKI"); d != "" {
+		return d
+	}
 	for dir, _ := os.Getwd(); ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			return filepath.Join(dir, "testdata", "pki")
