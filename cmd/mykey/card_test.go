@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -11,10 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
 	"github.com/mykey-jp/mykey/internal/testenv"
 	"github.com/mykey-jp/mykey/internal/testpki"
@@ -45,40 +46,44 @@ func cliJSON(t testing.TB, v any, args ...string) {
 	}
 }
 
-// startVCard runs `mykey vcard` as its own process with the fixture
-// "user" card and returns a function that pulls it.
-func startVCard(t testing.TB, apduLog string, extra ...string) (stop func()) {
+// startVCard inserts the fixture "user" card into the first vpcd slot,
+// served in process as mykey-vcard serves it (re-inserted a second after
+// a removal), with faults as mykey-vcard --fault takes them, and returns a
+// function that pulls it.
+func startVCard(t testing.TB, apduLog string, faults string) (stop func()) {
 	t.Helper()
-	dir := testpki.Dir()
-	args := append([]string{"vcard", "--lang", "en",
-		"--cert", filepath.Join(dir, "user.der"), "--key", filepath.Join(dir, "user.key"),
-		"--ca", filepath.Join(dir, "ca-2023.der"), "--pin", "1234", "--reinsert", "1s",
-		"--apdu-log", apduLog}, extra...)
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "MYKEY_RUN_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	cert, key, err := testpki.Load("user")
+	if err != nil {
 		t.Fatal(err)
 	}
+	ca, _, _ := testpki.Load("ca-2023")
+	f, err := vcard.ParseFaults(faults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.Create(apduLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := vcard.New(vcard.Config{AuthCert: cert, AuthCA: ca, Key: key, PIN: "1234", Faults: f}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		card.ServeLoop(ctx, pcsctest.Addr(0, 0), time.Second, func(err error) { t.Logf("virtual card: %v", err) })
+	}()
 	stopped := false
 	stop = func() {
 		if stopped {
 			return
 		}
 		stopped = true
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("mykey vcard: %v\n%s", err, stderr.String())
-			}
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("mykey vcard did not stop on SIGTERM\n%s", stderr.String())
-		}
+		cancel()
+		<-done
+		log.Close()
 		// pcscd polls every 400 ms: let it see the card go before the next.
 		waitCard(t, false)
 	}
@@ -124,7 +129,7 @@ func TestCardCommandsThroughPCSCD(t *testing.T) {
 	pcsctest.Start(t, 1)
 	dir := setupCLI(t)
 	apduLog := filepath.Join(dir, "apdu.log")
-	startVCard(t, apduLog)
+	startVCard(t, apduLog, "")
 
 	cert, _, err := testpki.Load("user")
 	if err != nil {
@@ -191,7 +196,7 @@ func TestCardFaultsThroughCLI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
-			stop := startVCard(t, filepath.Join(dir, "apdu.log"), "--fault", tt.fault)
+			stop := startVCard(t, filepath.Join(dir, "apdu.log"), tt.fault)
 			defer stop()
 			out, errs, code := cli(t, "card", "read", "--wait", "5s")
 			if code != exitFailure || !strings.Contains(errs, tt.want) {
@@ -212,7 +217,7 @@ func TestCardFaultsThroughCLI(t *testing.T) {
 		})
 	}
 	// After the faults, a good card reads again.
-	stop := startVCard(t, filepath.Join(dir, "apdu.log"))
+	stop := startVCard(t, filepath.Join(dir, "apdu.log"), "")
 	defer stop()
 	if _, errs, code := cli(t, "card", "read", "--wait", "5s"); code != 0 {
 		t.Fatalf("read after faults: %d %s", code, errs)
@@ -231,7 +236,7 @@ func TestOpenSC(t *testing.T) {
 	pcsctest.Start(t, 1)
 	dir := setupCLI(t)
 	apduLog := filepath.Join(dir, "apdu.log")
-	startVCard(t, apduLog)
+	startVCard(t, apduLog, "")
 	sh := func(name string, args ...string) string {
 		t.Helper()
 		out, err := exec.Command(name, args...).CombinedOutput()

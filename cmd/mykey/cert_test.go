@@ -183,7 +183,7 @@ func TestCertCheckCard(t *testing.T) {
 	pcsctest.Start(t, 1)
 	r := ocsptest.Start(t, "ca-2023", time.Now)
 	dir := setupCert(t, "ocsp", r.URL)
-	startVCard(t, filepath.Join(dir, "apdu.log"))
+	startVCard(t, filepath.Join(dir, "apdu.log"), "")
 	var d decision
 	cliJSON(t, &d, "cert", "check", "--card", "--wait", "5s")
 	if !d.OK || d.Reason != "good" || d.Method != "ocsp" || r.Hits() != 1 {

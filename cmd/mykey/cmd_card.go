@@ -2,22 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
-	"github.com/mykey-jp/mykey/cardio/vcard"
 )
 
 var (
@@ -178,58 +170,6 @@ func init() {
 			}
 		},
 	})
-
-	register(&command{
-		name:    "vcard",
-		summary: msg{"仮想 JPKI カードを仮想リーダー（vpcd）に挿す", "insert a virtual JPKI card into the vpcd virtual reader"},
-		usage:   "mykey vcard --cert FILE --key FILE --ca FILE --pin 1234 [--vpcd ADDR] [--fault LIST] [--apdu-log FILE]",
-		desc: msg{
-			"試験・実演用の仮想マイナンバーカードです。pcscd の vpcd 仮想リーダーにつながり、終了（Ctrl+C）まで挿したままにします。抜かれた後は --reinsert の間隔でまた挿します。--fault で故障を再現できます（カンマ区切り）: remove-after=N, delay=50ms, not-jpki, short-reads=N, get-response, wrong-le=N, empty-eof, no-extended。APDU の記録では暗証番号を伏せます。",
-			"A virtual My Number Card for tests and demos. It connects to pcscd's vpcd virtual reader and stays inserted until stopped (Ctrl+C); after a removal it is inserted again after --reinsert. --fault reproduces faults (comma separated): remove-after=N, delay=50ms, not-jpki, short-reads=N, get-response, wrong-le=N, empty-eof, no-extended. The APDU log never shows the PIN.",
-		},
-		examples: []string{
-			"mykey vcard --cert testdata/pki/user.der --key testdata/pki/user.key --ca testdata/pki/ca-2023.der --pin 1234",
-			"mykey vcard --cert user.der --key user.key --ca ca.der --pin 1234 --fault remove-after=5,delay=20ms --apdu-log apdu.txt",
-		},
-		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
-			certPath := fs.String("cert", "", a.t(msg{"利用者証明用証明書 `FILE`（DER または PEM）", "user-identification certificate `FILE` (DER or PEM)"}))
-			keyPath := fs.String("key", "", a.t(msg{"その秘密鍵 `FILE`（PEM）", "its private key `FILE` (PEM)"}))
-			caPath := fs.String("ca", "", a.t(msg{"CA 証明書 `FILE`（DER または PEM）", "CA certificate `FILE` (DER or PEM)"}))
-			pin := fs.String("pin", "", a.t(msg{"仮想カードの暗証番号 `PIN`（4桁）", "the virtual card's `PIN` (4 digits)"}))
-			tries := fs.Int("tries", vcard.MaxTries, a.t(msg{"暗証番号の残り回数の初期値 `N`", "initial PIN tries left, `N`"}))
-			addr := fs.String("vpcd", vcard.DefaultVPCD, a.t(msg{"vpcd の `ADDR`", "vpcd `ADDR`ess"}))
-			faults := fs.String("fault", "", a.t(msg{"再現する故障 `LIST`", "faults to reproduce, `LIST`"}))
-			apduLog := fs.String("apdu-log", "", a.t(msg{"APDU を記録する `FILE`", "`FILE` to log APDUs to"}))
-			reinsert := fs.Duration("reinsert", time.Second, a.t(msg{"抜かれてから挿し直すまで `DURATION`", "pause before re-inserting after a removal, `DURATION`"}))
-			return func(args []string) int {
-				c := commandNamed("vcard")
-				if len(args) > 0 {
-					return a.usageError(c, a.t(mExtraArgs, args))
-				}
-				if *certPath == "" || *keyPath == "" || *caPath == "" || *pin == "" {
-					return a.usageError(c, a.t(mNeedFlag, "--cert, --key, --ca, --pin"))
-				}
-				f, err := parseFaults(*faults)
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				cert, err := readCertFile(*certPath)
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				ca, err := readCertFile(*caPath)
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				key, err := readKeyFile(*keyPath)
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				cfg := vcard.Config{AuthCert: cert, AuthCA: ca, Key: key, PIN: *pin, TriesLeft: *tries, Faults: f}
-				return a.serveVCard(cfg, *apduLog, *addr, *reinsert)
-			}
-		},
-	})
 }
 
 func (a *invocation) readers() ([]cardio.Reader, error) {
@@ -299,108 +239,4 @@ func (a *invocation) pinStatus(q app.CardRequest) int {
 		fmt.Fprintln(a.stderr, a.t(mPINBlocked))
 	}
 	return exitOK
-}
-
-// serveVCard keeps a virtual card in the vpcd reader at addr until Ctrl-C.
-func (a *invocation) serveVCard(cfg vcard.Config, apduLog, addr string, reinsert time.Duration) int {
-	var log io.Writer
-	if apduLog != "" {
-		f, err := os.Create(apduLog)
-		if err != nil {
-			return a.fail(err, "")
-		}
-		defer f.Close()
-		log = f
-	}
-	card, err := vcard.New(cfg, log)
-	if err != nil {
-		return a.usageError(commandNamed("vcard"), err.Error())
-	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	fmt.Fprintln(a.stderr, a.t(msg{"仮想カードを %s に挿しました（Ctrl+C で終了）。", "virtual card inserted at %s (Ctrl+C to stop)."}, addr))
-	card.ServeLoop(ctx, addr, reinsert, a.printError)
-	return exitOK
-}
-
-func (a *invocation) printError(err error) { fmt.Fprintln(a.stderr, a.t(mError)+err.Error()) }
-
-// parseFaults reads "remove-after=5,delay=20ms,not-jpki".
-func parseFaults(s string) (vcard.Faults, error) {
-	var f vcard.Faults
-	if s == "" {
-		return f, nil
-	}
-	for _, item := range strings.Split(s, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(item), "=")
-		n := func() (int, error) {
-			i, err := strconv.Atoi(v)
-			if err != nil || i < 0 {
-				return 0, fmt.Errorf("--fault %s: want a whole number, got %q", k, v)
-			}
-			return i, nil
-		}
-		var err error
-		switch k {
-		case "remove-after":
-			f.RemoveAfter, err = n()
-		case "short-reads":
-			f.ShortReads, err = n()
-		case "wrong-le":
-			f.WrongLe, err = n()
-		case "delay":
-			f.Delay, err = time.ParseDuration(v)
-		case "not-jpki":
-			f.NotJPKI = true
-		case "get-response":
-			f.GetResponse = true
-		case "empty-eof":
-			f.EmptyEOF = true
-		case "no-extended":
-			f.NoExtended = true
-		default:
-			return f, fmt.Errorf("--fault: unknown fault %q", k)
-		}
-		if err != nil {
-			return f, err
-		}
-	}
-	return f, nil
-}
-
-func readCertFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if blk, _ := pem.Decode(b); blk != nil {
-		b = blk.Bytes
-	}
-	if _, err := x509.ParseCertificate(b); err != nil {
-		return nil, fmt.Errorf("%s: not a certificate: %v", path, err)
-	}
-	return b, nil
-}
-
-func readKeyFile(path string) (*rsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(blk.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not an RSA private key: %v", path, err)
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an RSA private key", path)
-	}
-	return rk, nil
 }

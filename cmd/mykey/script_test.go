@@ -60,7 +60,7 @@ func scriptReaders() (*vcard.Readers, error) {
 	if len(names) == 0 {
 		names = []string{"-"}
 	}
-	faults, err := parseFaults(os.Getenv("VCARD_FAULT"))
+	faults, err := vcard.ParseFaults(os.Getenv("VCARD_FAULT"))
 	if err != nil {
 		return nil, err
 	}
