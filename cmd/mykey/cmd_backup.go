@@ -21,6 +21,8 @@ func init() {
 		name:    "backup",
 		summary: msg{"登録簿をバックアップする", "back up the registry"},
 		usage:   "mykey backup FILE",
+		args:    "FILE",
+		needs:   needRegistry,
 		desc: msg{
 			"登録簿の一貫したコピーを FILE に作ります（受付サービスが動いていても安全です）。ファイルは所有者だけが読めます。秘密鍵ファイルは含まれないので、別に保管してください（両方そろわないと復元後にカードを識別できません）。",
 			"Writes a consistent copy of the registry to FILE, safe while the desk service runs; only its owner can read it. The secret key file is not included: keep it apart (both are needed to recognise cards after a restore).",
@@ -28,9 +30,6 @@ func init() {
 		examples: []string{"mykey backup D:\\backup\\mykey-2026-11-27.db"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			return func(args []string) int {
-				if len(args) != 1 {
-					return a.usageError(commandNamed("backup"), a.t(mNeedFlag, "FILE"))
-				}
 				return a.backup(args[0])
 			}
 		},
@@ -40,6 +39,8 @@ func init() {
 		name:    "restore",
 		summary: msg{"バックアップから登録簿を戻す", "restore the registry from a backup"},
 		usage:   "mykey restore FILE --yes",
+		args:    "FILE",
+		needs:   needRegistry,
 		desc: msg{
 			"バックアップ FILE が mykey の登録簿であること（形式と整合性）を確かめてから、今の登録簿の内容を置き換えます。違うファイルは受け付けません。秘密鍵ファイルはバックアップを取ったときと同じものが必要です。",
 			"Checks that FILE is a mykey registry (schema and integrity), then replaces the current registry's content with it. Other files are refused. The secret key file must be the one in use when the backup was made.",
@@ -48,9 +49,6 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			yes := fs.Bool("yes", false, a.t(msg{"置き換えてよいことを確認する", "confirm replacing the registry"}))
 			return func(args []string) int {
-				if len(args) != 1 {
-					return a.usageError(commandNamed("restore"), a.t(mNeedFlag, "FILE"))
-				}
 				if !*yes {
 					return a.usageError(commandNamed("restore"), a.t(mRestoreYes))
 				}
@@ -61,30 +59,18 @@ func init() {
 }
 
 func (a *invocation) backup(path string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	if err := core.Backup(ctx, path); err != nil {
+	if err := a.core.Backup(a.ctx, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return a.fail(errors.New(a.t(mBackupExists, path)), "")
 		}
 		return a.fail(err, "")
 	}
-	a.println(a.t(mBackupDone, path, core.Config.KeyFile.Path))
+	a.println(a.t(mBackupDone, path, a.core.Config.KeyFile.Path))
 	return exitOK
 }
 
 func (a *invocation) restore(path string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	if err := core.Restore(ctx, path); err != nil {
+	if err := a.core.Restore(a.ctx, path); err != nil {
 		if errors.Is(err, store.ErrNotRegistry) || errors.Is(err, store.ErrCorrupt) {
 			return a.fail(errors.New(a.t(mNotRegistry)+"\n  "+err.Error()), "")
 		}

@@ -62,9 +62,6 @@ func init() {
 			force := fs.Bool("force", false, a.t(msg{"既にあるファイルを上書きする", "overwrite an existing file"}))
 			forWindows := fs.Bool("windows-defaults", false, a.t(msg{"Windows の既定の場所を説明に書く（インストーラーの作成用）", "describe the Windows default locations (for building the installer)"}))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("config init"), a.t(mExtraArgs, args))
-				}
 				p := a.configPath
 				if *path != "" {
 					p = *path

@@ -3,65 +3,26 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"time"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/internal/wording"
 )
 
 var (
 	mFlagReader   = msg{"使うカードリーダー `NAME`（名前の一部でよい。既定: カードのあるリーダー）", "card reader `NAME` to use (a part of the name will do; default: the one holding a card)"}
 	mFlagWait     = msg{"カードがかざされるまで待つ時間 `DURATION`", "how long to wait for a card, `DURATION`"}
 	mFlagExtended = msg{"拡張長 APDU で読む（対応リーダーのみ。既定: 設定の readers.extended_length）", "read with extended-length APDUs (if the reader supports them; default: readers.extended_length)"}
-	mNoReaders    = msg{"カードリーダーが見つかりません。接続とドライバー、スマートカードサービス（Linux: pcscd）を確かめてください。", "no card reader found; check the connection, its driver and the smart-card service (Linux: pcscd)."}
-	mNoSuchReader = msg{"カードリーダー %q が見つかりません。mykey readers で名前を確かめてください。", "no card reader matches %q; see mykey readers for the names."}
 	mHoldCard     = msg{"カードをかざしてください…", "hold the card on the reader…"}
-	mNoCard       = msg{"カードがかざされませんでした。", "no card was presented."}
-	mReaderGone   = msg{"カードリーダーまたはスマートカードサービス（Linux: pcscd）が応答しません。接続とサービスを確かめてください。", "the card reader or the smart-card service (Linux: pcscd) is not responding; check the connection and the service."}
-	mCardRemoved  = msg{"読み取り中にカードが離されました。もう一度かざしてください。", "the card was removed while being read; hold it on the reader again."}
-	mNotJPKI      = msg{"マイナンバーカードではありません（JPKI の機能がありません）。", "this is not a My Number Card (no JPKI applet)."}
-	mBadCert      = msg{"カードの証明書を読み取れません。カードをかざし直してください。続くときはカードの不具合です。", "the certificate on the card cannot be read; hold the card again. If it persists, the card is faulty."}
-	mCardMalform  = msg{"カードの応答が正しくありません。かざし直してください。", "the card gave a malformed answer; hold it again."}
-	mPINBlocked   = msg{"暗証番号がロックされています。市区町村の窓口で解除が必要です。", "the PIN is blocked; the city office must unlock it."}
-	mPINLastTry   = msg{"暗証番号の残り回数が 1 回です。間違えるとロックされます。", "only one PIN try is left; a wrong PIN blocks the card."}
 	mTries        = msg{"利用者証明用暗証番号の残り回数: %d 回", "user-identification PIN tries left: %d"}
 	mTriesUnknown = msg{"暗証番号は照合済みです（残り回数は表示されません）。", "the PIN is already verified (the card does not tell the tries left)."}
 	mReaderLine   = msg{"%s\t%s", "%s\t%s"}
 	mPresent      = msg{"カードあり", "card present"}
 	mEmpty        = msg{"カードなし", "no card"}
 )
-
-// cardFailure explains card-side errors; explain falls back to it.
-func (a *invocation) cardFailure(err error) (failure, bool) {
-	switch {
-	case errors.Is(err, cardio.ErrNotJPKI):
-		return failure{"not-jpki", exitFailure, a.t(mNotJPKI)}, true
-	case errors.Is(err, cardio.ErrCardRemoved):
-		return failure{"card-removed", exitFailure, a.t(mCardRemoved)}, true
-	case errors.Is(err, cardio.ErrReaderGone):
-		return failure{"reader-gone", exitFailure, a.t(mReaderGone) + "\n  " + err.Error()}, true
-	case errors.Is(err, cardio.ErrBadCertificate):
-		return failure{"bad-certificate", exitFailure, a.t(mBadCert) + "\n  " + err.Error()}, true
-	case errors.Is(err, cardio.ErrMalformed):
-		return failure{"malformed", exitFailure, a.t(mCardMalform) + "\n  " + err.Error()}, true
-	case errors.Is(err, cardio.ErrPINBlocked):
-		return failure{"pin-blocked", exitFailure, a.t(mPINBlocked)}, true
-	case errors.Is(err, cardio.ErrLastTry):
-		return failure{"pin-last-try", exitFailure, a.t(mPINLastTry)}, true
-	case errors.Is(err, app.ErrNoCard):
-		return failure{"no-card", exitNotFound, a.t(mNoCard)}, true
-	case errors.Is(err, app.ErrNoReaders):
-		return failure{"no-readers", exitFailure, a.t(mNoReaders)}, true
-	}
-	var nr *app.NoSuchReaderError
-	if errors.As(err, &nr) {
-		return failure{"no-such-reader", exitUsage, a.t(mNoSuchReader, nr.Name)}, true
-	}
-	return failure{}, false
-}
 
 // cardFlags adds --reader, --wait and --json.
 func (a *invocation) cardFlags(fs *flag.FlagSet) *app.CardRequest {
@@ -72,22 +33,12 @@ func (a *invocation) cardFlags(fs *flag.FlagSet) *app.CardRequest {
 	return q
 }
 
-// cardContext is the context of a card command: it ends on Ctrl-C or
-// SIGTERM.
-func (a *invocation) cardCore() (*app.App, context.Context, context.CancelFunc, error) {
-	core, err := a.app()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ctx, cancel := signalContext()
-	return core, ctx, cancel, nil
-}
-
 func init() {
 	register(&command{
 		name:    "readers",
 		summary: msg{"カードリーダーとカードの有無を表示する", "list card readers and whether they hold a card"},
 		usage:   "mykey readers [--json]",
+		needs:   needCore,
 		desc: msg{
 			"スマートカードサービス（Windows: Smart Card、Linux: pcscd）が知っているカードリーダーと、カードがあるかどうかを表示します。",
 			"Lists the card readers the smart-card service (Windows: Smart Card; Linux: pcscd) knows, and whether each holds a card.",
@@ -96,9 +47,6 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("readers"), a.t(mExtraArgs, args))
-				}
 				rs, err := a.readers()
 				if err != nil {
 					return a.fail(err, "")
@@ -112,7 +60,7 @@ func init() {
 					return exitOK
 				}
 				if len(rs) == 0 {
-					fmt.Fprintln(a.stderr, a.t(mNoReaders))
+					fmt.Fprintln(a.stderr, a.words().T(wording.NoReaders))
 					return exitNotFound
 				}
 				for _, r := range rs {
@@ -131,6 +79,7 @@ func init() {
 		name:    "card read",
 		summary: msg{"カードの利用者証明用証明書を読む（暗証番号不要）", "read the card's user-identification certificate (no PIN)"},
 		usage:   "mykey card read [--reader NAME] [--wait DURATION] [--extended] [--json]",
+		needs:   needCore,
 		desc: msg{
 			"暗証番号なしで、JPKI の利用者証明用電子証明書を読み取り、その内容（発行者、有効期間、シリアル番号＝発行番号、指紋）と読み取りにかかった APDU 数・時間を表示します。表示するだけで、どこにも保存しません。基本4情報は読みません。",
 			"Reads the JPKI user-identification certificate without a PIN and shows its issuer, validity, serial number (the issuance number) and fingerprint, with the APDUs and time the read took. Nothing is stored. The personal-data applications are never read.",
@@ -140,9 +89,6 @@ func init() {
 			q := a.cardFlags(fs)
 			ext := fs.Bool("extended", false, a.t(mFlagExtended))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("card read"), a.t(mExtraArgs, args))
-				}
 				if isSet(fs, "extended") {
 					q.Extended = ext // else as configured
 				}
@@ -155,6 +101,7 @@ func init() {
 		name:    "card pin-status",
 		summary: msg{"暗証番号の残り回数を表示する", "show the PIN tries left"},
 		usage:   "mykey card pin-status [--reader NAME] [--wait DURATION] [--json]",
+		needs:   needCore,
 		desc: msg{
 			"利用者証明用暗証番号の残り回数を、回数を減らさずに表示します。0 ならロックされています。",
 			"Shows how many tries the user-identification PIN has left, without using one. 0 means blocked.",
@@ -163,9 +110,6 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.cardFlags(fs)
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("card pin-status"), a.t(mExtraArgs, args))
-				}
 				return a.pinStatus(*q)
 			}
 		},
@@ -173,23 +117,13 @@ func init() {
 }
 
 func (a *invocation) readers() ([]cardio.Reader, error) {
-	core, ctx, cancel, err := a.cardCore()
-	if err != nil {
-		return nil, err
-	}
+	ctx, cancel := context.WithTimeout(a.ctx, 3*time.Second)
 	defer cancel()
-	ctx, cancel2 := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel2()
-	return core.Readers(ctx)
+	return a.core.Readers(ctx)
 }
 
 func (a *invocation) cardRead(q app.CardRequest) int {
-	core, ctx, cancel, err := a.cardCore()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	defer cancel()
-	info, err := core.ReadCard(ctx, q)
+	info, err := a.core.ReadCard(a.ctx, q)
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -217,12 +151,7 @@ func (a *invocation) cardRead(q app.CardRequest) int {
 }
 
 func (a *invocation) pinStatus(q app.CardRequest) int {
-	core, ctx, cancel, err := a.cardCore()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	defer cancel()
-	reader, n, err := core.PINStatus(ctx, q)
+	reader, n, err := a.core.PINStatus(a.ctx, q)
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -236,7 +165,7 @@ func (a *invocation) pinStatus(q app.CardRequest) int {
 		a.println(a.t(mTries, n))
 	}
 	if n == 0 {
-		fmt.Fprintln(a.stderr, a.t(mPINBlocked))
+		fmt.Fprintln(a.stderr, a.words().T(wording.PINBlocked))
 	}
 	return exitOK
 }

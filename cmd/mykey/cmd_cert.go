@@ -2,55 +2,29 @@ package main
 
 import (
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"time"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/internal/wording"
 )
 
-var reasonText = map[certcheck.Reason]msg{
-	certcheck.Good:        {"有効な証明書です。", "the certificate is valid."},
-	certcheck.Revoked:     {"この証明書は失効しています。", "the certificate is revoked."},
-	certcheck.Expired:     {"この証明書は有効期限が切れています。カードの更新が必要です。", "the certificate has expired; the card needs renewal."},
-	certcheck.NotYetValid: {"この証明書はまだ有効期間の前です。PC の時計を確かめてください。", "the certificate is not valid yet; check the PC's clock."},
-	certcheck.Untrusted:   {"信頼する発行元（設定の revocation.trust_anchors）のものではありません。", "not issued by a trusted CA (revocation.trust_anchors in the configuration)."},
-	certcheck.TestCard:    {"テスト用カードです。本番では使えません（設定の revocation.test_mode）。", "this is a test card; it is refused in production (revocation.test_mode)."},
-	certcheck.BadProfile:  {"利用者証明用電子証明書の形式ではありません。", "not a user-identification certificate."},
-	certcheck.StaleCRL:    {"CRL が古くなっています。mykey crl import で最新の CRL を取り込んでください。", "the CRL is out of date; import a new one with mykey crl import."},
-	certcheck.Unknown:     {"OCSP レスポンダーはこの証明書を知らないと答えました。", "the OCSP responder does not know this certificate."},
-	certcheck.Unavailable: {"失効を確認できません（OCSP も CRL も答えがありません）。", "revocation cannot be checked (neither OCSP nor a CRL answers)."},
-}
-
 var (
-	mNoAnchors  = msg{"信頼する CA 証明書が設定されていません。設定の revocation.trust_anchors に J-LIS の利用者証明用 CA 証明書のファイルを書いてください。", "no trusted CA certificates are configured; list J-LIS's user-identification CA certificate files in revocation.trust_anchors."}
-	mCRLBad     = msg{"CRL を取り込めません。元の CRL はそのまま使われます。", "the CRL cannot be imported; the previous one stays in use."}
-	mCRLOlder   = msg{"この CRL は取り込み済みのものより古いため、取り込みません。", "this CRL is older than the one already imported; not imported."}
 	mCRLDone    = msg{"CRL を取り込みました: %s（%d 件、発行 %s、次回更新 %s）", "imported the CRL of %s (%d entries, issued %s, next update %s)"}
 	mCRLNone    = msg{"取り込まれた CRL はありません。mykey crl import で取り込んでください。", "no CRL has been imported; use mykey crl import."}
 	mCRLStale   = msg{"（古い: 次回更新予定を過ぎています）", "(stale: past its next update)"}
 	mCertReason = msg{"判定: %s（方式: %s）", "decision: %s (method: %s)"}
 )
 
-func (a *invocation) certFailure(err error) (failure, bool) {
-	switch {
-	case errors.Is(err, app.ErrNoAnchors):
-		return failure{"no-trust-anchors", exitUsage, a.t(mNoAnchors)}, true
-	case errors.Is(err, certcheck.ErrCRLOlder):
-		return failure{"crl-older", exitFailure, a.t(mCRLOlder) + "\n  " + err.Error()}, true
-	case errors.Is(err, certcheck.ErrCRL), errors.Is(err, certcheck.ErrCRLIssuer), errors.Is(err, certcheck.ErrCRLSignature):
-		return failure{"crl-invalid", exitFailure, a.t(mCRLBad) + "\n  " + err.Error()}, true
-	}
-	return failure{}, false
-}
-
 func init() {
 	register(&command{
 		name:    "crl import",
 		summary: msg{"CRL（失効リスト）を取り込む", "import a CRL (revocation list)"},
 		usage:   "mykey crl import (FILE | URL) [--json]",
+		args:    "FILE | URL",
+		needs:   needCore,
 		desc: msg{
 			"DER 形式の CRL をファイルまたは URL から読み、信頼する CA の署名を確かめ、失効した発行番号だけを小さな索引にして保存します。CRL 番号が戻る（古い CRL）ときや、壊れている・署名が合わないときは取り込まず、前の索引をそのまま使います。数百万件でも 1 秒ほどで、メモリもわずかです。",
 			"Reads a DER CRL from a file or a URL, checks its signature against the trusted CAs, and keeps only the revoked serial numbers in a compact index. An older CRL (its number going backwards), a damaged file or a bad signature is refused and the previous index stays in use. Millions of entries take about a second and little memory.",
@@ -59,9 +33,6 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				if len(args) != 1 {
-					return a.usageError(commandNamed("crl import"), a.t(mNeedFlag, "FILE | URL"))
-				}
 				return a.crlImport(args[0])
 			}
 		},
@@ -71,6 +42,7 @@ func init() {
 		name:    "crl status",
 		summary: msg{"取り込んだ CRL の状態", "show the imported CRLs"},
 		usage:   "mykey crl status [--json]",
+		needs:   needCore,
 		desc: msg{
 			"信頼する CA ごとに、取り込んだ CRL の発行日時、次回更新予定、件数、経過時間、古くなっていないかを表示します。",
 			"Shows, for each trusted CA, the imported CRL's issue time, next update, entries, age, and whether it is stale.",
@@ -79,9 +51,6 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("crl status"), a.t(mExtraArgs, args))
-				}
 				return a.crlStatus()
 			}
 		},
@@ -91,6 +60,8 @@ func init() {
 		name:    "cert check",
 		summary: msg{"証明書の有効性と失効を確認する", "check a certificate's validity and revocation"},
 		usage:   "mykey cert check (FILE | --card [--reader NAME]) [--json]",
+		args:    "*",
+		needs:   needCore,
 		desc: msg{
 			"証明書ファイル、またはカードの利用者証明用電子証明書を、設定の方式（OCSP、CRL、OCSP がだめなら CRL）で確かめ、判定とその理由を表示します。有効なときだけ終了コード 0 です。",
 			"Checks a certificate file, or the card's user-identification certificate, with the configured method (OCSP, CRL, or OCSP then CRL) and shows the decision and why. Exits 0 only when the certificate is good.",
@@ -110,18 +81,12 @@ func init() {
 }
 
 func (a *invocation) crlImport(src string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	ix, err := core.ImportCRL(ctx, src)
+	ix, err := a.core.ImportCRL(a.ctx, src)
 	if err != nil {
 		return a.fail(err, "")
 	}
 	if a.json {
-		a.printJSON(indexJSON(ix, time.Duration(core.Config.Revocation.CRLGraceHours)*time.Hour))
+		a.printJSON(indexJSON(ix, time.Duration(a.core.Config.Revocation.CRLGraceHours)*time.Hour))
 		return exitOK
 	}
 	a.println(a.t(mCRLDone, ix.Issuer, ix.Entries, ix.ThisUpdate.Local().Format(time.DateTime), ix.NextUpdate.Local().Format(time.DateTime)))
@@ -129,11 +94,7 @@ func (a *invocation) crlImport(src string) int {
 }
 
 func (a *invocation) crlStatus() int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	list, grace, err := core.CRLs()
+	list, grace, err := a.core.CRLs()
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -163,18 +124,13 @@ func (a *invocation) crlStatus() int {
 
 // certCheck checks the certificate in the file args[0], or on the card.
 func (a *invocation) certCheck(args []string, card bool, q app.CardRequest) int {
-	core, err := a.app()
-	if err != nil {
+	if _, err := a.core.Policy(); err != nil {
 		return a.fail(err, "")
 	}
-	if _, err := core.Policy(); err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := signalContext()
-	defer cancel()
 	var leaf *x509.Certificate
+	var err error
 	if card {
-		if leaf, err = core.CardCertificate(ctx, q); err != nil {
+		if leaf, err = a.core.CardCertificate(a.ctx, q); err != nil {
 			return a.fail(err, "")
 		}
 	} else {
@@ -184,11 +140,11 @@ func (a *invocation) certCheck(args []string, card bool, q app.CardRequest) int 
 		}
 		leaf = certs[0]
 	}
-	d, err := core.CheckCertificate(ctx, leaf)
+	d, err := a.core.CheckCertificate(a.ctx, leaf)
 	if err != nil {
 		return a.fail(err, "")
 	}
-	text := a.t(reasonText[d.Reason])
+	text := a.words().T(wording.ReasonText[d.Reason])
 	if a.json {
 		a.printJSON(map[string]any{"ok": d.OK(), "reason": string(d.Reason), "method": d.Method, "detail": d.Detail, "message": text,
 			"not_after": leaf.NotAfter.UTC().Format(time.RFC3339)})

@@ -12,65 +12,24 @@ import (
 	"github.com/mykey-jp/mykey/batch"
 )
 
-var problemText = map[string]msg{
-	"invalid-id":     {"マイキーIDが正しくありません", "invalid MyKey ID"},
-	"invalid-patron": {"利用者番号が正しくありません", "invalid patron number"},
-	"invalid":        {"値が正しくありません", "invalid value"},
-	"duplicate":      {"ファイル内で重複しています", "duplicate in the file"},
-	"unknown-id":     {"登録されていないマイキーIDです", "unknown MyKey ID"},
-	"id-linked":      {"マイキーIDは既に別の利用者番号に紐付いています", "the MyKey ID is already linked to another patron number"},
-	"patron-linked":  {"利用者番号は既に別のマイキーIDに紐付いています", "the patron number is already linked to another MyKey ID"},
-	"extra-field":    {"列が多すぎます", "too many fields"},
-	"missing-field":  {"列が足りません", "missing fields"},
-	"csv":            {"CSV の書式が正しくありません", "malformed CSV"},
-	"not-in-roster":  {"利用者番号が図書館の利用者名簿にありません", "the patron number is not on the library's roster"},
-	"inactive":       {"利用者番号は名簿で無効か期限切れです", "the patron number is inactive or expired on the roster"},
-	"invalid-status": {"状態が正しくありません（active / inactive / 有効 / 無効）", "invalid status (active / inactive / 有効 / 無効)"},
-	"invalid-date":   {"日付が正しくありません（2027-03-31 の形）", "invalid date (like 2027-03-31)"},
-}
-
 var (
 	mImportAborted   = msg{"正しくない行が %d 行あるため、何も取り込みませんでした（正しい行だけ取り込むには --skip-invalid）。", "%d invalid rows: nothing was imported (--skip-invalid imports the valid rows)."}
 	mImportDone      = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
 	mImportDry       = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
 	mExported        = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
 	mProgress        = msg{"\r読み込み中: %s %d / %d 行", "\rreading: %s line %d of %d"}
-	mSameID          = msg{"%d 行目と同じマイキーID", "same MyKey ID as line %d"}
-	mSamePatron      = msg{"%d 行目と同じ利用者番号", "same patron number as line %d"}
 	mProgressRead    = msg{"\r読み込み完了: %d 行。登録簿と照合しています…\n", "\rread %d rows; checking them against the registry…\n"}
 	mProgressWrite   = msg{"\r書き込み中: %s %d / %d 件", "\rwriting: %s link %d of %d"}
 	mProgressWritten = msg{"\r書き込み完了: %d 件。索引を更新して確定しています…\n", "\rwrote %d links; updating the indexes and committing…\n"}
 )
-
-// describe words one problem of an import.
-func (a *invocation) describe(p batch.Problem) string {
-	reason := p.Code
-	if m, ok := problemText[p.Code]; ok {
-		reason = a.t(m)
-	}
-	detail := p.Msg
-	switch {
-	case p.Code == batch.CodeInvalidID || p.Code == batch.CodeInvalidPatron:
-		detail = a.explain(p.Err, "").text
-	case p.Code == batch.CodeDuplicate && p.Field == "patron":
-		detail = a.t(mSamePatron, p.Earlier)
-	case p.Code == batch.CodeDuplicate:
-		detail = a.t(mSameID, p.Earlier)
-	}
-	if detail != "" && detail != p.Code {
-		reason += " (" + detail + ")"
-	}
-	if p.Column > 0 {
-		return a.t(msg{"%d 行目 %d 列（%s）: %s", "line %d, column %d (%s): %s"}, p.Line, p.Column, p.Field, reason)
-	}
-	return a.t(msg{"%d 行目: %s", "line %d: %s"}, p.Line, reason)
-}
 
 func init() {
 	register(&command{
 		name:    "import links",
 		summary: msg{"マイキーIDと利用者番号の組を CSV から取り込む", "import (MyKey ID, patron number) pairs from CSV"},
 		usage:   "mykey import links FILE [--encoding auto|utf-8|cp932] [--dry-run] [--skip-invalid] [--json]",
+		args:    "FILE",
+		needs:   needRegistry,
 		desc: msg{
 			"CSV の各行（マイキーID, 利用者番号[, サービス]）で紐付けます。文字コードは UTF-8（BOM あり・なし）と Shift_JIS（CP932）を自動で判別し、改行は CRLF と LF、見出し行は英語でも日本語（マイキーID、利用者番号）でもなくてもよく、全角の数字や英字も受け付け、空行は無視します。既定では1行でも正しくなければ何も変えません（--skip-invalid で正しい行だけ取り込み）。正しくない行はすべて行・列・理由を表示します。同じファイルをもう一度取り込んでも何も変わりません。途中で止まっても登録簿は元のままです。",
 			"Links each CSV row (MyKey ID, patron number[, service]). UTF-8 with or without BOM and Shift_JIS (CP932) are detected; CRLF or LF; the header is optional, in English or Japanese (マイキーID, 利用者番号); full-width characters are accepted; blank lines are ignored. By default any invalid row aborts the whole import and nothing changes (--skip-invalid imports the valid rows). Every invalid row is listed with its line, column and reason. Importing the same file again changes nothing; an interrupted import leaves the registry as it was.",
@@ -84,9 +43,6 @@ func init() {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				c := commandNamed("import links")
-				if len(args) != 1 {
-					return a.usageError(c, a.t(mNeedFlag, "FILE"))
-				}
 				enc, err := batch.ParseEncoding(*encName)
 				if err != nil {
 					return a.usageError(c, err.Error())
@@ -100,6 +56,8 @@ func init() {
 		name:    "import patrons",
 		summary: msg{"図書館の利用者名簿を CSV から取り込む", "import the library's patron roster from CSV"},
 		usage:   "mykey import patrons FILE [--encoding auto|utf-8|cp932] [--dry-run] [--service S] [--json]",
+		args:    "FILE",
+		needs:   needRegistry,
 		desc: msg{
 			"図書館システムから書き出した利用者名簿（利用者番号[, 状態, 有効期限]）を取り込み、そのサービスの名簿を置き換えます。名簿を取り込んだ後は、名簿にない利用者番号や、無効・期限切れの利用者番号は登録・紐付けできません（既存の紐付けはそのまま）。状態は active / inactive（有効 / 無効）、有効期限は 2027-03-31 の形です。文字コードや見出しの扱いは import links と同じで、1行でも正しくなければ何も変えません。",
 			"Imports the patron roster exported from the library system (patron number[, status, expiry]) and replaces that service's roster. From then on, registration and linking refuse patron numbers that are not on it, or are inactive or expired (existing links stay). Status is active / inactive (有効 / 無効); expiry looks like 2027-03-31. Encodings and headers as for import links; any invalid row aborts the import.",
@@ -112,9 +70,6 @@ func init() {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				c := commandNamed("import patrons")
-				if len(args) != 1 {
-					return a.usageError(c, a.t(mNeedFlag, "FILE"))
-				}
 				enc, err := batch.ParseEncoding(*encName)
 				if err != nil {
 					return a.usageError(c, err.Error())
@@ -128,6 +83,8 @@ func init() {
 		name:    "export links",
 		summary: msg{"紐付けを CSV に書き出す", "export the links to CSV"},
 		usage:   "mykey export links FILE [--encoding utf-8|cp932] [--service S]",
+		args:    "FILE",
+		needs:   needRegistry,
 		desc: msg{
 			"紐付け（マイキーID, 利用者番号, サービス）を Excel で開ける CSV に書き出します。既定は BOM 付き UTF-8、--encoding cp932 で Shift_JIS。= + - @ で始まるセルは数式として実行されないよう先頭に ' を付けます。",
 			"Writes the links (MyKey ID, patron number, service) as a CSV that Excel opens safely: UTF-8 with BOM by default, Shift_JIS with --encoding cp932. Cells starting with = + - @ get a leading ' so they are never run as formulas.",
@@ -138,9 +95,6 @@ func init() {
 			service := fs.String("service", "", a.t(mFlagService))
 			return func(args []string) int {
 				c := commandNamed("export links")
-				if len(args) != 1 {
-					return a.usageError(c, a.t(mNeedFlag, "FILE"))
-				}
 				enc, err := batch.ParseEncoding(*encName)
 				if err != nil || enc == batch.Auto {
 					return a.usageError(c, fmt.Sprint("--encoding: ", *encName))
@@ -155,7 +109,7 @@ func init() {
 func (a *invocation) problemsJSON(probs []batch.Problem) []map[string]any {
 	list := make([]map[string]any, len(probs))
 	for i, p := range probs {
-		list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.describe(p)}
+		list[i] = map[string]any{"line": p.Line, "column": p.Column, "field": p.Field, "code": p.Code, "message": a.words().Problem(p)}
 	}
 	return list
 }
@@ -188,13 +142,7 @@ func (a *invocation) progressWritten(done, total int) {
 }
 
 func (a *invocation) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	res, err := core.ImportLinks(ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, SkipInvalid: skip, Service: service, Progress: a.importProgress(path)})
+	res, err := a.core.ImportLinks(a.ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, SkipInvalid: skip, Service: service, Progress: a.importProgress(path)})
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -203,7 +151,7 @@ func (a *invocation) importLinks(path string, enc batch.Encoding, dry, skip bool
 			"rows": res.Rows, "linked": res.Linked, "unchanged": res.Unchanged, "invalid": a.problemsJSON(res.Problems)})
 	} else {
 		for _, p := range res.Problems {
-			fmt.Fprintln(a.stderr, a.describe(p))
+			fmt.Fprintln(a.stderr, a.words().Problem(p))
 		}
 		switch {
 		case dry:
@@ -229,13 +177,7 @@ func progressBar(done, total int) string {
 }
 
 func (a *invocation) exportLinks(path string, enc batch.Encoding, service string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	n, err := core.ExportLinks(ctx, path, enc, service)
+	n, err := a.core.ExportLinks(a.ctx, path, enc, service)
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -244,13 +186,7 @@ func (a *invocation) exportLinks(path string, enc batch.Encoding, service string
 }
 
 func (a *invocation) importPatrons(path string, enc batch.Encoding, dry bool, service string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	res, err := core.ImportPatrons(ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, Service: service})
+	res, err := a.core.ImportPatrons(a.ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, Service: service})
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -259,7 +195,7 @@ func (a *invocation) importPatrons(path string, enc batch.Encoding, dry bool, se
 		a.printJSON(map[string]any{"ok": len(probs) == 0, "committed": res.Committed, "dry_run": dry, "encoding": string(res.Encoding), "patrons": res.Patrons, "invalid": a.problemsJSON(probs)})
 	} else {
 		for _, p := range probs {
-			fmt.Fprintln(a.stderr, a.describe(p))
+			fmt.Fprintln(a.stderr, a.words().Problem(p))
 		}
 		switch {
 		case len(probs) > 0:
@@ -267,7 +203,7 @@ func (a *invocation) importPatrons(path string, enc batch.Encoding, dry bool, se
 		case dry:
 			a.println(a.t(msg{"確認のみ（--dry-run）: 利用者 %d 人。何も変えていません。", "dry run: %d patrons; nothing changed."}, res.Patrons))
 		default:
-			a.println(a.t(msg{"利用者名簿を取り込みました: %d 人（サービス %s）。", "imported the roster: %d patrons (service %s)."}, res.Patrons, core.Service(service)))
+			a.println(a.t(msg{"利用者名簿を取り込みました: %d 人（サービス %s）。", "imported the roster: %d patrons (service %s)."}, res.Patrons, a.core.Service(service)))
 		}
 	}
 	if len(probs) > 0 {

@@ -12,40 +12,16 @@ import (
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
-	"github.com/mykey-jp/mykey/enroll"
-	"github.com/mykey-jp/mykey/store"
 )
 
 var (
-	mTriesBefore  = msg{"暗証番号の残り回数: %d 回", "PIN tries left: %d"}
-	mEnterPIN     = msg{"利用者証明用暗証番号（数字4桁）を入力してください: ", "enter the user-identification PIN (4 digits): "}
-	mWrongPIN     = msg{"暗証番号が違います。残り %d 回です。", "wrong PIN; %d tries left."}
-	mNotGenuine   = msg{"カードの署名が証明書と合いません。証明書の写しか、カードの故障です。登録しません。", "the card's signature does not match its certificate: a copied certificate or a faulty card. Not registered."}
-	mRejected     = msg{"証明書を確認できないため登録しません: %s", "not registered, the certificate check failed: %s"}
-	mBadPINFormat = msg{"暗証番号は数字4桁です。", "the PIN is 4 digits."}
-	mRegistered   = msg{"登録しました。マイキーID: %s", "registered. MyKey ID: %s"}
-	mRenewed      = msg{"更新されたカードを同じマイキーID %s に登録しました（古い証明書は無効にしました）。", "registered the renewed card to the same MyKey ID %s (the old certificate is superseded)."}
-	mAlready      = msg{"このカードは登録済みです。マイキーID: %s", "this card is already registered. MyKey ID: %s"}
-	mLinkedToo    = msg{"利用者番号 %s に紐付けました。", "linked to patron number %s."}
+	mTriesBefore = msg{"暗証番号の残り回数: %d 回", "PIN tries left: %d"}
+	mEnterPIN    = msg{"利用者証明用暗証番号（数字4桁）を入力してください: ", "enter the user-identification PIN (4 digits): "}
+	mRegistered  = msg{"登録しました。マイキーID: %s", "registered. MyKey ID: %s"}
+	mRenewed     = msg{"更新されたカードを同じマイキーID %s に登録しました（古い証明書は無効にしました）。", "registered the renewed card to the same MyKey ID %s (the old certificate is superseded)."}
+	mAlready     = msg{"このカードは登録済みです。マイキーID: %s", "this card is already registered. MyKey ID: %s"}
+	mLinkedToo   = msg{"利用者番号 %s に紐付けました。", "linked to patron number %s."}
 )
-
-func (a *invocation) enrollFailure(err error) (failure, bool) {
-	var pe *cardio.PINError
-	var re *enroll.RejectedError
-	switch {
-	case errors.As(err, &pe):
-		return failure{"wrong-pin", exitFailure, a.t(mWrongPIN, pe.TriesLeft)}, true
-	case errors.Is(err, cardio.ErrBadPIN):
-		return failure{"bad-pin", exitUsage, a.t(mBadPINFormat)}, true
-	case errors.Is(err, enroll.ErrNotGenuine):
-		return failure{"not-genuine", exitFailure, a.t(mNotGenuine)}, true
-	case errors.As(err, &re):
-		return failure{"rejected", exitFailure, a.t(mRejected, a.t(reasonText[re.Decision.Reason]))}, true
-	case errors.Is(err, store.ErrCertRegistered):
-		return failure{"cert-registered", exitFailure, a.t(msg{"このカードは別のマイキーIDに登録されています。", "this card is registered to another MyKey ID."})}, true
-	}
-	return failure{}, false
-}
 
 // readPIN reads the PIN from stdin (--pin-stdin) or, without echo, from
 // the terminal.
@@ -72,6 +48,7 @@ func init() {
 		name:    "register",
 		summary: msg{"カードを登録する（暗証番号が必要）", "register a card (the PIN is needed)"},
 		usage:   "mykey register [--patron N] [--mykey-id ID] [--reader NAME] [--pin-stdin] [--force-last-try] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"窓口でカードを登録します。証明書を確かめ、暗証番号の残り回数を表示し、利用者が暗証番号（数字4桁、画面に出ません）を入力すると、カードに乱数へ署名させて本物のカードであることを確かめます。そのうえでマイキーIDを発行し（登録済みのカードならそのIDを、更新されたカードなら --mykey-id か --patron の利用者のIDを使い続けます）、--patron があれば紐付けます。残り1回のときは --force-last-try がない限り暗証番号を送りません。失敗したときは登録簿を変えません。暗証番号は記録も保存もしません。",
 			"Registers a card at the counter: checks the certificate, shows the PIN tries left, takes the PIN (4 digits, not echoed), has the card sign a random challenge to prove it is genuine, then mints a MyKey ID (or keeps the card's, or, for a renewed card, the one named by --mykey-id or --patron) and links --patron. With one try left the PIN is not sent without --force-last-try. A failure leaves the registry unchanged. The PIN is never logged or stored.",
@@ -85,9 +62,6 @@ func init() {
 			fs.BoolVar(&a.pinStdin, "pin-stdin", false, a.t(msg{"暗証番号を標準入力から読む（スクリプト用）", "read the PIN from standard input (for scripts)"}))
 			fs.BoolVar(&q.ForceLast, "force-last-try", false, a.t(msg{"残り1回でも暗証番号を送る", "send the PIN even with one try left"}))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("register"), a.t(mExtraArgs, args))
-				}
 				return a.register(s, q)
 			}
 		},
@@ -100,9 +74,7 @@ func (a *invocation) register(s *app.Selector, q *app.RegisterRequest) int {
 		return a.fail(err, s.MyKeyID)
 	}
 	q.Target, q.PIN = t, a.askPIN
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	res, err := core.Register(ctx, *q)
+	res, err := core.Register(a.ctx, *q)
 	if err != nil {
 		if errors.Is(err, cardio.ErrLastTry) || errors.Is(err, cardio.ErrPINBlocked) {
 			fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))

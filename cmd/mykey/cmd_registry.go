@@ -63,11 +63,8 @@ func (a *invocation) resolve(s *app.Selector) (*app.App, app.Target, error) {
 }
 
 // resolveOne checks that exactly one of --mykey-id and --patron is given,
-// and no arguments, and resolves the selector.
-func (a *invocation) resolveOne(c *command, s *app.Selector, args []string) (*app.App, app.Target, int) {
-	if len(args) > 0 {
-		return nil, app.Target{}, a.usageError(c, a.t(mExtraArgs, args))
-	}
+// and resolves the selector.
+func (a *invocation) resolveOne(c *command, s *app.Selector) (*app.App, app.Target, int) {
 	if (s.MyKeyID == "") == (s.Patron == "") {
 		return nil, app.Target{}, a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
 	}
@@ -95,14 +92,11 @@ func linkSetup(name string, alwaysReplace bool) func(a *invocation, fs *flag.Fla
 		if !alwaysReplace {
 			replace = fs.Bool("replace", false, a.t(msg{"既存の紐付けを外して付け替える", "remove existing links and relink"}))
 		}
-		return func(args []string) int { return a.link(commandNamed(name), s, *replace, args) }
+		return func([]string) int { return a.link(commandNamed(name), s, *replace) }
 	}
 }
 
-func (a *invocation) link(c *command, s *app.Selector, replace bool, args []string) int {
-	if len(args) > 0 {
-		return a.usageError(c, a.t(mExtraArgs, args))
-	}
+func (a *invocation) link(c *command, s *app.Selector, replace bool) int {
 	if s.MyKeyID == "" || s.Patron == "" {
 		return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
 	}
@@ -110,9 +104,7 @@ func (a *invocation) link(c *command, s *app.Selector, replace bool, args []stri
 	if err != nil {
 		return a.fail(err, s.MyKeyID)
 	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	changed, err := core.Link(ctx, t, replace)
+	changed, err := core.Link(a.ctx, t, replace)
 	if err != nil {
 		return a.fail(err, subject(err, t))
 	}
@@ -136,6 +128,7 @@ func init() {
 		name:    "id new",
 		summary: msg{"新しいマイキーIDを発行して登録する", "mint and register new MyKey IDs"},
 		usage:   "mykey id new [--count N] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"乱数から新しいマイキーID（8文字、最後の1文字は検査文字）を発行し、登録簿に記録します。通常はカード登録（mykey register）が自動で発行します。",
 			"Mints new random MyKey IDs (8 symbols, the last one a check character) and records them in the registry. Card registration (mykey register) normally does this itself.",
@@ -146,9 +139,6 @@ func init() {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				c := commandNamed("id new")
-				if len(args) > 0 {
-					return a.usageError(c, a.t(mExtraArgs, args))
-				}
 				if *count < 1 || *count > 1000 {
 					return a.usageError(c, "--count: 1..1000")
 				}
@@ -161,6 +151,7 @@ func init() {
 		name:    "id check",
 		summary: msg{"マイキーIDの書式と検査文字を確かめる", "check the form and check character of MyKey IDs"},
 		usage:   "mykey id check [--json] ID...",
+		args:    "ID...",
 		desc: msg{
 			"マイキーIDの書式と検査文字を確かめます（登録簿は見ません）。小文字、全角文字、空白やハイフンは受け付けます。1つでも誤りがあれば終了コード 2 です。",
 			"Checks the form and check character of MyKey IDs, without looking at the registry. Lower case, full-width characters, spaces and hyphens are accepted. Exits with 2 if any is invalid.",
@@ -169,9 +160,6 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				if len(args) == 0 {
-					return a.usageError(commandNamed("id check"), a.t(mNeedFlag, "ID"))
-				}
 				code := exitOK
 				var results []map[string]any
 				for _, s := range args {
@@ -207,6 +195,7 @@ func init() {
 		name:    "link",
 		summary: msg{"マイキーIDと利用者番号を紐付ける", "link a MyKey ID to a patron number"},
 		usage:   "mykey link --mykey-id ID --patron N [--service S] [--replace] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"マイキーIDを利用者番号に紐付けます。1つのマイキーIDには1つの利用者番号、1つの利用者番号には1つのマイキーIDです（サービスごと）。既に別の相手と紐付いていれば失敗します。--replace を付けると古い紐付けを外して付け替えます。監査ログに記録されます。",
 			"Links a MyKey ID to a patron number: one patron number per MyKey ID and one MyKey ID per patron number, per service. Fails if either is already linked elsewhere; --replace removes the old links and relinks. Recorded in the audit log.",
@@ -219,6 +208,7 @@ func init() {
 		name:    "relink",
 		summary: msg{"紐付けを付け替える（link --replace と同じ）", "relink (the same as link --replace)"},
 		usage:   "mykey relink --mykey-id ID --patron N [--service S] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"マイキーIDを利用者番号に紐付け、どちらかの古い紐付けがあれば外します。利用者番号が変わったとき（図書館カードの再発行）や、別のマイキーIDに移すときに使います。監査ログに記録されます。",
 			"Links a MyKey ID to a patron number, removing either one's old link: for a patron number that changed (a reissued library card) or moved to another MyKey ID. Recorded in the audit log.",
@@ -231,6 +221,7 @@ func init() {
 		name:    "unlink",
 		summary: msg{"紐付けを解除する", "remove a link"},
 		usage:   "mykey unlink (--mykey-id ID | --patron N) [--service S] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"マイキーIDまたは利用者番号の紐付けを解除します。マイキーID自体と証明書の登録は残ります。監査ログに記録されます。",
 			"Removes the link of a MyKey ID or of a patron number. The MyKey ID and its certificates stay registered. Recorded in the audit log.",
@@ -239,7 +230,7 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
 			return func(args []string) int {
-				return a.unlink(s, args)
+				return a.unlink(s)
 			}
 		},
 	})
@@ -248,6 +239,7 @@ func init() {
 		name:    "lookup",
 		summary: msg{"マイキーIDまたは利用者番号を調べる", "look up a MyKey ID or a patron number"},
 		usage:   "mykey lookup (--mykey-id ID | --patron N) [--service S] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"マイキーIDから利用者番号を、または利用者番号からマイキーIDを調べます。見つからなければ終了コード 3 です。照会は監査ログに記録されます。",
 			"Finds the patron number of a MyKey ID, or the MyKey ID of a patron number. Exits with 3 if there is none. Lookups are recorded in the audit log.",
@@ -256,7 +248,7 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
 			return func(args []string) int {
-				return a.lookup(s, args)
+				return a.lookup(s)
 			}
 		},
 	})
@@ -265,6 +257,7 @@ func init() {
 		name:    "list",
 		summary: msg{"登録されているマイキーIDの一覧", "list the registered MyKey IDs"},
 		usage:   "mykey list [--service S] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"登録されているすべてのマイキーIDを、紐付いた利用者番号とともに登録順に表示します。一覧の表示は監査ログに記録されます。",
 			"Lists every registered MyKey ID in order of registration, with its patron number. Listing is recorded in the audit log.",
@@ -274,9 +267,6 @@ func init() {
 			service := fs.String("service", "", a.t(mFlagService))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("list"), a.t(mExtraArgs, args))
-				}
 				return a.list(*service)
 			}
 		},
@@ -286,6 +276,7 @@ func init() {
 		name:    "audit",
 		summary: msg{"監査ログを表示する", "show the audit log"},
 		usage:   "mykey audit [--since T] [--limit N] [--json]",
+		needs:   needRegistry,
 		desc: msg{
 			"監査ログ（いつ、誰が、何を、どのマイキーIDに、結果）を古い順に表示します。利用者番号や発行番号は記録されません。",
 			"Shows the audit log (when, which OS user, what, which MyKey ID, outcome), oldest first. Patron numbers and issuance numbers are never recorded.",
@@ -296,9 +287,6 @@ func init() {
 			since := fs.String("since", "", a.t(msg{"この日時以降だけ `T`（2026-11-01 または 2026-11-01T09:00:00+09:00）", "only entries from `T` on (2026-11-01 or 2026-11-01T09:00:00+09:00)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("audit"), a.t(mExtraArgs, args))
-				}
 				return a.audit(*since, *limit)
 			}
 		},
@@ -306,14 +294,8 @@ func init() {
 }
 
 func (a *invocation) newIDs(n int) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
 	var ids []string
-	_, err = core.NewIDs(ctx, n, func(id keyid.ID) {
+	_, err := a.core.NewIDs(a.ctx, n, func(id keyid.ID) {
 		ids = append(ids, string(id))
 		if !a.json {
 			a.println(a.t(mNewID, id))
@@ -328,14 +310,12 @@ func (a *invocation) newIDs(n int) int {
 	return exitOK
 }
 
-func (a *invocation) unlink(s *app.Selector, args []string) int {
-	core, t, code := a.resolveOne(commandNamed("unlink"), s, args)
+func (a *invocation) unlink(s *app.Selector) int {
+	core, t, code := a.resolveOne(commandNamed("unlink"), s)
 	if code != exitOK {
 		return code
 	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	l, err := core.Unlink(ctx, t)
+	l, err := core.Unlink(a.ctx, t)
 	if t.MyKeyID != "" && errors.Is(err, store.ErrNotFound) {
 		fmt.Fprintln(a.stderr, a.t(mError)+a.t(mIDNotLinked, t.MyKeyID))
 		if a.json {
@@ -354,14 +334,12 @@ func (a *invocation) unlink(s *app.Selector, args []string) int {
 	return exitOK
 }
 
-func (a *invocation) lookup(s *app.Selector, args []string) int {
-	core, t, code := a.resolveOne(commandNamed("lookup"), s, args)
+func (a *invocation) lookup(s *app.Selector) int {
+	core, t, code := a.resolveOne(commandNamed("lookup"), s)
 	if code != exitOK {
 		return code
 	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	e, err := core.Lookup(ctx, t)
+	e, err := core.Lookup(a.ctx, t)
 	if err != nil {
 		subject := string(t.MyKeyID)
 		if t.MyKeyID == "" {
@@ -378,14 +356,8 @@ func (a *invocation) lookup(s *app.Selector, args []string) int {
 }
 
 func (a *invocation) list(service string) int {
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	service = core.Service(service)
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	list, err := core.List(ctx, service)
+	service = a.core.Service(service)
+	list, err := a.core.List(a.ctx, service)
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -423,13 +395,7 @@ func (a *invocation) audit(since string, limit int) int {
 			}
 		}
 	}
-	core, err := a.app()
-	if err != nil {
-		return a.fail(err, "")
-	}
-	ctx, cancel := a.registryContext()
-	defer cancel()
-	log, err := core.AuditLog(ctx, from, limit)
+	log, err := a.core.AuditLog(a.ctx, from, limit)
 	if err != nil {
 		return a.fail(err, "")
 	}

@@ -9,35 +9,12 @@ import (
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/tray"
 )
-
-var outcomeText = map[desk.Outcome]msg{
-	desk.Typed:        {"入力しました。", "typed."},
-	desk.Duplicate:    {"同じカードです（入力済み）。", "the same card again (already typed)."},
-	desk.Paused:       {"一時停止中のため入力しません。", "paused: nothing typed."},
-	desk.Unknown:      {"登録されていないカードです。窓口で登録してください。", "this card is not registered; register it at the counter."},
-	desk.Superseded:   {"更新前の古い証明書です。新しいカードで登録し直してください。", "an old certificate replaced by a renewed card; register the new card."},
-	desk.NotLinked:    {"このカードは利用者番号に紐付いていません。", "this card is not linked to a patron number."},
-	desk.NotJPKI:      {"マイナンバーカードではありません。", "this is not a My Number Card."},
-	desk.Removed:      {"読み取り中にカードが離されました。もう一度かざしてください。", "the card was removed while being read; hold it again."},
-	desk.Unreadable:   {"カードを読み取れません。かざし直してください。", "the card cannot be read; hold it again."},
-	desk.FocusRefused: {"入力先が許可されたウィンドウではないため入力しません。", "the focused window is not allowed: nothing typed."},
-	desk.FocusMoved:   {"入力中にフォーカスが移ったため中断しました。", "the focus moved while typing: stopped."},
-	desk.NoDisplay:    {"画面がないため入力できません。", "no display to type into."},
-	desk.Failed:       {"エラーのため入力しません。ログを確かめてください。", "an error occurred: nothing typed; see the log."},
-}
-
-// statusText is the desk message for a status, Japanese first.
-func (a *invocation) statusText(st desk.Status) string {
-	if st.Outcome == desk.Rejected {
-		return a.t(reasonText[st.Decision.Reason])
-	}
-	return a.t(outcomeText[st.Outcome])
-}
 
 func statusJSON(a *invocation, st desk.Status) map[string]any {
 	return map[string]any{
-		"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.statusText(st),
+		"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.words().Status(st),
 		"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
 		"read_ms": ms(st.Timing.Read), "check_ms": ms(st.Timing.Check), "lookup_ms": ms(st.Timing.Lookup), "type_ms": ms(st.Timing.Type),
 	}
@@ -54,7 +31,7 @@ func (a *invocation) printStatus(st desk.Status) {
 	if st.MyKeyID != "" {
 		id = " [" + string(st.MyKeyID) + "]"
 	}
-	fmt.Fprintf(a.stdout, "%s %s: %s%s\n", st.At.Local().Format("15:04:05"), st.Reader, a.statusText(st), id)
+	fmt.Fprintf(a.stdout, "%s %s: %s%s\n", st.At.Local().Format("15:04:05"), st.Reader, a.words().Status(st), id)
 }
 
 func init() {
@@ -72,9 +49,6 @@ func init() {
 			fs.BoolVar(&a.json, "json", false, a.t(msg{"各読み取りの結果を1行の JSON で出力する", "print each tap's result as one JSON line"}))
 			taps := fs.Int("taps", 0, a.t(msg{"`N` 回かざされたら終了する（確認・試験用。0: 終了しない）", "stop after `N` taps (for checks and tests; 0: never)"}))
 			return func(args []string) int {
-				if len(args) > 0 {
-					return a.usageError(commandNamed("run"), a.t(mExtraArgs, args))
-				}
 				return a.runDesk(!*noTray, *taps)
 			}
 		},
@@ -83,7 +57,7 @@ func init() {
 
 // runDesk runs the desk until Ctrl-C, SIGTERM, the tray's Quit or, when
 // taps > 0, that many taps, with the tray when asked for.
-func (a *invocation) runDesk(tray bool, taps int) int {
+func (a *invocation) runDesk(showTray bool, taps int) int {
 	if !a.configExplicit {
 		if created, err := config.FromExample(a.configPath); err != nil {
 			return a.fail(err, "")
@@ -121,13 +95,20 @@ func (a *invocation) runDesk(tray bool, taps int) int {
 		defer close(done)
 		core.RunDesk(ctx, d)
 	}()
-	if tray {
-		a.runTray(ctx, cancel, d, t.statuses, t.reading)
+	if showTray {
+		icon := &tray.Tray{Lang: a.words(), Desk: d, LogDir: core.Config.Log.Dir, Statuses: t.statuses, Reading: t.reading, OnReady: a.trayShown}
+		icon.Run(ctx, cancel)
 	}
 	<-ctx.Done()
 	<-done
 	log.Info().Msg("desk stopped")
 	return exitOK
+}
+
+func (a *invocation) trayShown() {
+	if !a.json {
+		fmt.Fprintln(a.stderr, a.t(msg{"常駐アイコンを表示しました。", "tray icon shown."}))
+	}
 }
 
 // deskTap passes the desk's taps to the terminal and the tray.

@@ -62,14 +62,29 @@ type invocation struct {
 	mu             sync.Mutex   // serialises output from concurrent taps
 	devices        app.Devices  // zero: the production devices
 	core           *app.App     // opened by app()
+	ctx            context.Context
 }
+
+// need is what a command needs opened before it runs.
+type need int
+
+const (
+	needNothing  need = iota
+	needCore          // the core, and a context that ends on Ctrl-C or SIGTERM
+	needRegistry      // the same, and Ctrl-C means the registry change was rolled back
+)
 
 // command is one CLI command. setup defines its flags on fs and returns the
 // function that runs it after parsing.
 type command struct {
-	name     string
-	summary  msg
-	usage    string
+	name    string
+	summary msg
+	usage   string
+	// args names the positional arguments: "" for none, "FILE" for exactly
+	// one, "ID..." for one or more, "*" when the command checks them.
+	args string
+	// needs is what is opened before the command runs (a.core, a.ctx).
+	needs    need
 	desc     msg
 	examples []string
 	setup    func(a *invocation, fs *flag.FlagSet) func(args []string) int
@@ -144,7 +159,34 @@ func runWith(devices app.Devices, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, a.t(mUsage, c.usage))
 		return exitUsage
 	}
+	if m := c.checkArgs(a, positional); m != "" {
+		return a.usageError(c, m)
+	}
+	if c.needs != needNothing {
+		if _, err := a.app(); err != nil {
+			return a.fail(err, "")
+		}
+		var cancel context.CancelFunc
+		if c.needs == needRegistry {
+			a.ctx, cancel = a.registryContext()
+		} else {
+			a.ctx, cancel = signalContext()
+		}
+		defer cancel()
+	}
 	return runFn(positional)
+}
+
+// checkArgs says what is wrong with the positional arguments, if anything.
+func (c *command) checkArgs(a *invocation, args []string) string {
+	switch many := strings.HasSuffix(c.args, "..."); {
+	case c.args == "*":
+	case c.args == "" && len(args) > 0:
+		return a.t(mExtraArgs, args)
+	case c.args != "" && (len(args) == 0 || len(args) > 1 && !many):
+		return a.t(mNeedFlag, strings.TrimSuffix(c.args, "..."))
+	}
+	return ""
 }
 
 // parseInterspersed parses flags that may come before, between or after the

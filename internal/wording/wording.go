@@ -1,0 +1,342 @@
+// Package wording is what mykey says to people, Japanese first and English
+// alike: the message type, the words for every error the application core
+// returns (with a code for scripts and a kind the front end maps to an exit
+// code or an HTTP status), for certificate decisions, desk outcomes and
+// import problems. The CLI, the tray and the browser console word things
+// through it, so each says the same.
+package wording
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mykey-jp/mykey/app"
+	"github.com/mykey-jp/mykey/batch"
+	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/config"
+	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/enroll"
+	"github.com/mykey-jp/mykey/keyboardwedge"
+	"github.com/mykey-jp/mykey/keyfile"
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+// Msg is one text in Japanese and English (with fmt verbs when it takes
+// arguments).
+type Msg struct{ JA, EN string }
+
+// Lang is "ja" or "en"; anything but "en" is Japanese.
+type Lang string
+
+// T words m in l, formatting args into it.
+func (l Lang) T(m Msg, args ...any) string {
+	s := m.JA
+	if l == "en" {
+		s = m.EN
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+// Kind is what kind of failure an error is.
+type Kind int
+
+// The kinds. A CLI maps them to exit codes 1, 2 and 3.
+const (
+	Failed   Kind = iota + 1 // it did not work
+	Usage                    // the input or the configuration is wrong
+	NotFound                 // not found or not registered
+)
+
+var (
+	mConfigProblems = Msg{"設定ファイルに問題があります。次の箇所を直してから、もう一度実行してください:", "the configuration has problems; fix these and run again:"}
+	mBadIDLength    = Msg{"マイキーID %q は %d 文字です。8 文字で入力してください。", "MyKey ID %q has %d symbols; it must have 8."}
+	mBadIDSymbol    = Msg{"マイキーID %q の %d 文字目 %q は使えない文字です（使える文字: 数字と I・L・O・U 以外の英大文字）。", "MyKey ID %q: character %d, %q, is not allowed (digits and capital letters except I, L, O, U)."}
+	mBadIDCheck     = Msg{"マイキーID %q の検査文字が合いません。入力ミスがないか確かめてください。", "MyKey ID %q: the check character does not match; check for a typing mistake."}
+	mBadPatron      = Msg{"利用者番号 %q は使えません: %s。設定の patron.pattern と patron.check_digit を確かめてください。", "patron number %q is not valid: %s. See patron.pattern and patron.check_digit in the configuration."}
+	mPatronEmpty    = Msg{"空です", "it is empty"}
+	mPatronPattern  = Msg{"形式 %s に合いません", "it does not match the pattern %s"}
+	mPatronCheck    = Msg{"チェックディジット（%s）が合いません", "its check digit (%s) is wrong"}
+	mUnknownID      = Msg{"マイキーID %s は登録されていません。", "MyKey ID %s is not registered."}
+	mPatronUnknown  = Msg{"利用者番号 %s はどのマイキーIDにも紐付いていません。", "patron number %s is not linked to any MyKey ID."}
+	mIDLinked       = Msg{"マイキーID %s は既に別の利用者番号に紐付いています。付け替えるには --replace を付けてください。", "MyKey ID %s is already linked to another patron number; add --replace to relink it."}
+	mPatronLinked   = Msg{"利用者番号 %s は既に別のマイキーIDに紐付いています。付け替えるには --replace を付けてください。", "patron number %s is already linked to another MyKey ID; add --replace to relink it."}
+	mCorrupt        = Msg{"登録簿が壊れているか、mykey の登録簿ではありません。バックアップから戻してください。", "the registry is corrupt or not a mykey registry; restore it from a backup."}
+	mReadOnly       = Msg{"登録簿に書き込めません。フォルダとファイルの権限を確かめてください。", "the registry cannot be written; check the permissions of its folder and file."}
+	mCannotOpen     = Msg{"登録簿を開けません。設定の database.path を確かめてください。", "the registry cannot be opened; check database.path in the configuration."}
+	mBusy           = Msg{"登録簿を別のプログラムが使用中です。しばらくしてからもう一度実行してください。", "another program is using the registry; try again in a moment."}
+	mTooNew         = Msg{"登録簿は新しい版の mykey で作られています。mykey を更新してください。", "the registry was written by a newer mykey; update mykey."}
+	mKeyPerm        = Msg{"秘密鍵ファイルを他のユーザーが読める状態です。所有者だけが読めるようにしてください（Linux: chmod 600 ファイル）。", "the secret key file is readable by other users; make it readable by its owner only (Linux: chmod 600 FILE)."}
+	mKeyFormat      = Msg{"秘密鍵ファイルの内容が正しくありません。バックアップから戻してください。", "the secret key file is malformed; restore it from a backup."}
+	mNotJPKI        = Msg{"マイナンバーカードではありません（JPKI の機能がありません）。", "this is not a My Number Card (no JPKI applet)."}
+	mCardRemoved    = Msg{"読み取り中にカードが離されました。もう一度かざしてください。", "the card was removed while being read; hold it on the reader again."}
+	mReaderGone     = Msg{"カードリーダーまたはスマートカードサービス（Linux: pcscd）が応答しません。接続とサービスを確かめてください。", "the card reader or the smart-card service (Linux: pcscd) is not responding; check the connection and the service."}
+	mBadCert        = Msg{"カードの証明書を読み取れません。カードをかざし直してください。続くときはカードの不具合です。", "the certificate on the card cannot be read; hold the card again. If it persists, the card is faulty."}
+	mCardMalform    = Msg{"カードの応答が正しくありません。かざし直してください。", "the card gave a malformed answer; hold it again."}
+	PINBlocked     = Msg{"暗証番号がロックされています。市区町村の窓口で解除が必要です。", "the PIN is blocked; the city office must unlock it."}
+	mPINLastTry     = Msg{"暗証番号の残り回数が 1 回です。間違えるとロックされます。", "only one PIN try is left; a wrong PIN blocks the card."}
+	mNoCard         = Msg{"カードがかざされませんでした。", "no card was presented."}
+	NoReaders      = Msg{"カードリーダーが見つかりません。接続とドライバー、スマートカードサービス（Linux: pcscd）を確かめてください。", "no card reader found; check the connection, its driver and the smart-card service (Linux: pcscd)."}
+	mNoSuchReader   = Msg{"カードリーダー %q が見つかりません。mykey readers で名前を確かめてください。", "no card reader matches %q; see mykey readers for the names."}
+	mWrongPIN       = Msg{"暗証番号が違います。残り %d 回です。", "wrong PIN; %d tries left."}
+	mBadPINFormat   = Msg{"暗証番号は数字4桁です。", "the PIN is 4 digits."}
+	mNotGenuine     = Msg{"カードの署名が証明書と合いません。証明書の写しか、カードの故障です。登録しません。", "the card's signature does not match its certificate: a copied certificate or a faulty card. Not registered."}
+	mRejected       = Msg{"証明書を確認できないため登録しません: %s", "not registered, the certificate check failed: %s"}
+	mNoAnchors      = Msg{"信頼する CA 証明書が設定されていません。設定の revocation.trust_anchors に J-LIS の利用者証明用 CA 証明書のファイルを書いてください。", "no trusted CA certificates are configured; list J-LIS's user-identification CA certificate files in revocation.trust_anchors."}
+	mCRLBad         = Msg{"CRL を取り込めません。元の CRL はそのまま使われます。", "the CRL cannot be imported; the previous one stays in use."}
+	mCRLOlder       = Msg{"この CRL は取り込み済みのものより古いため、取り込みません。", "this CRL is older than the one already imported; not imported."}
+	mRefused        = Msg{"入力先 %s には入力しません: %s。設定の wedge.allow_exe と wedge.allow_title を確かめてください（mykey wedge focus で名前を調べられます）。", "not typing into %s: %s. Check wedge.allow_exe and wedge.allow_title (mykey wedge focus shows the names)."}
+	mInterrupted    = Msg{"入力中にフォーカスが %s に移ったため中断しました。入力済み: %q", "focus moved to %s while typing; stopped after %q."}
+	mNoDisplay      = Msg{"画面（デスクトップ）がないため入力できません。利用者がログインしたデスクトップで動かしてください。", "there is no display (desktop session) to type into; run it in a logged-in desktop session."}
+	mNoFocus        = Msg{"キー入力を受けるウィンドウがありません。", "no window has keyboard focus."}
+	mBadText        = Msg{"入力できない文字があります: %v", "the text cannot be typed: %v"}
+	mSameID         = Msg{"%d 行目と同じマイキーID", "same MyKey ID as line %d"}
+	mSamePatron     = Msg{"%d 行目と同じ利用者番号", "same patron number as line %d"}
+)
+
+// Failure is what one error means for the user: a code for scripts, its
+// kind, and the message.
+type Failure struct {
+	Code string
+	Kind Kind
+	Text string
+}
+
+// Explain maps an error to its failure. subject names the ID or patron
+// number the call was about, for messages that quote it. Errors it does not
+// know are Failed with the error's own text.
+func (l Lang) Explain(err error, subject string) Failure {
+	var ce *config.Error
+	var pe *keyid.ParseError
+	var pat *keyid.PatronError
+	if f, ok := l.cardFailure(err); ok {
+		return f
+	}
+	if f, ok := l.certFailure(err); ok {
+		return f
+	}
+	if f, ok := l.wedgeFailure(err); ok {
+		return f
+	}
+	if f, ok := l.enrollFailure(err); ok {
+		return f
+	}
+	switch {
+	case errors.As(err, &ce):
+		text := l.T(mConfigProblems)
+		for _, p := range ce.Problems {
+			text += "\n  " + p.String()
+		}
+		return Failure{"config", Usage, text}
+	case errors.As(err, &pe):
+		switch pe.Reason {
+		case keyid.ReasonLength:
+			return Failure{"invalid-id", Usage, l.T(mBadIDLength, pe.Input, pe.Len)}
+		case keyid.ReasonSymbol:
+			return Failure{"invalid-id", Usage, l.T(mBadIDSymbol, pe.Input, pe.Pos, string(pe.Char))}
+		default:
+			return Failure{"invalid-id", Usage, l.T(mBadIDCheck, pe.Input)}
+		}
+	case errors.As(err, &pat):
+		return Failure{"invalid-patron", Usage, l.T(mBadPatron, pat.Input, l.patronReason(pat))}
+	case errors.Is(err, store.ErrUnknownID):
+		return Failure{"unknown-id", NotFound, l.T(mUnknownID, subject)}
+	case errors.Is(err, store.ErrNotFound):
+		return Failure{"not-found", NotFound, l.T(mPatronUnknown, subject)}
+	case errors.Is(err, store.ErrIDLinked):
+		return Failure{"id-linked", Failed, l.T(mIDLinked, subject)}
+	case errors.Is(err, store.ErrPatronLinked):
+		return Failure{"patron-linked", Failed, l.T(mPatronLinked, subject)}
+	case errors.Is(err, store.ErrNotInRoster):
+		return Failure{"not-in-roster", Failed, l.T(Msg{"利用者番号 %s は図書館の利用者名簿にありません（mykey import patrons で取り込んだ名簿）。", "patron number %s is not on the library's roster (imported with mykey import patrons)."}, subject)}
+	case errors.Is(err, store.ErrPatronInactive):
+		return Failure{"inactive", Failed, l.T(Msg{"利用者番号 %s は利用者名簿で無効か期限切れです。", "patron number %s is inactive or expired on the roster."}, subject)}
+	case errors.Is(err, store.ErrCorrupt):
+		return Failure{"corrupt", Failed, l.T(mCorrupt) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrReadOnly):
+		return Failure{"read-only", Failed, l.T(mReadOnly) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrBusy):
+		return Failure{"busy", Failed, l.T(mBusy) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrSchemaTooNew):
+		return Failure{"schema-too-new", Failed, l.T(mTooNew) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrCannotOpen):
+		return Failure{"cannot-open", Failed, l.T(mCannotOpen) + "\n  " + err.Error()}
+	case errors.Is(err, keyfile.ErrPermissions):
+		return Failure{"key-permissions", Usage, l.T(mKeyPerm) + "\n  " + err.Error()}
+	case errors.Is(err, keyfile.ErrFormat):
+		return Failure{"key-format", Failed, l.T(mKeyFormat) + "\n  " + err.Error()}
+	}
+	return Failure{"error", Failed, err.Error()}
+}
+
+// patronReason words why a patron number was refused.
+func (l Lang) patronReason(e *keyid.PatronError) string {
+	switch e.Reason {
+	case keyid.PatronEmpty:
+		return l.T(mPatronEmpty)
+	case keyid.PatronPattern:
+		return l.T(mPatronPattern, e.Detail)
+	case keyid.PatronCheckDigit:
+		return l.T(mPatronCheck, e.Detail)
+	}
+	return e.Reason.String()
+}
+
+// cardFailure explains card-side errors; explain falls back to it.
+func (l Lang) cardFailure(err error) (Failure, bool) {
+	switch {
+	case errors.Is(err, cardio.ErrNotJPKI):
+		return Failure{"not-jpki", Failed, l.T(mNotJPKI)}, true
+	case errors.Is(err, cardio.ErrCardRemoved):
+		return Failure{"card-removed", Failed, l.T(mCardRemoved)}, true
+	case errors.Is(err, cardio.ErrReaderGone):
+		return Failure{"reader-gone", Failed, l.T(mReaderGone) + "\n  " + err.Error()}, true
+	case errors.Is(err, cardio.ErrBadCertificate):
+		return Failure{"bad-certificate", Failed, l.T(mBadCert) + "\n  " + err.Error()}, true
+	case errors.Is(err, cardio.ErrMalformed):
+		return Failure{"malformed", Failed, l.T(mCardMalform) + "\n  " + err.Error()}, true
+	case errors.Is(err, cardio.ErrPINBlocked):
+		return Failure{"pin-blocked", Failed, l.T(PINBlocked)}, true
+	case errors.Is(err, cardio.ErrLastTry):
+		return Failure{"pin-last-try", Failed, l.T(mPINLastTry)}, true
+	case errors.Is(err, app.ErrNoCard):
+		return Failure{"no-card", NotFound, l.T(mNoCard)}, true
+	case errors.Is(err, app.ErrNoReaders):
+		return Failure{"no-readers", Failed, l.T(NoReaders)}, true
+	}
+	var nr *app.NoSuchReaderError
+	if errors.As(err, &nr) {
+		return Failure{"no-such-reader", Usage, l.T(mNoSuchReader, nr.Name)}, true
+	}
+	return Failure{}, false
+}
+
+var ReasonText = map[certcheck.Reason]Msg{
+	certcheck.Good:        {"有効な証明書です。", "the certificate is valid."},
+	certcheck.Revoked:     {"この証明書は失効しています。", "the certificate is revoked."},
+	certcheck.Expired:     {"この証明書は有効期限が切れています。カードの更新が必要です。", "the certificate has expired; the card needs renewal."},
+	certcheck.NotYetValid: {"この証明書はまだ有効期間の前です。PC の時計を確かめてください。", "the certificate is not valid yet; check the PC's clock."},
+	certcheck.Untrusted:   {"信頼する発行元（設定の revocation.trust_anchors）のものではありません。", "not issued by a trusted CA (revocation.trust_anchors in the configuration)."},
+	certcheck.TestCard:    {"テスト用カードです。本番では使えません（設定の revocation.test_mode）。", "this is a test card; it is refused in production (revocation.test_mode)."},
+	certcheck.BadProfile:  {"利用者証明用電子証明書の形式ではありません。", "not a user-identification certificate."},
+	certcheck.StaleCRL:    {"CRL が古くなっています。mykey crl import で最新の CRL を取り込んでください。", "the CRL is out of date; import a new one with mykey crl import."},
+	certcheck.Unknown:     {"OCSP レスポンダーはこの証明書を知らないと答えました。", "the OCSP responder does not know this certificate."},
+	certcheck.Unavailable: {"失効を確認できません（OCSP も CRL も答えがありません）。", "revocation cannot be checked (neither OCSP nor a CRL answers)."},
+}
+
+func (l Lang) certFailure(err error) (Failure, bool) {
+	switch {
+	case errors.Is(err, app.ErrNoAnchors):
+		return Failure{"no-trust-anchors", Usage, l.T(mNoAnchors)}, true
+	case errors.Is(err, certcheck.ErrCRLOlder):
+		return Failure{"crl-older", Failed, l.T(mCRLOlder) + "\n  " + err.Error()}, true
+	case errors.Is(err, certcheck.ErrCRL), errors.Is(err, certcheck.ErrCRLIssuer), errors.Is(err, certcheck.ErrCRLSignature):
+		return Failure{"crl-invalid", Failed, l.T(mCRLBad) + "\n  " + err.Error()}, true
+	}
+	return Failure{}, false
+}
+
+func (l Lang) wedgeFailure(err error) (Failure, bool) {
+	var re *keyboardwedge.RefusedError
+	var ie *keyboardwedge.InterruptedError
+	switch {
+	case errors.As(err, &re):
+		return Failure{"focus-refused", Failed, l.T(mRefused, re.Window, re.Why)}, true
+	case errors.As(err, &ie):
+		return Failure{"focus-moved", Failed, l.T(mInterrupted, ie.To, ie.Typed)}, true
+	case errors.Is(err, keyboardwedge.ErrNoDisplay):
+		return Failure{"no-display", Failed, l.T(mNoDisplay) + "\n  " + err.Error()}, true
+	case errors.Is(err, keyboardwedge.ErrNoFocus):
+		return Failure{"no-focus", Failed, l.T(mNoFocus)}, true
+	case errors.Is(err, keyboardwedge.ErrBadText):
+		return Failure{"bad-text", Usage, l.T(mBadText, err)}, true
+	}
+	return Failure{}, false
+}
+
+func (l Lang) enrollFailure(err error) (Failure, bool) {
+	var pe *cardio.PINError
+	var re *enroll.RejectedError
+	switch {
+	case errors.As(err, &pe):
+		return Failure{"wrong-pin", Failed, l.T(mWrongPIN, pe.TriesLeft)}, true
+	case errors.Is(err, cardio.ErrBadPIN):
+		return Failure{"bad-pin", Usage, l.T(mBadPINFormat)}, true
+	case errors.Is(err, enroll.ErrNotGenuine):
+		return Failure{"not-genuine", Failed, l.T(mNotGenuine)}, true
+	case errors.As(err, &re):
+		return Failure{"rejected", Failed, l.T(mRejected, l.T(ReasonText[re.Decision.Reason]))}, true
+	case errors.Is(err, store.ErrCertRegistered):
+		return Failure{"cert-registered", Failed, l.T(Msg{"このカードは別のマイキーIDに登録されています。", "this card is registered to another MyKey ID."})}, true
+	}
+	return Failure{}, false
+}
+
+var OutcomeText = map[desk.Outcome]Msg{
+	desk.Typed:        {"入力しました。", "typed."},
+	desk.Duplicate:    {"同じカードです（入力済み）。", "the same card again (already typed)."},
+	desk.Paused:       {"一時停止中のため入力しません。", "paused: nothing typed."},
+	desk.Unknown:      {"登録されていないカードです。窓口で登録してください。", "this card is not registered; register it at the counter."},
+	desk.Superseded:   {"更新前の古い証明書です。新しいカードで登録し直してください。", "an old certificate replaced by a renewed card; register the new card."},
+	desk.NotLinked:    {"このカードは利用者番号に紐付いていません。", "this card is not linked to a patron number."},
+	desk.NotJPKI:      {"マイナンバーカードではありません。", "this is not a My Number Card."},
+	desk.Removed:      {"読み取り中にカードが離されました。もう一度かざしてください。", "the card was removed while being read; hold it again."},
+	desk.Unreadable:   {"カードを読み取れません。かざし直してください。", "the card cannot be read; hold it again."},
+	desk.FocusRefused: {"入力先が許可されたウィンドウではないため入力しません。", "the focused window is not allowed: nothing typed."},
+	desk.FocusMoved:   {"入力中にフォーカスが移ったため中断しました。", "the focus moved while typing: stopped."},
+	desk.NoDisplay:    {"画面がないため入力できません。", "no display to type into."},
+	desk.Failed:       {"エラーのため入力しません。ログを確かめてください。", "an error occurred: nothing typed; see the log."},
+}
+
+// Status is the desk message for a tap.
+func (l Lang) Status(st desk.Status) string {
+	if st.Outcome == desk.Rejected {
+		return l.T(ReasonText[st.Decision.Reason])
+	}
+	return l.T(OutcomeText[st.Outcome])
+}
+
+var problemText = map[string]Msg{
+	"invalid-id":     {"マイキーIDが正しくありません", "invalid MyKey ID"},
+	"invalid-patron": {"利用者番号が正しくありません", "invalid patron number"},
+	"invalid":        {"値が正しくありません", "invalid value"},
+	"duplicate":      {"ファイル内で重複しています", "duplicate in the file"},
+	"unknown-id":     {"登録されていないマイキーIDです", "unknown MyKey ID"},
+	"id-linked":      {"マイキーIDは既に別の利用者番号に紐付いています", "the MyKey ID is already linked to another patron number"},
+	"patron-linked":  {"利用者番号は既に別のマイキーIDに紐付いています", "the patron number is already linked to another MyKey ID"},
+	"extra-field":    {"列が多すぎます", "too many fields"},
+	"missing-field":  {"列が足りません", "missing fields"},
+	"csv":            {"CSV の書式が正しくありません", "malformed CSV"},
+	"not-in-roster":  {"利用者番号が図書館の利用者名簿にありません", "the patron number is not on the library's roster"},
+	"inactive":       {"利用者番号は名簿で無効か期限切れです", "the patron number is inactive or expired on the roster"},
+	"invalid-status": {"状態が正しくありません（active / inactive / 有効 / 無効）", "invalid status (active / inactive / 有効 / 無効)"},
+	"invalid-date":   {"日付が正しくありません（2027-03-31 の形）", "invalid date (like 2027-03-31)"},
+}
+
+// Problem words one problem of an import.
+func (l Lang) Problem(p batch.Problem) string {
+	reason := p.Code
+	if m, ok := problemText[p.Code]; ok {
+		reason = l.T(m)
+	}
+	detail := p.Msg
+	switch {
+	case p.Code == batch.CodeInvalidID || p.Code == batch.CodeInvalidPatron:
+		detail = l.Explain(p.Err, "").Text
+	case p.Code == batch.CodeDuplicate && p.Field == "patron":
+		detail = l.T(mSamePatron, p.Earlier)
+	case p.Code == batch.CodeDuplicate:
+		detail = l.T(mSameID, p.Earlier)
+	}
+	if detail != "" && detail != p.Code {
+		reason += " (" + detail + ")"
+	}
+	if p.Column > 0 {
+		return l.T(Msg{"%d 行目 %d 列（%s）: %s", "line %d, column %d (%s): %s"}, p.Line, p.Column, p.Field, reason)
+	}
+	return l.T(Msg{"%d 行目: %s", "line %d: %s"}, p.Line, reason)
+}

@@ -1,0 +1,168 @@
+// Package tray is the desk's notification-area icon and menu (fyne.io/
+// systray): its colour and tooltip follow the desk (ready, reading, typed,
+// refused, paused), and its menu pauses and resumes typing, shows the last
+// result, opens the log folder and quits. It is a front end like the CLI:
+// it words through package wording and decides nothing itself.
+package tray
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/png"
+
+	"fyne.io/systray"
+
+	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/internal/wording"
+)
+
+// Tray states, each with its own icon colour.
+type state int
+
+const (
+	trayReady state = iota
+	trayReading
+	trayOK
+	trayError
+	trayPaused
+)
+
+var trayColors = map[state]color.RGBA{
+	trayReady:   {0x1f, 0x6f, 0xd0, 0xff}, // blue: waiting for a card
+	trayReading: {0xe0, 0x9a, 0x1a, 0xff}, // amber: reading a card
+	trayOK:      {0x2e, 0xa0, 0x43, 0xff}, // green: typed
+	trayError:   {0xd0, 0x2f, 0x2f, 0xff}, // red: refused or failed
+	trayPaused:  {0x80, 0x80, 0x80, 0xff}, // grey: paused
+}
+
+// trayIcon draws a 32×32 card-shaped icon in the state's colour, as an ICO
+// (a PNG inside, which Windows accepts) or a PNG for other systems.
+func trayIcon(s state, ico bool) []byte {
+	const n = 32
+	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	c := trayColors[s]
+	for y := 6; y < 26; y++ {
+		for x := 2; x < 30; x++ {
+			img.Set(x, y, c)
+		}
+	}
+	for y := 11; y < 17; y++ { // the chip
+		for x := 6; x < 13; x++ {
+			img.Set(x, y, color.RGBA{0xf0, 0xd0, 0x60, 0xff})
+		}
+	}
+	var p bytes.Buffer
+	png.Encode(&p, img)
+	if !ico {
+		return p.Bytes()
+	}
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, []uint16{0, 1, 1})                 // ICONDIR: icon, one image
+	b.Write([]byte{n, n, 0, 0})                                              // width, height, colours, reserved
+	binary.Write(&b, binary.LittleEndian, []uint16{1, 32})                   // planes, bits per pixel
+	binary.Write(&b, binary.LittleEndian, []uint32{uint32(p.Len()), 6 + 16}) // size, offset
+	b.Write(p.Bytes())
+	return b.Bytes()
+}
+
+var (
+	mTrayReady   = wording.Msg{JA: "mykey: 受付中（カードをかざしてください）", EN: "mykey: ready (hold a card on the reader)"}
+	mTrayPaused  = wording.Msg{JA: "mykey: 一時停止中", EN: "mykey: paused"}
+	mTrayReading = wording.Msg{JA: "mykey: 読み取り中…", EN: "mykey: reading…"}
+	mTrayPause   = wording.Msg{JA: "入力を一時停止", EN: "Pause typing"}
+	mTrayResume  = wording.Msg{JA: "入力を再開", EN: "Resume typing"}
+	mTrayLast    = wording.Msg{JA: "最後の結果: %s", EN: "Last result: %s"}
+	mTrayNone    = wording.Msg{JA: "最後の結果: なし", EN: "Last result: none"}
+	mTrayLogs    = wording.Msg{JA: "ログのフォルダを開く", EN: "Open the log folder"}
+	mTrayQuit    = wording.Msg{JA: "終了", EN: "Quit"}
+)
+
+// Tray is the icon of one running desk.
+type Tray struct {
+	Lang     wording.Lang
+	Desk     *desk.Desk
+	LogDir   string             // opened by the menu
+	Statuses <-chan desk.Status // every tap's status
+	Reading  <-chan struct{}    // a card was put on a reader
+	OnReady  func()             // called once the icon is shown; may be nil
+}
+
+// Run shows the tray icon and its menu until ctx ends or Quit is chosen
+// (which calls cancel). It must run on the main goroutine.
+func (t *Tray) Run(ctx context.Context, cancel context.CancelFunc) {
+	if setBeforeRun {
+		t.show(trayReady, t.Lang.T(mTrayReady))
+	}
+	systray.Run(func() { t.ready(ctx, cancel) }, func() {})
+}
+
+// show sets the icon's state and tooltip.
+func (t *Tray) show(s state, tooltip string) {
+	systray.SetIcon(trayIcon(s, iconIsICO))
+	systray.SetTitle("mykey")
+	systray.SetTooltip(tooltip)
+}
+
+// ready builds the menu once systray runs and follows the desk.
+func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
+	l := t.Lang
+	if !setBeforeRun {
+		t.show(trayReady, l.T(mTrayReady))
+	}
+	m := menu{
+		pause: systray.AddMenuItem(l.T(mTrayPause), ""),
+		last:  systray.AddMenuItem(l.T(mTrayNone), ""),
+		logs:  systray.AddMenuItem(l.T(mTrayLogs), ""),
+	}
+	m.last.Disable()
+	systray.AddSeparator()
+	m.quit = systray.AddMenuItem(l.T(mTrayQuit), "")
+	if t.OnReady != nil {
+		t.OnReady()
+	}
+	go t.follow(ctx, cancel, m)
+}
+
+type menu struct{ pause, last, logs, quit *systray.MenuItem }
+
+// follow handles the menu and the desk's events until ctx ends.
+func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
+	d, l := t.Desk, t.Lang
+	for {
+		select {
+		case <-ctx.Done():
+			systray.Quit()
+			return
+		case <-m.quit.ClickedCh:
+			cancel()
+		case <-m.logs.ClickedCh:
+			openFolder(t.LogDir)
+		case <-m.pause.ClickedCh:
+			if d.IsPaused() {
+				d.Resume()
+				m.pause.SetTitle(l.T(mTrayPause))
+				t.show(trayReady, l.T(mTrayReady))
+			} else {
+				d.Pause()
+				m.pause.SetTitle(l.T(mTrayResume))
+				t.show(trayPaused, l.T(mTrayPaused))
+			}
+		case <-t.Reading:
+			t.show(trayReading, l.T(mTrayReading))
+		case st := <-t.Statuses:
+			text := l.Status(st)
+			m.last.SetTitle(l.T(mTrayLast, text))
+			s := trayError
+			if st.Outcome == desk.Typed || st.Outcome == desk.Duplicate {
+				s = trayOK
+			}
+			if d.IsPaused() {
+				s = trayPaused
+			}
+			t.show(s, "mykey: "+text)
+		}
+	}
+}
