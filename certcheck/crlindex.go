@@ -155,7 +155,17 @@ func readIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	bad := func(what string) error { return fmt.Errorf("%s: %w: %s", path, ErrIndex, what) }
+	ix, err := parseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ix, nil
+}
+
+// parseIndex reads an index file's bytes. No length read from them decides
+// an allocation or a loop before it is checked against what is there.
+func parseIndex(data []byte) (*Index, error) {
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrIndex, what) }
 	if len(data) < len(indexMagic)+32 || string(data[:len(indexMagic)]) != indexMagic {
 		return nil, bad("not an index file")
 	}
@@ -169,7 +179,7 @@ func readIndex(path string) (*Index, error) {
 	take := func(n int) []byte {
 		if !ok || n < 0 || len(p) < n {
 			ok = false
-			return make([]byte, max(n, 8))
+			return make([]byte, 8)
 		}
 		b := p[:n]
 		p = p[n:]
@@ -200,6 +210,9 @@ func readIndex(path string) (*Index, error) {
 	raw := take(int(ns) * 8)
 	for i := range ix.small {
 		ix.small[i] = le.Uint64(raw[i*8:])
+	}
+	if nl > uint64(len(p)/4) { // every long serial takes 4 bytes at least
+		return nil, bad("truncated")
 	}
 	for range nl {
 		ix.large = append(ix.large, string(blob()))

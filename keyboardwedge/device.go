@@ -20,15 +20,28 @@ type Device interface {
 	Close() error
 }
 
-// Recorder is a Device in memory: it records what is typed, reports a
-// fixed focused window, and counts beeps. For tests and the shared wedge
-// suite.
+// Recorder is a Device in memory: it records what is typed into which
+// window, reports the focused window, has an IME that can be open, and
+// counts beeps. For tests, scripts and the shared wedge suite.
 type Recorder struct {
 	mu     sync.Mutex
 	Window Window // the focused window; a zero Window means none has focus
 	text   strings.Builder
+	into   map[uint64]string // by window ID
 	beeps  int
 	imeOn  bool
+	keysIM int // keys sent while the IME was open
+}
+
+func (r *Recorder) record(s string) {
+	r.text.WriteString(s)
+	if r.into == nil {
+		r.into = map[uint64]string{}
+	}
+	r.into[r.Window.ID] += s
+	if r.imeOn {
+		r.keysIM++
+	}
 }
 
 var _ Device = (*Recorder)(nil)
@@ -37,7 +50,7 @@ var _ Device = (*Recorder)(nil)
 func (r *Recorder) TypeChar(_ context.Context, c rune) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.text.WriteRune(c)
+	r.record(string(c))
 	return nil
 }
 
@@ -45,7 +58,7 @@ func (r *Recorder) TypeChar(_ context.Context, c rune) error {
 func (r *Recorder) Press(_ context.Context, k Key) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.text.WriteString(map[Key]string{KeyEnter: "\n", KeyTab: "\t"}[k])
+	r.record(map[Key]string{KeyEnter: "\n", KeyTab: "\t"}[k])
 	return nil
 }
 
@@ -98,6 +111,21 @@ func (r *Recorder) Typed() string {
 	s := r.text.String()
 	r.text.Reset()
 	return s
+}
+
+// TypedInto returns everything typed while window id had the focus.
+func (r *Recorder) TypedInto(id uint64) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.into[id]
+}
+
+// TypedWithIME counts the keys sent while the IME was open (it should stay
+// 0: an open IME would convert them).
+func (r *Recorder) TypedWithIME() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.keysIM
 }
 
 // Beeps returns how many beeps there were.

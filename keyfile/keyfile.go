@@ -115,8 +115,8 @@ func parse(r io.Reader, path string) ([]byte, error) {
 		}
 		return b, nil
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	if err := sc.Err(); err != nil { // a line longer than any key file has
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrFormat, err)
 	}
 	return nil, fmt.Errorf("%s: %w: no secret in file", path, ErrFormat)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mykey-jp/mykey/internal/xdesk"
 	"github.com/mykey-jp/mykey/keyboardwedge"
+	"github.com/mykey-jp/mykey/keyboardwedge/wedgetest"
 	"github.com/mykey-jp/mykey/keyboardwedge/x11"
 )
 
@@ -46,4 +47,25 @@ func TestOwnerSurvivesDisplayRestart(t *testing.T) {
 	// It comes back: the next number arrives.
 	d.Restart()
 	typeInto(d.Target("after", false))
+}
+
+// xterm is an xterm target of the shared suite.
+type xterm struct{ *xdesk.Target }
+
+func (x xterm) Received() string { return x.Content() }
+func (x xterm) Wait(t *testing.T, want string, d time.Duration) {
+	t.Helper()
+	x.Target.Wait(want, d)
+}
+
+// TestOwnerSuite runs the shared wedge suite on the X11 device under Xvfb,
+// typing into xterm windows.
+func TestOwnerSuite(t *testing.T) {
+	d := xdesk.Start(t)
+	owner := &x11.Owner{Display: d.Display}
+	defer owner.Close()
+	wedgetest.Run(t, wedgetest.Env{
+		Device: owner, Exe: "xterm", Enter: "^M",
+		NewTarget: func(t *testing.T, title string) wedgetest.Target { return xterm{d.Target(title, false)} },
+	})
 }
