@@ -77,10 +77,10 @@ var (
 	mReaderGone     = Msg{"カードリーダーまたはスマートカードサービス（Linux: pcscd）が応答しません。接続とサービスを確かめてください。", "the card reader or the smart-card service (Linux: pcscd) is not responding; check the connection and the service."}
 	mBadCert        = Msg{"カードの証明書を読み取れません。カードをかざし直してください。続くときはカードの不具合です。", "the certificate on the card cannot be read; hold the card again. If it persists, the card is faulty."}
 	mCardMalform    = Msg{"カードの応答が正しくありません。かざし直してください。", "the card gave a malformed answer; hold it again."}
-	PINBlocked     = Msg{"暗証番号がロックされています。市区町村の窓口で解除が必要です。", "the PIN is blocked; the city office must unlock it."}
+	PINBlocked      = Msg{"暗証番号がロックされています。市区町村の窓口で解除が必要です。", "the PIN is blocked; the city office must unlock it."}
 	mPINLastTry     = Msg{"暗証番号の残り回数が 1 回です。間違えるとロックされます。", "only one PIN try is left; a wrong PIN blocks the card."}
 	mNoCard         = Msg{"カードがかざされませんでした。", "no card was presented."}
-	NoReaders      = Msg{"カードリーダーが見つかりません。接続とドライバー、スマートカードサービス（Linux: pcscd）を確かめてください。", "no card reader found; check the connection, its driver and the smart-card service (Linux: pcscd)."}
+	NoReaders       = Msg{"カードリーダーが見つかりません。接続とドライバー、スマートカードサービス（Linux: pcscd）を確かめてください。", "no card reader found; check the connection, its driver and the smart-card service (Linux: pcscd)."}
 	mNoSuchReader   = Msg{"カードリーダー %q が見つかりません。mykey readers で名前を確かめてください。", "no card reader matches %q; see mykey readers for the names."}
 	mWrongPIN       = Msg{"暗証番号が違います。残り %d 回です。", "wrong PIN; %d tries left."}
 	mBadPINFormat   = Msg{"暗証番号は数字4桁です。", "the PIN is 4 digits."}

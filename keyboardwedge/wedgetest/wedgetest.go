@@ -17,7 +17,7 @@ import (
 
 // Target is a window of the desktop under test.
 type Target interface {
-	Focus()                                         // give it the keyboard focus
+	Focus()                                          // give it the keyboard focus
 	Wait(t *testing.T, want string, d time.Duration) // wait until it received exactly want
 	Received() string                                // what it received so far
 }
