@@ -92,41 +92,31 @@ func (m *Memory) Link(ctx context.Context, service string, id keyid.ID, patron s
 }
 
 func (m *Memory) link(service string, id keyid.ID, patron string, opts LinkOptions) (bool, string, error) {
-	detail := "service=" + service
-	if err := CheckService(service); err != nil {
-		return false, detail, err
+	d, err := DecideLink(service, patron, opts.Replace, LinkFacts{
+		Exists: func() error {
+			if _, ok := m.index[id]; !ok {
+				return ErrUnknownID
+			}
+			return nil
+		},
+		Current: func() (string, error) { return m.links[service][id].Patron, nil },
+		Roster:  func() error { return m.roster[service].Check(patron, m.opts.Time()) },
+		Owner: func() (keyid.ID, error) {
+			owner, _ := m.patronOwner(service, patron)
+			return owner.MyKeyID, nil
+		},
+	})
+	if err != nil || !d.Change {
+		return false, d.Detail, err
 	}
-	if err := CheckPatron(patron); err != nil {
-		return false, detail, err
-	}
-	if _, ok := m.index[id]; !ok {
-		return false, detail, ErrUnknownID
-	}
-	cur, hasCur := m.links[service][id]
-	if hasCur && cur.Patron == patron {
-		return false, "", nil
-	}
-	if err := m.roster[service].Check(patron, m.opts.Time()); err != nil {
-		return false, detail, err
-	}
-	owner, taken := m.patronOwner(service, patron)
-	if !opts.Replace {
-		if hasCur {
-			return false, detail, ErrIDLinked
-		}
-		if taken {
-			return false, detail, ErrPatronLinked
-		}
-	}
-	if taken {
-		delete(m.links[service], owner.MyKeyID)
-		detail += " moved-from=" + string(owner.MyKeyID)
+	if d.MovedFrom != "" {
+		delete(m.links[service], d.MovedFrom)
 	}
 	if m.links[service] == nil {
 		m.links[service] = map[keyid.ID]Link{}
 	}
 	m.links[service][id] = Link{Service: service, MyKeyID: id, Patron: patron, LinkedAt: m.opts.Time()}
-	return true, detail, nil
+	return true, d.Detail, nil
 }
 
 // UnlinkID implements Registry.

@@ -271,6 +271,65 @@ func RegistrationTarget(r Registration, patronOwner, certOwner keyid.ID, patronO
 	return target, cur == "", nil
 }
 
+// LinkFacts are what a registry looks up, as it is needed, to decide a
+// link of one MyKey ID to one patron number.
+type LinkFacts struct {
+	Exists  func() error             // nil when the MyKey ID is registered (else ErrUnknownID)
+	Current func() (string, error)   // the MyKey ID's patron number for the service ("" for none)
+	Roster  func() error             // the roster's verdict on the patron number
+	Owner   func() (keyid.ID, error) // the MyKey ID the patron number is linked to ("" for none)
+}
+
+// LinkDecision is what a link does.
+type LinkDecision struct {
+	Change    bool     // write the link; false with no error: it is so already
+	MovedFrom keyid.ID // the MyKey ID the patron number is taken from (a relink)
+	Detail    string   // for the audit log ("" when nothing changes)
+}
+
+// DecideLink is the link rule both registries apply: the service and the
+// patron number must be well formed, the MyKey ID registered; an existing
+// identical link changes nothing; the roster must admit the patron number;
+// without replace, neither side may be linked elsewhere. The caller writes
+// the decision (removing both sides' old links) in the transaction that
+// looked the facts up.
+func DecideLink(service, patron string, replace bool, f LinkFacts) (LinkDecision, error) {
+	d := LinkDecision{Detail: "service=" + service}
+	if err := CheckService(service); err != nil {
+		return d, err
+	}
+	if err := CheckPatron(patron); err != nil {
+		return d, err
+	}
+	if err := f.Exists(); err != nil {
+		return d, err
+	}
+	cur, err := f.Current()
+	if err != nil {
+		return LinkDecision{}, err
+	}
+	if cur == patron {
+		return LinkDecision{}, nil
+	}
+	if err := f.Roster(); err != nil {
+		return d, err
+	}
+	owner, err := f.Owner()
+	if err != nil {
+		return LinkDecision{}, err
+	}
+	switch {
+	case !replace && cur != "":
+		return d, ErrIDLinked
+	case !replace && owner != "":
+		return d, ErrPatronLinked
+	case owner != "":
+		d.MovedFrom, d.Detail = owner, d.Detail+" moved-from="+string(owner)
+	}
+	d.Change = true
+	return d, nil
+}
+
 // LinkOptions modify Link.
 type LinkOptions struct {
 	// Replace removes the MyKey ID's current link and the patron number's

@@ -265,6 +265,17 @@ func isConstraint(err error) bool {
 	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint
 }
 
+// queryOptional returns the one string column of the row query finds, or ""
+// when there is none.
+func queryOptional(ctx context.Context, tx *sql.Tx, query string, args ...any) (string, error) {
+	var v string
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
 func idExists(ctx context.Context, tx *sql.Tx, id keyid.ID) error {
 	var one int
 	err := tx.QueryRowContext(ctx, "SELECT 1 FROM mykey_ids WHERE id = ?", string(id)).Scan(&one)
@@ -282,41 +293,19 @@ func (d *DB) Link(ctx context.Context, service string, id keyid.ID, patron strin
 	}
 	var changed bool
 	err := d.mutate(ctx, action, id, func(tx *sql.Tx) (string, bool, error) {
-		detail := "service=" + service
-		if err := store.CheckService(service); err != nil {
-			return detail, false, err
-		}
-		if err := store.CheckPatron(patron); err != nil {
-			return detail, false, err
-		}
-		if err := idExists(ctx, tx, id); err != nil {
-			return detail, false, err
-		}
-		var curPatron, owner string
-		err := tx.QueryRowContext(ctx, "SELECT patron FROM links WHERE service = ? AND mykey_id = ?", service, string(id)).Scan(&curPatron)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", false, err
-		}
-		if curPatron == patron {
-			return "", true, nil
-		}
-		if err := d.rosterCheck(ctx, tx, service, patron); err != nil {
-			return detail, false, err
-		}
-		err = tx.QueryRowContext(ctx, "SELECT mykey_id FROM links WHERE service = ? AND patron = ?", service, patron).Scan(&owner)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return "", false, err
-		}
-		if !opts.Replace {
-			if curPatron != "" {
-				return detail, false, store.ErrIDLinked
-			}
-			if owner != "" {
-				return detail, false, store.ErrPatronLinked
-			}
-		}
-		if owner != "" {
-			detail += " moved-from=" + owner
+		dec, err := store.DecideLink(service, patron, opts.Replace, store.LinkFacts{
+			Exists: func() error { return idExists(ctx, tx, id) },
+			Current: func() (string, error) {
+				return queryOptional(ctx, tx, "SELECT patron FROM links WHERE service = ? AND mykey_id = ?", service, string(id))
+			},
+			Roster: func() error { return d.rosterCheck(ctx, tx, service, patron) },
+			Owner: func() (keyid.ID, error) {
+				owner, err := queryOptional(ctx, tx, "SELECT mykey_id FROM links WHERE service = ? AND patron = ?", service, patron)
+				return keyid.ID(owner), err
+			},
+		})
+		if err != nil || !dec.Change {
+			return dec.Detail, err == nil, err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM links WHERE service = ? AND (mykey_id = ? OR patron = ?)", service, string(id), patron); err != nil {
 			return "", false, err
@@ -325,7 +314,7 @@ func (d *DB) Link(ctx context.Context, service string, id keyid.ID, patron strin
 			return "", false, err
 		}
 		changed = true
-		return detail, false, nil
+		return dec.Detail, false, nil
 	})
 	return changed, err
 }
