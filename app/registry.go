@@ -120,6 +120,15 @@ func (a *App) NewIDs(ctx context.Context, n int, each func(keyid.ID)) (ids []key
 	return ids, err
 }
 
+// ParseSince reads the start of an audit period: a date (from its local
+// midnight) or an RFC 3339 time.
+func ParseSince(s string) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
 // AuditLog returns the newest limit entries (0: all), oldest first, from
 // since on.
 func (a *App) AuditLog(ctx context.Context, since time.Time, limit int) (log []store.AuditEntry, err error) {

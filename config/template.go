@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -163,4 +166,22 @@ func keyBeside(path string) string {
 		return path[:i+1] + "pseudonym.key"
 	}
 	return filepath.Join(filepath.Dir(path), "pseudonym.key")
+}
+
+// WriteTemplate writes the commented configuration file to path, creating
+// its folder; with windows, its comments show the Windows default
+// locations (for the installer). An existing file is kept (fs.ErrExist)
+// unless force.
+func WriteTemplate(path string, windows, force bool) error {
+	if _, err := os.Stat(path); err == nil && !force {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	text := Template(path)
+	if windows {
+		text = TemplateFor(WindowsLocations, WindowsLocations.Config)
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/cardio/cardiotest"
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
@@ -106,68 +107,29 @@ func TestReadThroughPCSCD(t *testing.T) {
 	}
 }
 
-func TestFaultsThroughPCSCD(t *testing.T) {
+// TestSuiteThroughPCSCD runs the shared transport suite through a private
+// pcscd with the vpcd virtual reader.
+func TestSuiteThroughPCSCD(t *testing.T) {
 	pcsctest.Start(t, 1)
-	c := &pcsc.Client{}
+	c := &pcsc.Client{Retry: 50 * time.Millisecond}
 	defer c.Close()
-	ctx := context.Background()
-	card, cert := newCard(t, vcard.Faults{})
-	insert(t, card, pcsctest.Addr(0, 0))
-	rs, _ := c.Readers(ctx)
+	rs, err := c.Readers(context.Background())
+	if err != nil || len(rs) == 0 {
+		t.Fatalf("Readers = %+v, %v", rs, err)
+	}
 	reader := rs[0].Name
-	waitPresent(t, c, reader, true)
-	tests := []struct {
-		name   string
-		faults vcard.Faults
-		want   error // nil: the read succeeds
-	}{
-		{"short reads", vcard.Faults{ShortReads: 50}, nil},
-		{"61xx", vcard.Faults{GetResponse: true}, nil},
-		{"6Cxx", vcard.Faults{WrongLe: 0x80}, nil},
-		{"empty 9000 past end", vcard.Faults{EmptyEOF: true}, nil},
-		{"slow card", vcard.Faults{Delay: 20 * time.Millisecond}, nil},
-		{"not JPKI", vcard.Faults{NotJPKI: true}, cardio.ErrNotJPKI},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			card.SetFaults(tt.faults)
-			got, _, err := readCert(ctx, c, reader, false)
-			if tt.want == nil && (err != nil || !bytes.Equal(got, cert)) {
-				t.Fatalf("read: %v", err)
-			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
-				t.Fatalf("read = %v, want %v", err, tt.want)
-			}
-			card.SetFaults(vcard.Faults{})
-			if got, _, err := readCert(ctx, c, reader, false); err != nil || !bytes.Equal(got, cert) {
-				t.Fatalf("next read: %v", err)
-			}
-		})
-	}
-}
-
-func TestCardPulledMidRead(t *testing.T) {
-	pcsctest.Start(t, 1)
-	c := &pcsc.Client{}
-	defer c.Close()
-	ctx := context.Background()
-	rs, _ := c.Readers(ctx)
-	reader := rs[0].Name
-	card, cert := newCard(t, vcard.Faults{RemoveAfter: 4})
-	remove := insert(t, card, pcsctest.Addr(0, 0))
-	waitPresent(t, c, reader, true)
-	_, _, err := readCert(ctx, c, reader, false)
-	if !errors.Is(err, cardio.ErrCardRemoved) {
-		t.Fatalf("pulled mid-read = %v, want ErrCardRemoved", err)
-	}
-	remove()
-	waitPresent(t, c, reader, false)
-	card.SetFaults(vcard.Faults{})
-	insert(t, card, pcsctest.Addr(0, 0))
-	waitPresent(t, c, reader, true)
-	if got, _, err := readCert(ctx, c, reader, false); err != nil || !bytes.Equal(got, cert) {
-		t.Fatalf("next read: %v", err)
-	}
+	var pull func()
+	cardiotest.Run(t, cardiotest.Slot{
+		Readers: c, Reader: reader,
+		Insert: func(t *testing.T, card *vcard.Card) {
+			pull = insert(t, card, pcsctest.Addr(0, 0))
+			waitPresent(t, c, reader, true)
+		},
+		Remove: func(t *testing.T) {
+			pull()
+			waitPresent(t, c, reader, false)
+		},
+	})
 }
 
 func TestWatch(t *testing.T) {

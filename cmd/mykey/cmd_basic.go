@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 
@@ -66,18 +65,10 @@ func init() {
 				if *path != "" {
 					p = *path
 				}
-				if _, err := os.Stat(p); err == nil && !*force {
+				if err := config.WriteTemplate(p, *forWindows, *force); errors.Is(err, os.ErrExist) {
 					fmt.Fprintln(a.stderr, a.t(mError)+a.t(mConfigExists, p))
 					return exitFailure
-				}
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					return a.fail(err, "")
-				}
-				text := config.Template(p)
-				if *forWindows {
-					text = config.TemplateFor(config.WindowsLocations, config.WindowsLocations.Config)
-				}
-				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				} else if err != nil {
 					return a.fail(err, "")
 				}
 				a.println(a.t(mConfigWritten, p))

@@ -389,10 +389,8 @@ func (a *invocation) audit(since string, limit int) int {
 	var from time.Time
 	if since != "" {
 		var err error
-		if from, err = time.ParseInLocation(time.DateOnly, since, time.Local); err != nil {
-			if from, err = time.Parse(time.RFC3339, since); err != nil {
-				return a.usageError(commandNamed("audit"), "--since: "+err.Error())
-			}
+		if from, err = app.ParseSince(since); err != nil {
+			return a.usageError(commandNamed("audit"), "--since: "+err.Error())
 		}
 	}
 	log, err := a.core.AuditLog(a.ctx, from, limit)
