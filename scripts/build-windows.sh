@@ -20,7 +20,7 @@ trap 'rm -f cmd/mykey/rsrc_windows_amd64.syso' EXIT
 
 build() { # OUT EXTRA_LDFLAGS
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
-		go build -trimpath -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT $2" -o "dist/$1" ./cmd/mykey
+		go build -trimpath -ldflags "-s -w -X github.com/mykey-jp/mykey/app.version=$VERSION -X github.com/mykey-jp/mykey/app.commit=$COMMIT $2" -o "dist/$1" ./cmd/mykey
 }
 build mykey.exe ""
 build mykeyw.exe "-H windowsgui -X main.defaultArgs=run"

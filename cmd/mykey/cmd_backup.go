@@ -29,9 +29,7 @@ func init() {
 		},
 		examples: []string{"mykey backup D:\\backup\\mykey-2026-11-27.db"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
-			return func(args []string) int {
-				return a.backup(args[0])
-			}
+			return func(args []string) int { return a.backup(args[0]) }
 		},
 	})
 

@@ -5,16 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
-	"runtime/debug"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/config"
-)
-
-// Set at release build time with -ldflags "-X main.version=... -X main.commit=...".
-var (
-	version = "dev"
-	commit  = ""
 )
 
 func init() {
@@ -27,21 +20,12 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
-				c := commit
-				if c == "" {
-					if bi, ok := debug.ReadBuildInfo(); ok {
-						for _, s := range bi.Settings {
-							if s.Key == "vcs.revision" {
-								c = s.Value
-							}
-						}
-					}
-				}
+				b := app.Build()
 				if a.json {
-					a.printJSON(map[string]string{"version": version, "commit": c, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
+					a.printJSON(map[string]string{"version": b.Version, "commit": b.Commit, "go": b.Go, "os": b.OS, "arch": b.Arch})
 					return exitOK
 				}
-				fmt.Fprintf(a.stdout, "mykey %s %s (%s %s/%s)\n", version, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				fmt.Fprintf(a.stdout, "mykey %s %s (%s %s/%s)\n", b.Version, b.Commit, b.Go, b.OS, b.Arch)
 				return exitOK
 			}
 		},

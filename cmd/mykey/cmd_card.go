@@ -9,6 +9,7 @@ import (
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/internal/cmdline"
 	"github.com/mykey-jp/mykey/internal/wording"
 )
 
@@ -89,7 +90,7 @@ func init() {
 			q := a.cardFlags(fs)
 			ext := fs.Bool("extended", false, a.t(mFlagExtended))
 			return func(args []string) int {
-				if isSet(fs, "extended") {
+				if cmdline.IsSet(fs, "extended") {
 					q.Extended = ext // else as configured
 				}
 				return a.cardRead(*q)
@@ -109,9 +110,7 @@ func init() {
 		examples: []string{"mykey card pin-status", "mykey card pin-status --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.cardFlags(fs)
-			return func(args []string) int {
-				return a.pinStatus(*q)
-			}
+			return func([]string) int { return a.pinStatus(*q) }
 		},
 	})
 }

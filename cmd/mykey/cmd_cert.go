@@ -32,9 +32,7 @@ func init() {
 		examples: []string{"mykey crl import auth.crl", "mykey crl import http://crl.example.jp/auth.crl --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				return a.crlImport(args[0])
-			}
+			return func(args []string) int { return a.crlImport(args[0]) }
 		},
 	})
 
@@ -50,9 +48,7 @@ func init() {
 		examples: []string{"mykey crl status", "mykey crl status --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				return a.crlStatus()
-			}
+			return func([]string) int { return a.crlStatus() }
 		},
 	})
 

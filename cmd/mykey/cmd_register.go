@@ -61,9 +61,7 @@ func init() {
 			fs.DurationVar(&q.Card.Wait, "wait", 10e9, a.t(mFlagWait))
 			fs.BoolVar(&a.pinStdin, "pin-stdin", false, a.t(msg{"暗証番号を標準入力から読む（スクリプト用）", "read the PIN from standard input (for scripts)"}))
 			fs.BoolVar(&q.ForceLast, "force-last-try", false, a.t(msg{"残り1回でも暗証番号を送る", "send the PIN even with one try left"}))
-			return func(args []string) int {
-				return a.register(s, q)
-			}
+			return func([]string) int { return a.register(s, q) }
 		},
 	})
 }

@@ -229,9 +229,7 @@ func init() {
 		examples: []string{"mykey unlink --mykey-id 7K3M9QXF", "mykey unlink --patron 12345678 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
-			return func(args []string) int {
-				return a.unlink(s)
-			}
+			return func([]string) int { return a.unlink(s) }
 		},
 	})
 
@@ -247,9 +245,7 @@ func init() {
 		examples: []string{"mykey lookup --mykey-id 7K3M9QXF", "mykey lookup --patron 12345678 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
-			return func(args []string) int {
-				return a.lookup(s)
-			}
+			return func([]string) int { return a.lookup(s) }
 		},
 	})
 
@@ -266,9 +262,7 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			service := fs.String("service", "", a.t(mFlagService))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				return a.list(*service)
-			}
+			return func([]string) int { return a.list(*service) }
 		},
 	})
 
@@ -286,9 +280,7 @@ func init() {
 			limit := fs.Int("limit", 100, a.t(msg{"表示する件数 `N`（0 ならすべて）", "show the newest `N` entries (0: all)"}))
 			since := fs.String("since", "", a.t(msg{"この日時以降だけ `T`（2026-11-01 または 2026-11-01T09:00:00+09:00）", "only entries from `T` on (2026-11-01 or 2026-11-01T09:00:00+09:00)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				return a.audit(*since, *limit)
-			}
+			return func([]string) int { return a.audit(*since, *limit) }
 		},
 	})
 }

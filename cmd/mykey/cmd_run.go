@@ -48,9 +48,7 @@ func init() {
 			noTray := fs.Bool("no-tray", false, a.t(msg{"常駐アイコンを出さない（画面のない環境用）", "no tray icon (headless)"}))
 			fs.BoolVar(&a.json, "json", false, a.t(msg{"各読み取りの結果を1行の JSON で出力する", "print each tap's result as one JSON line"}))
 			taps := fs.Int("taps", 0, a.t(msg{"`N` 回かざされたら終了する（確認・試験用。0: 終了しない）", "stop after `N` taps (for checks and tests; 0: never)"}))
-			return func(args []string) int {
-				return a.runDesk(!*noTray, *taps)
-			}
+			return func([]string) int { return a.runDesk(!*noTray, *taps) }
 		},
 	})
 }

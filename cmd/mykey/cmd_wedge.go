@@ -70,9 +70,7 @@ func init() {
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			after := fs.Duration("after", 0, a.t(msg{"調べるまでの待ち時間 `DURATION`", "pause before looking, `DURATION`"}))
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				return a.wedgeFocus(*after)
-			}
+			return func([]string) int { return a.wedgeFocus(*after) }
 		},
 	})
 }

@@ -14,13 +14,13 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/config"
+	"github.com/mykey-jp/mykey/internal/cmdline"
 )
 
 // Exit codes.
@@ -95,18 +95,15 @@ var commands []*command
 func register(c *command) { commands = append(commands, c) }
 
 func findCommand(args []string) (*command, []string) {
-	for _, n := range []int{2, 1} {
-		if len(args) < n {
-			continue
-		}
-		name := strings.Join(args[:n], " ")
-		for _, c := range commands {
-			if c.name == name {
-				return c, args[n:]
-			}
-		}
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
 	}
-	return nil, args
+	i, rest := cmdline.Find(names, args)
+	if i < 0 {
+		return nil, rest
+	}
+	return commands[i], rest
 }
 
 // runWith runs one invocation with these devices (tests hand it virtual
@@ -149,7 +146,7 @@ func runWith(devices app.Devices, args []string, stdin io.Reader, stdout, stderr
 	}
 	fs := a.newFlagSet(c)
 	runFn := c.setup(a, fs)
-	positional, err := parseInterspersed(fs, cargs)
+	positional, err := cmdline.Parse(fs, cargs)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			a.commandUsage(stdout, c, fs)
@@ -179,34 +176,12 @@ func runWith(devices app.Devices, args []string, stdin io.Reader, stdout, stderr
 
 // checkArgs says what is wrong with the positional arguments, if anything.
 func (c *command) checkArgs(a *invocation, args []string) string {
-	switch many := strings.HasSuffix(c.args, "..."); {
-	case c.args == "*":
-	case c.args == "" && len(args) > 0:
+	if extra, missing := cmdline.CheckArgs(c.args, args); extra {
 		return a.t(mExtraArgs, args)
-	case c.args != "" && (len(args) == 0 || len(args) > 1 && !many):
-		return a.t(mNeedFlag, strings.TrimSuffix(c.args, "..."))
+	} else if missing != "" {
+		return a.t(mNeedFlag, missing)
 	}
 	return ""
-}
-
-// parseInterspersed parses flags that may come before, between or after the
-// positional arguments (mykey cert check FILE --json); "--" ends flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
 }
 
 func (a *invocation) newFlagSet(c *command) *flag.FlagSet {
@@ -236,20 +211,11 @@ func (a *invocation) commonFlags(fs *flag.FlagSet) {
 // file's lang, then Japanese.
 func (a *invocation) prescan(args []string) {
 	lang := os.Getenv("MYKEY_LANG")
-	for i, s := range args {
-		v, ok := strings.CutPrefix(strings.TrimPrefix(s, "-"), "-lang")
-		if !ok {
-			v, ok = strings.CutPrefix(strings.TrimPrefix(s, "-"), "-config")
-			if ok {
-				if p, ok := flagValue(v, args, i); ok {
-					a.configPath, a.configExplicit = p, true
-				}
-			}
-			continue
-		}
-		if l, ok := flagValue(v, args, i); ok {
-			lang = l
-		}
+	if p, ok := cmdline.Lookup(args, "config"); ok {
+		a.configPath, a.configExplicit = p, true
+	}
+	if l, ok := cmdline.Lookup(args, "lang"); ok {
+		lang = l
 	}
 	if lang != "ja" && lang != "en" {
 		lang = ""
@@ -263,28 +229,13 @@ func (a *invocation) prescan(args []string) {
 	a.lang = lang
 }
 
-func flagValue(rest string, args []string, i int) (string, bool) {
-	if v, ok := strings.CutPrefix(rest, "="); ok {
-		return v, true
-	}
-	if rest == "" && i+1 < len(args) {
-		return args[i+1], true
-	}
-	return "", false
-}
-
 func (a *invocation) topUsage(w io.Writer) {
 	fmt.Fprint(w, a.t(mUsageTop))
-	names := make([]string, 0, len(commands))
-	byName := map[string]*command{}
+	summaries := map[string]string{}
 	for _, c := range commands {
-		names = append(names, c.name)
-		byName[c.name] = c
+		summaries[c.name] = a.t(c.summary)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-16s %s\n", n, a.t(byName[n].summary))
-	}
+	cmdline.WriteCommands(w, summaries)
 	fmt.Fprint(w, a.t(mUsageTail))
 }
 
@@ -294,14 +245,7 @@ func (a *invocation) commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 	fmt.Fprintln(w, a.t(c.desc))
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, a.t(mOptions))
-	fs.VisitAll(func(f *flag.Flag) {
-		name := "--" + f.Name
-		ph, usage := flag.UnquoteUsage(f)
-		if ph != "" {
-			name += " " + ph
-		}
-		fmt.Fprintf(w, "  %-22s %s\n", name, usage)
-	})
+	cmdline.WriteFlags(w, fs)
 	if len(c.examples) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, a.t(mExamples))
@@ -411,10 +355,4 @@ func osUser() string {
 		}
 	}
 	return "unknown"
-}
-
-// isSet reports whether the flag name was given.
-func isSet(fs *flag.FlagSet, name string) (set bool) {
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
