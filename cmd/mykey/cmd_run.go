@@ -38,7 +38,7 @@ func init() {
 	register(&command{
 		name:    "run",
 		summary: msg{"窓口で常駐し、カードをかざすと利用者番号を入力する", "run at the desk: a card held up types its patron number"},
-		usage:   "mykey run [--no-tray] [--json]",
+		usage:   "mykey run [--no-tray] [--json] [--taps N]",
 		desc: msg{
 			"窓口の常駐サービスです。カードリーダーを見張り、カードがかざされると証明書を読み、有効性と失効を確かめ、登録簿から利用者番号を引いて、許可されたウィンドウにキー入力します。どれかの段階で失敗したときは何も入力せず、理由を表示します。リーダーの抜き差し、スマートカードサービスの再起動、画面の切断があっても動き続けます。ログは設定の log.dir に保存します（利用者番号は記録しません）。Ctrl+C または終了メニューで止まります。",
 			"The desk service. It watches the card readers; when a card is held up it reads the certificate, checks validity and revocation, finds the patron number in the registry and types it into the allowed window. If any step fails nothing is typed and the reason is shown. It keeps running across reader unplugging, smart-card service restarts and display loss. Logs go to log.dir (no patron numbers). Ctrl+C or Quit stops it.",
