@@ -149,7 +149,7 @@ func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Pro
 	var vals []string
 	for {
 		rec, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return probs, nil
 		}
 		if err != nil {

@@ -317,7 +317,7 @@ func testAuditNoPatron(t *testing.T, r store.Registry, c *Clock) {
 
 func testAuditLimit(t *testing.T, r store.Registry, c *Clock) {
 	for i := range 5 {
-		if err := r.Audit(ctx, store.AuditEntry{Action: "lookup", Outcome: "ok", Detail: fmt.Sprint(i)}); err != nil {
+		if err := r.Audit(ctx, store.AuditEntry{Action: store.ActionLookup, Outcome: "ok", Detail: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
