@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"regexp"
@@ -105,18 +106,67 @@ func (a *App) notify(n Notice) {
 	}
 }
 
-// ErrNoAnchors means no trust anchors are configured.
-var ErrNoAnchors = errors.New("no trust anchors configured")
+// Errors of opening.
+var (
+	ErrNoAnchors = errors.New("no trust anchors configured")
+	// ErrKeyMissing means the pseudonym key file is missing while the
+	// registry holds cards registered with it: a new key would make every
+	// card unknown, so none is made.
+	ErrKeyMissing = errors.New("the pseudonym key file is missing but the registry holds cards registered with it")
+)
 
-// Registry opens the configured registry, creating the pseudonym key
-// beside the configuration on first use (KeyCreated). Close it when done.
+// Registry opens the configured registry with its pseudonym key (see
+// open). Close it when done.
 func (a *App) Registry(ctx context.Context) (store.Registry, error) {
-	if _, created, err := keyfile.LoadOrCreate(a.Config.KeyFile.Path, a.Devices.Rand); err != nil {
-		return nil, err
-	} else if created {
-		a.notify(Notice{Kind: KeyCreated, Path: a.Config.KeyFile.Path})
+	r, _, err := a.open(ctx)
+	return r, err
+}
+
+// open opens the configured registry and its pseudonym key, which belong
+// together: the registry records the key's fingerprint the first time they
+// meet. A registry bound to another key is store.ErrKeyMismatch; a missing
+// key file is made (KeyCreated) only for a registry that holds no
+// registered card and is bound to no key, else it is ErrKeyMissing.
+func (a *App) open(ctx context.Context) (store.Registry, *keyid.Pseudonymizer, error) {
+	r, err := sqlite.Open(ctx, a.Config.Database.Path, store.Options{User: a.User, Clock: a.Devices.Clock, Mint: a.mint()})
+	if err != nil {
+		return nil, nil, err
 	}
-	return sqlite.Open(ctx, a.Config.Database.Path, store.Options{User: a.User, Clock: a.Devices.Clock, Mint: a.mint()})
+	p, err := a.boundKey(ctx, r)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, p, nil
+}
+
+func (a *App) boundKey(ctx context.Context, r store.Registry) (*keyid.Pseudonymizer, error) {
+	path := a.Config.KeyFile.Path
+	bound, certs, err := r.KeyBinding(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := keyfile.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if bound != "" || certs > 0 {
+			return nil, fmt.Errorf("%s: %w (%d registered certificates)", path, ErrKeyMissing, certs)
+		}
+		var created bool
+		if secret, created, err = keyfile.LoadOrCreate(path, a.Devices.Rand); err == nil && created {
+			a.notify(Notice{Kind: KeyCreated, Path: path})
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := keyid.NewPseudonymizer(secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.BindKey(ctx, p.Fingerprint()); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 // mint mints MyKey IDs from the configured randomness.
@@ -135,15 +185,6 @@ func (a *App) withRegistry(ctx context.Context, fn func(r store.Registry) error)
 	}
 	defer r.Close()
 	return fn(r)
-}
-
-// Pseudonymizer loads (or creates) the pseudonym key.
-func (a *App) Pseudonymizer() (*keyid.Pseudonymizer, error) {
-	secret, _, err := keyfile.LoadOrCreate(a.Config.KeyFile.Path, a.Devices.Rand)
-	if err != nil {
-		return nil, err
-	}
-	return keyid.NewPseudonymizer(secret)
 }
 
 // PatronRule returns the configured patron-number rule.

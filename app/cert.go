@@ -20,7 +20,7 @@ func (a *App) ImportCRL(ctx context.Context, src string) (*certcheck.Index, erro
 	if err != nil {
 		return nil, err
 	}
-	r, err := a.open(ctx, src)
+	r, err := a.openSource(ctx, src)
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +43,8 @@ func (a *App) CRLs() ([]*certcheck.Index, time.Duration, error) {
 	return list, p.CRLGrace, err
 }
 
-// open opens a file, or fetches an http(s) URL with Devices.HTTP.
-func (a *App) open(ctx context.Context, src string) (io.ReadCloser, error) {
+// openSource opens a file, or fetches an http(s) URL with Devices.HTTP.
+func (a *App) openSource(ctx context.Context, src string) (io.ReadCloser, error) {
 	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
 		return os.Open(src)
 	}

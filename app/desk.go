@@ -44,15 +44,11 @@ func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.S
 	if err != nil {
 		return nil, nil, err
 	}
-	pseudo, err := a.Pseudonymizer()
-	if err != nil {
-		return nil, nil, err
-	}
 	ty, err := a.Typer()
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := a.Registry(ctx)
+	reg, pseudo, err := a.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/enroll"
-	"github.com/mykey-jp/mykey/store"
 )
 
 // RegisterRequest is a registration at the counter.
@@ -26,19 +25,18 @@ func (a *App) Register(ctx context.Context, q RegisterRequest) (res enroll.Resul
 	if err != nil {
 		return res, err
 	}
-	pseudo, err := a.Pseudonymizer()
+	r, pseudo, err := a.open(ctx)
 	if err != nil {
 		return res, err
 	}
-	err = a.withRegistry(ctx, func(r store.Registry) error {
-		return a.WithCard(ctx, q.Card, func(ctx context.Context, _ string, s *cardio.Session) error {
-			res, err = enroll.Enroll(ctx, enroll.Request{
-				Session: s, Checker: pol, Registry: r, Pseudo: pseudo, ForceLast: q.ForceLast,
-				MyKeyID: q.Target.MyKeyID, Patron: q.Target.Patron, Service: q.Target.Service,
-				PIN: q.PIN, Rand: a.Devices.Rand,
-			})
-			return err
+	defer r.Close()
+	err = a.WithCard(ctx, q.Card, func(ctx context.Context, _ string, s *cardio.Session) error {
+		res, err = enroll.Enroll(ctx, enroll.Request{
+			Session: s, Checker: pol, Registry: r, Pseudo: pseudo, ForceLast: q.ForceLast,
+			MyKeyID: q.Target.MyKeyID, Patron: q.Target.Patron, Service: q.Target.Service,
+			PIN: q.PIN, Rand: a.Devices.Rand,
 		})
+		return err
 	})
 	return res, err
 }

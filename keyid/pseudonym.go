@@ -52,3 +52,12 @@ func (p *Pseudonymizer) Pseudonym(issuerSPKI []byte, serial *big.Int) Pseudonym 
 	m.Sum(out[:0])
 	return out
 }
+
+// Fingerprint names the secret without revealing it: the first 16 bytes of
+// HMAC-SHA256(secret, "mykey pseudonym key fingerprint"), in hex. A
+// registry records it to know which key its pseudonyms were made with.
+func (p *Pseudonymizer) Fingerprint() string {
+	m := hmac.New(sha256.New, p.secret)
+	m.Write([]byte("mykey pseudonym key fingerprint"))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}

@@ -21,6 +21,7 @@ type Memory struct {
 	links  map[string]map[keyid.ID]Link // service → id → link
 	audit  []AuditEntry
 	roster map[string]Roster // service → roster, when loaded
+	key    string            // the bound pseudonym key's fingerprint
 }
 
 type memID struct {
@@ -388,3 +389,27 @@ func (m *Memory) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) 
 
 // Close implements Registry.
 func (m *Memory) Close() error { return nil }
+
+// KeyBinding implements Registry.
+func (m *Memory) KeyBinding(ctx context.Context) (string, int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.key, len(m.certs), nil
+}
+
+// BindKey implements Registry.
+func (m *Memory) BindKey(ctx context.Context, fingerprint string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch m.key {
+	case fingerprint:
+		return nil
+	case "":
+		m.key = fingerprint
+		m.record(ActionBindKey, "", nil, "fingerprint="+fingerprint)
+		return nil
+	}
+	err := fmt.Errorf("%w: bound to key %s, not %s", ErrKeyMismatch, m.key, fingerprint)
+	m.record(ActionBindKey, "", err, "")
+	return err
+}

@@ -38,6 +38,7 @@ var (
 	ErrDuplicateID     = errors.New("MyKey ID repeats an earlier row of the batch")
 	ErrDuplicatePatron = errors.New("patron number repeats an earlier row of the batch")
 	ErrNotRegistry     = errors.New("not a mykey registry")
+	ErrKeyMismatch     = errors.New("the registry belongs to another pseudonym key")
 	ErrNoBackup        = errors.New("this registry cannot be backed up or restored by mykey")
 )
 
@@ -413,6 +414,16 @@ type Registry interface {
 	// limit <= 0).
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 
+	// KeyBinding returns the fingerprint of the pseudonym key the registry
+	// is bound to ("" before it is bound) and how many certificates it
+	// holds (whose pseudonyms only that key reproduces).
+	KeyBinding(ctx context.Context) (fingerprint string, certificates int, err error)
+
+	// BindKey binds an unbound registry to the key with fingerprint; bound
+	// to the same key it does nothing, bound to another it fails with
+	// ErrKeyMismatch.
+	BindKey(ctx context.Context, fingerprint string) error
+
 	// Close releases the registry.
 	Close() error
 }
@@ -483,6 +494,8 @@ func Outcome(err error) string {
 		return "duplicate-id"
 	case errors.Is(err, ErrDuplicatePatron):
 		return "duplicate-patron"
+	case errors.Is(err, ErrKeyMismatch):
+		return "key-mismatch"
 	}
 	return "error"
 }
@@ -504,6 +517,7 @@ const (
 	ActionScan         = "scan" // a card held up at the desk
 	ActionBackup       = "backup"
 	ActionRestore      = "restore"
+	ActionBindKey      = "key.bind"
 )
 
 // CheckService validates a service name.

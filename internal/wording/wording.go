@@ -53,6 +53,8 @@ const (
 )
 
 var (
+	mKeyMissing     = Msg{"秘密鍵ファイルがありません。登録簿には、この鍵で登録したカードがあるため、新しい鍵は作りません（作るとすべてのカードが未登録になります）。別に保管した秘密鍵ファイルのバックアップを元の場所に戻してください。", "the secret key file is missing. The registry holds cards registered with it, so no new key is made (every card would become unregistered); put the backup of the secret key file back in its place."}
+	mKeyMismatch    = Msg{"秘密鍵ファイルがこの登録簿のものではありません（別の鍵で登録した登録簿です）。この登録簿と一緒に使っていた秘密鍵ファイルを戻すか、設定の keyfile.path と database.path を確かめてください。", "the secret key file does not belong to this registry (it was registered with another key). Put back the key file used with this registry, or check keyfile.path and database.path in the configuration."}
 	mConfigProblems = Msg{"設定ファイルに問題があります。次の箇所を直してから、もう一度実行してください:", "the configuration has problems; fix these and run again:"}
 	mBadIDLength    = Msg{"マイキーID %q は %d 文字です。8 文字で入力してください。", "MyKey ID %q has %d symbols; it must have 8."}
 	mBadIDSymbol    = Msg{"マイキーID %q の %d 文字目 %q は使えない文字です（使える文字: 数字と I・L・O・U 以外の英大文字）。", "MyKey ID %q: character %d, %q, is not allowed (digits and capital letters except I, L, O, U)."}
@@ -165,6 +167,10 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"schema-too-new", Failed, l.T(mTooNew) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrCannotOpen):
 		return Failure{"cannot-open", Failed, l.T(mCannotOpen) + "\n  " + err.Error()}
+	case errors.Is(err, app.ErrKeyMissing):
+		return Failure{"key-missing", Failed, l.T(mKeyMissing) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrKeyMismatch):
+		return Failure{"key-mismatch", Failed, l.T(mKeyMismatch) + "\n  " + err.Error()}
 	case errors.Is(err, keyfile.ErrPermissions):
 		return Failure{"key-permissions", Usage, l.T(mKeyPerm) + "\n  " + err.Error()}
 	case errors.Is(err, keyfile.ErrFormat):

@@ -931,3 +931,30 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[done:]...)
 	return append(b, '"')
 }
+
+// metaKeyFingerprint is the meta row of the bound pseudonym key.
+const metaKeyFingerprint = "key_fingerprint"
+
+// KeyBinding implements store.Registry.
+func (d *DB) KeyBinding(ctx context.Context) (fingerprint string, certificates int, err error) {
+	err = d.db.QueryRowContext(ctx, "SELECT (SELECT coalesce(max(value), '') FROM meta WHERE key = ?), (SELECT count(*) FROM certificates)", metaKeyFingerprint).
+		Scan(&fingerprint, &certificates)
+	return fingerprint, certificates, d.wrap(err)
+}
+
+// BindKey implements store.Registry.
+func (d *DB) BindKey(ctx context.Context, fingerprint string) error {
+	return d.mutate(ctx, store.ActionBindKey, "", func(tx *sql.Tx) (string, bool, error) {
+		cur, err := queryOptional(ctx, tx, "SELECT value FROM meta WHERE key = ?", metaKeyFingerprint)
+		switch {
+		case err != nil:
+			return "", false, err
+		case cur == fingerprint:
+			return "", true, nil
+		case cur != "":
+			return "", false, fmt.Errorf("%w: bound to key %s, not %s", store.ErrKeyMismatch, cur, fingerprint)
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?)", metaKeyFingerprint, fingerprint)
+		return "fingerprint=" + fingerprint, false, err
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -462,8 +463,8 @@ func TestMigratesVersion2Links(t *testing.T) {
 	for name, d := range map[string]*DB{"opened": d, "restored": restored} {
 		var version int
 		d.db.QueryRow("PRAGMA user_version").Scan(&version)
-		if version != 3 {
-			t.Errorf("%s: schema version %d, want 3", name, version)
+		if names, _ := fs.Glob(migrations, "migrations/*.sql"); version != len(names) {
+			t.Errorf("%s: schema version %d, want %d", name, version, len(names))
 		}
 		if e, err := d.LookupPatron(ctx, "library", "0042"); err != nil || e.MyKeyID != "00000012" || !e.Link.LinkedAt.Equal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("%s: link after the migration: %+v, %v", name, e, err)

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Roster", testRoster},
 		{"AuditHasNoPatronNumbers", testAuditNoPatron},
 		{"AuditLimit", testAuditLimit},
+		{"KeyBinding", testKeyBinding},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -520,5 +521,29 @@ func testRoster(t *testing.T, r store.Registry, c *Clock) {
 	c2 := mustID(t, r)
 	if _, err := r.Link(ctx, svc, c2, "2222", store.LinkOptions{}); err != nil {
 		t.Errorf("after the new roster: %v", err)
+	}
+}
+
+func testKeyBinding(t *testing.T, r store.Registry, c *Clock) {
+	if fp, n, err := r.KeyBinding(ctx); fp != "" || n != 0 || err != nil {
+		t.Fatalf("new registry: KeyBinding = %q, %d, %v", fp, n, err)
+	}
+	if err := r.BindKey(ctx, "aaaa"); err != nil {
+		t.Fatal(err)
+	}
+	wantAudit(t, r, store.ActionBindKey, "", "ok")
+	if err := r.BindKey(ctx, "aaaa"); err != nil {
+		t.Fatalf("binding the same key again: %v", err)
+	}
+	if err := r.BindKey(ctx, "bbbb"); !errors.Is(err, store.ErrKeyMismatch) {
+		t.Fatalf("binding another key: %v, want ErrKeyMismatch", err)
+	}
+	wantAudit(t, r, store.ActionBindKey, "", "key-mismatch")
+	p := keyid.Pseudonym{1}
+	if _, err := r.Register(ctx, store.Registration{Pseudonym: p, NotAfter: c.T.AddDate(1, 0, 0), Service: store.DefaultService}); err != nil {
+		t.Fatal(err)
+	}
+	if fp, n, err := r.KeyBinding(ctx); fp != "aaaa" || n != 1 || err != nil {
+		t.Fatalf("KeyBinding = %q, %d, %v", fp, n, err)
 	}
 }
