@@ -161,8 +161,13 @@ func (a *App) Backup(ctx context.Context, path string) error {
 	return a.withBackuper(ctx, func(b store.Backuper) error { return b.Backup(ctx, path) })
 }
 
-// Restore replaces the registry's content with the backup at path after
-// checking it (store.ErrNotRegistry, store.ErrCorrupt).
-func (a *App) Restore(ctx context.Context, path string) error {
-	return a.withBackuper(ctx, func(b store.Backuper) error { return b.Restore(ctx, path) })
+// Restore replaces the registry's content with the backup at path, rebuilt
+// under this version's schema and verified first (store.ErrNotRegistry,
+// store.ErrCorrupt, store.ErrKeyMismatch leave the registry as it was).
+func (a *App) Restore(ctx context.Context, path string) (rep store.RestoreReport, err error) {
+	err = a.withBackuper(ctx, func(b store.Backuper) error {
+		rep, err = b.Restore(ctx, path)
+		return err
+	})
+	return rep, err
 }

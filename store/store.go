@@ -437,11 +437,21 @@ type StreamImporter interface {
 }
 
 // Backuper is a Registry that backs itself up to a file and restores from
-// one. Backup refuses an existing file (fs.ErrExist); Restore refuses a file
-// that is not a registry (ErrNotRegistry, ErrCorrupt).
+// one. Backup refuses an existing file (fs.ErrExist) and verifies what it
+// wrote; Restore rebuilds the backup under this version's schema and
+// refuses a file that is not a sound registry (ErrNotRegistry, ErrCorrupt)
+// or belongs to another key (ErrKeyMismatch), leaving the registry as it
+// was.
 type Backuper interface {
 	Backup(ctx context.Context, path string) error
-	Restore(ctx context.Context, path string) error
+	Restore(ctx context.Context, path string) (RestoreReport, error)
+}
+
+// RestoreReport says what a backup held and what a restore made of it.
+type RestoreReport struct {
+	Version int            // the backup's schema version
+	Rows    map[string]int // rows restored, by table
+	Ignored []string       // schema objects that are not mykey's ("trigger x on links"): not restored
 }
 
 // Options configure a Registry.

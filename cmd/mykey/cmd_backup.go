@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"flag"
 	"io/fs"
 
@@ -13,7 +14,8 @@ var (
 	mBackupExists = msg{"%s は既にあります。別の名前を指定してください。", "%s already exists; choose another name."}
 	mRestoreDone  = msg{"登録簿を %s から復元しました。", "restored the registry from %s."}
 	mRestoreYes   = msg{"復元すると今の登録簿の内容は置き換わります。よければ --yes を付けてください。", "restoring replaces the current registry; add --yes to go ahead."}
-	mNotRegistry  = msg{"mykey の登録簿ではないため復元しません。", "not a mykey registry: nothing restored."}
+	mIgnored      = msg{"バックアップの中の %s は mykey のものではないため、復元していません。", "not restored: %s in the backup is not mykey's."}
+	mNotRegistry  = msg{"このファイルからは復元できません。今の登録簿はそのままです。", "this file cannot be restored: the registry is unchanged."}
 )
 
 func init() {
@@ -68,11 +70,15 @@ func (a *invocation) backup(path string) int {
 }
 
 func (a *invocation) restore(path string) int {
-	if err := a.core.Restore(a.ctx, path); err != nil {
+	rep, err := a.core.Restore(a.ctx, path)
+	if err != nil {
 		if errors.Is(err, store.ErrNotRegistry) || errors.Is(err, store.ErrCorrupt) {
 			return a.fail(errors.New(a.t(mNotRegistry)+"\n  "+err.Error()), "")
 		}
 		return a.fail(err, "")
+	}
+	for _, o := range rep.Ignored {
+		fmt.Fprintln(a.stderr, a.t(mIgnored, o))
 	}
 	a.println(a.t(mRestoreDone, path))
 	return exitOK

@@ -39,12 +39,12 @@ func TestBackupAndRestore(t *testing.T) {
 	if fi, _ := os.Stat(bk); fi.Mode().Perm() != 0o600 {
 		t.Errorf("backup mode %04o", fi.Mode().Perm())
 	}
-	if err := Check(ctx, bk); err != nil {
+	if _, err := Check(ctx, bk); err != nil {
 		t.Fatalf("Check(backup): %v", err)
 	}
 	// Change the live registry, then restore: the links are back.
 	d.UnlinkPatron(ctx, store.DefaultService, "00007")
-	if err := d.Restore(ctx, bk); err != nil {
+	if _, err := d.Restore(ctx, bk); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.LookupPatron(ctx, store.DefaultService, "00007"); err != nil {
@@ -63,7 +63,7 @@ func TestBackupAndRestore(t *testing.T) {
 	other.Close()
 	os.Rename(filepath.Join(dir, "other.db"), empty)
 	for _, p := range []string{garbage, empty, filepath.Join(dir, "missing.db")} {
-		if err := d.Restore(ctx, p); err == nil {
+		if _, err := d.Restore(ctx, p); err == nil {
 			t.Errorf("restored %s", filepath.Base(p))
 		}
 	}

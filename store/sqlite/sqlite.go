@@ -48,8 +48,8 @@ var _ store.Registry = (*DB)(nil)
 // store.ErrCannotOpen, ErrReadOnly, ErrCorrupt, ErrBusy or ErrSchemaTooNew
 // and name the file.
 func Open(ctx context.Context, path string, opts store.Options) (*DB, error) {
-	if err := create(path); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", path, classifyOS(err), err)
+	if err := create(ctx, path); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()))
@@ -69,21 +69,52 @@ func Open(ctx context.Context, path string, opts store.Options) (*DB, error) {
 	return d, nil
 }
 
-// create makes the directory and an empty database file with owner-only
-// permissions, so that SQLite (which copies the main file's mode to its -wal
-// and -shm files) never creates a world-readable file.
-func create(path string) error {
+// create makes sure path holds a database file. An existing file must be a
+// regular file with content: an empty one is a damaged registry
+// (store.ErrCorrupt), never started anew. A new registry is made complete
+// (migrated, owner-only) in a temporary file beside it and then linked into
+// place, so that no one ever sees it half made; its folder is created 0700.
+// SQLite copies the main file's mode to its -wal and -shm files.
+func create(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return fmt.Errorf("%w: not a regular file (%s)", store.ErrCannotOpen, fi.Mode().Type())
+	case err == nil && fi.Size() == 0:
+		return fmt.Errorf("%w: the file is empty (0 bytes): restore the registry from a backup", store.ErrCorrupt)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %w", classifyOS(err), err)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("%w: %w", classifyOS(err), err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*.tmp")
+	if err != nil {
+		return fmt.Errorf("%w: %w", classifyOS(err), err)
+	}
+	tmp := f.Name()
+	f.Close()
+	defer removeDB(tmp)
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		f, err = os.OpenFile(path, os.O_RDWR, 0)
+	db, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(tmp)+"?_foreign_keys=on")
+	if err != nil {
+		return err
+	}
+	err = (&DB{db: db, path: tmp}).migrate(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	return f.Close()
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) { // another process made it first: use theirs
+		return fmt.Errorf("%w: %w", classifyOS(err), err)
+	}
+	return nil
 }
 
 func classifyOS(err error) error {

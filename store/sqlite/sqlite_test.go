@@ -457,7 +457,7 @@ func TestMigratesVersion2Links(t *testing.T) {
 	backup := filepath.Join(t.TempDir(), "v2-backup.db")
 	writeVersion2(t, backup)
 	restored := openTemp(t, store.Options{})
-	if err := restored.Restore(ctx, backup); err != nil {
+	if _, err := restored.Restore(ctx, backup); err != nil {
 		t.Fatalf("restoring a version 2 backup: %v", err)
 	}
 	for name, d := range map[string]*DB{"opened": d, "restored": restored} {
