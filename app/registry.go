@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,12 +58,19 @@ func (a *App) Link(ctx context.Context, t Target, replace bool) (changed bool, e
 	return changed, err
 }
 
+// ErrIDNotLinked means the MyKey ID to unlink has no link (it wraps
+// store.ErrNotFound).
+var ErrIDNotLinked = fmt.Errorf("MyKey ID is not linked: %w", store.ErrNotFound)
+
 // Unlink removes the link of t's MyKey ID, or else of its patron number,
-// and returns the removed link (store.ErrNotFound when there is none).
+// and returns the removed link (ErrIDNotLinked, or store.ErrNotFound for a
+// patron number, when there is none).
 func (a *App) Unlink(ctx context.Context, t Target) (l store.Link, err error) {
 	err = a.withRegistry(ctx, func(r store.Registry) error {
 		if t.MyKeyID != "" {
-			l, err = r.UnlinkID(ctx, t.Service, t.MyKeyID)
+			if l, err = r.UnlinkID(ctx, t.Service, t.MyKeyID); errors.Is(err, store.ErrNotFound) {
+				err = ErrIDNotLinked
+			}
 		} else {
 			l, err = r.UnlinkPatron(ctx, t.Service, t.Patron)
 		}
@@ -142,6 +150,16 @@ func (a *App) AuditLog(ctx context.Context, since time.Time, limit int) (log []s
 		return err
 	})
 	return log, err
+}
+
+// VerifyAudit checks the audit log's hash chain; a break is a
+// *store.AuditBreakError naming the first entry that does not follow.
+func (a *App) VerifyAudit(ctx context.Context) (n int, err error) {
+	err = a.withRegistry(ctx, func(r store.Registry) error {
+		n, err = r.VerifyAudit(ctx)
+		return err
+	})
+	return n, err
 }
 
 // backuper opens the registry as a store.Backuper.

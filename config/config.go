@@ -124,10 +124,10 @@ func Default() *Config {
 
 // Problem is one thing wrong with a configuration file.
 type Problem struct {
-	File string
-	Line int    // 1-based; 0 when unknown
-	Key  string // dotted key, e.g. "wedge.key_delay_ms"
-	Msg  string
+	File string `json:"file"`
+	Line int    `json:"line"` // 1-based; 0 when unknown
+	Key  string `json:"key"`  // dotted key, e.g. "wedge.key_delay_ms"
+	Msg  string `json:"message"`
 }
 
 func (p Problem) String() string {

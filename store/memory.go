@@ -42,10 +42,19 @@ func NewMemory(opts Options) *Memory {
 var _ Registry = (*Memory)(nil)
 
 func (m *Memory) record(action string, id keyid.ID, err error, detail string) {
-	m.audit = append(m.audit, AuditEntry{
-		Seq: int64(len(m.audit) + 1), At: m.opts.Time(), User: m.opts.User,
-		Action: action, MyKeyID: id, Outcome: Outcome(err), Detail: detail,
-	})
+	m.append(AuditEntry{Action: action, MyKeyID: id, Outcome: Outcome(err), Detail: detail})
+}
+
+// append adds e to the audit log with its sequence number, time, user and
+// chain hash.
+func (m *Memory) append(e AuditEntry) {
+	var prev []byte
+	if n := len(m.audit); n > 0 {
+		prev = m.audit[n-1].Hash
+	}
+	e.Seq, e.At, e.User = int64(len(m.audit)+1), m.opts.Time(), m.opts.User
+	e.Hash = ChainHash(prev, e)
+	m.audit = append(m.audit, e)
 }
 
 // NewID implements Registry.
@@ -369,11 +378,15 @@ func (m *Memory) Certificate(ctx context.Context, p keyid.Pseudonym) (Certificat
 func (m *Memory) Audit(ctx context.Context, e AuditEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.audit = append(m.audit, AuditEntry{
-		Seq: int64(len(m.audit) + 1), At: m.opts.Time(), User: m.opts.User,
-		Action: e.Action, MyKeyID: e.MyKeyID, Outcome: e.Outcome, Detail: e.Detail,
-	})
+	m.append(AuditEntry{Action: e.Action, MyKeyID: e.MyKeyID, Outcome: e.Outcome, Detail: e.Detail})
 	return nil
+}
+
+// VerifyAudit implements Registry.
+func (m *Memory) VerifyAudit(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.audit), VerifyChain(m.audit)
 }
 
 // AuditLog implements Registry.

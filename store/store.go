@@ -87,6 +87,7 @@ type AuditEntry struct {
 	MyKeyID keyid.ID
 	Outcome string // "ok", or the reason it failed
 	Detail  string // free text without personal data
+	Hash    []byte // ChainHash over the previous entry's hash and this entry
 }
 
 // Registration is a card's certificate to register.
@@ -423,6 +424,11 @@ type Registry interface {
 	// to the same key it does nothing, bound to another it fails with
 	// ErrKeyMismatch.
 	BindKey(ctx context.Context, fingerprint string) error
+
+	// VerifyAudit checks the audit log's hash chain from its first entry
+	// and returns how many entries it checked; a break is an
+	// *AuditBreakError (ErrAuditBroken).
+	VerifyAudit(ctx context.Context) (entries int, err error)
 
 	// Close releases the registry.
 	Close() error

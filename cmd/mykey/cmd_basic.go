@@ -22,7 +22,7 @@ func init() {
 			return func(args []string) int {
 				b := app.Build()
 				if a.json {
-					a.printJSON(map[string]string{"version": b.Version, "commit": b.Commit, "go": b.Go, "os": b.OS, "arch": b.Arch})
+					a.printJSON(b)
 					return exitOK
 				}
 				fmt.Fprintf(a.stdout, "mykey %s %s (%s %s/%s)\n", b.Version, b.Commit, b.Go, b.OS, b.Arch)
@@ -76,11 +76,7 @@ func init() {
 				c, err := a.config()
 				var ce *config.Error
 				if errors.As(err, &ce) && a.json {
-					probs := make([]map[string]any, len(ce.Problems))
-					for i, p := range ce.Problems {
-						probs[i] = map[string]any{"file": p.File, "line": p.Line, "key": p.Key, "message": p.Msg}
-					}
-					a.printJSON(map[string]any{"ok": false, "file": a.configPath, "problems": probs})
+					a.printJSON(map[string]any{"ok": false, "file": a.configPath, "problems": ce.Problems})
 					fmt.Fprintln(a.stderr, a.t(mError)+a.explain(err, "").text)
 					return exitUsage
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -36,19 +37,9 @@ func init() {
 		},
 		examples: []string{"mykey import links links.csv --dry-run", "mykey import links links.csv", "mykey import links links.csv --skip-invalid --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
-			encName := fs.String("encoding", "auto", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932）", "file encoding `ENC` (auto, utf-8, cp932)"}))
-			dry := fs.Bool("dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
-			skip := fs.Bool("skip-invalid", false, a.t(msg{"正しい行だけ取り込む", "import the valid rows, skip the others"}))
-			service := fs.String("service", "", a.t(mFlagService))
-			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				c := commandNamed("import links")
-				enc, err := batch.ParseEncoding(*encName)
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				return a.importLinks(args[0], enc, *dry, *skip, *service)
-			}
+			q := a.importFlags(fs, batch.Auto)
+			fs.BoolVar(&q.SkipInvalid, "skip-invalid", false, a.t(msg{"正しい行だけ取り込む", "import the valid rows, skip the others"}))
+			return func(args []string) int { return a.importLinks(args[0], *q) }
 		},
 	})
 
@@ -64,18 +55,8 @@ func init() {
 		},
 		examples: []string{"mykey import patrons roster.csv --dry-run", "mykey import patrons roster.csv"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
-			encName := fs.String("encoding", "auto", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932）", "file encoding `ENC` (auto, utf-8, cp932)"}))
-			dry := fs.Bool("dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
-			service := fs.String("service", "", a.t(mFlagService))
-			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
-			return func(args []string) int {
-				c := commandNamed("import patrons")
-				enc, err := batch.ParseEncoding(*encName)
-				if err != nil {
-					return a.usageError(c, err.Error())
-				}
-				return a.importPatrons(args[0], enc, *dry, *service)
-			}
+			q := a.importFlags(fs, batch.Auto)
+			return func(args []string) int { return a.importPatrons(args[0], *q) }
 		},
 	})
 
@@ -91,18 +72,28 @@ func init() {
 		},
 		examples: []string{"mykey export links links.csv", "mykey export links links-sjis.csv --encoding cp932"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
-			encName := fs.String("encoding", "utf-8", a.t(msg{"文字コード `ENC`（utf-8, cp932）", "file encoding `ENC` (utf-8, cp932)"}))
-			service := fs.String("service", "", a.t(mFlagService))
-			return func(args []string) int {
-				c := commandNamed("export links")
-				enc, err := batch.ParseEncoding(*encName)
-				if err != nil || enc == batch.Auto {
-					return a.usageError(c, fmt.Sprint("--encoding: ", *encName))
-				}
-				return a.exportLinks(args[0], enc, *service)
-			}
+			q := a.importFlags(fs, batch.UTF8)
+			return func(args []string) int { return a.exportLinks(args[0], *q) }
 		},
 	})
+}
+
+// importFlags adds --encoding (auto only where def is), --service and, for
+// imports, --dry-run and --json.
+func (a *invocation) importFlags(fs *flag.FlagSet, def batch.Encoding) *app.ImportRequest {
+	q := &app.ImportRequest{Encoding: def}
+	fs.Func("encoding", a.t(msg{"文字コード `ENC`（auto, utf-8, cp932。既定: %s）", "file encoding `ENC` (auto, utf-8, cp932; default: %s)"}, cmp.Or(string(def), "auto")), func(s string) (err error) {
+		if q.Encoding, err = batch.ParseEncoding(s); err == nil && q.Encoding == batch.Auto && def != batch.Auto {
+			err = fmt.Errorf("%q: give utf-8 or cp932", s)
+		}
+		return err
+	})
+	fs.StringVar(&q.Service, "service", "", a.t(mFlagService))
+	if def == batch.Auto {
+		fs.BoolVar(&q.DryRun, "dry-run", false, a.t(msg{"確かめるだけで変更しない", "validate only, change nothing"}))
+		fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+	}
+	return q
 }
 
 // problemsJSON is the JSON form of import problems.
@@ -141,8 +132,10 @@ func (a *invocation) progressWritten(done, total int) {
 	}
 }
 
-func (a *invocation) importLinks(path string, enc batch.Encoding, dry, skip bool, service string) int {
-	res, err := a.core.ImportLinks(a.ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, SkipInvalid: skip, Service: service, Progress: a.importProgress(path)})
+func (a *invocation) importLinks(path string, q app.ImportRequest) int {
+	q.Path, q.Progress = path, a.importProgress(path)
+	dry := q.DryRun
+	res, err := a.core.ImportLinks(a.ctx, q)
 	if err != nil {
 		return a.fail(err, "")
 	}
@@ -176,17 +169,19 @@ func progressBar(done, total int) string {
 	return "[" + strings.Repeat("#", cells) + strings.Repeat(".", width-cells) + fmt.Sprintf("] %3d%%", 100*done/max(total, 1))
 }
 
-func (a *invocation) exportLinks(path string, enc batch.Encoding, service string) int {
-	n, err := a.core.ExportLinks(a.ctx, path, enc, service)
+func (a *invocation) exportLinks(path string, q app.ImportRequest) int {
+	n, err := a.core.ExportLinks(a.ctx, path, q.Encoding, q.Service)
 	if err != nil {
 		return a.fail(err, "")
 	}
-	a.println(a.t(mExported, n, path, enc))
+	a.println(a.t(mExported, n, path, q.Encoding))
 	return exitOK
 }
 
-func (a *invocation) importPatrons(path string, enc batch.Encoding, dry bool, service string) int {
-	res, err := a.core.ImportPatrons(a.ctx, app.ImportRequest{Path: path, Encoding: enc, DryRun: dry, Service: service})
+func (a *invocation) importPatrons(path string, q app.ImportRequest) int {
+	q.Path = path
+	dry, service := q.DryRun, q.Service
+	res, err := a.core.ImportPatrons(a.ctx, q)
 	if err != nil {
 		return a.fail(err, "")
 	}

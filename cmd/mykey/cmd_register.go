@@ -67,12 +67,12 @@ func init() {
 }
 
 func (a *invocation) register(s *app.Selector, q *app.RegisterRequest) int {
-	core, t, err := a.resolve(s)
+	t, err := a.core.Resolve(*s)
 	if err != nil {
 		return a.fail(err, s.MyKeyID)
 	}
 	q.Target, q.PIN = t, a.askPIN
-	res, err := core.Register(a.ctx, *q)
+	res, err := a.core.Register(a.ctx, *q)
 	if err != nil {
 		if errors.Is(err, cardio.ErrLastTry) || errors.Is(err, cardio.ErrPINBlocked) {
 			fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))

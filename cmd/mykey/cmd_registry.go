@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,27 +53,17 @@ func (a *invocation) selectorFlags(fs *flag.FlagSet) *app.Selector {
 	return s
 }
 
-// resolve checks the selector with the core.
-func (a *invocation) resolve(s *app.Selector) (*app.App, app.Target, error) {
-	core, err := a.app()
-	if err != nil {
-		return nil, app.Target{}, err
-	}
-	t, err := core.Resolve(*s)
-	return core, t, err
-}
-
 // resolveOne checks that exactly one of --mykey-id and --patron is given,
 // and resolves the selector.
-func (a *invocation) resolveOne(c *command, s *app.Selector) (*app.App, app.Target, int) {
+func (a *invocation) resolveOne(c *command, s *app.Selector) (app.Target, int) {
 	if (s.MyKeyID == "") == (s.Patron == "") {
-		return nil, app.Target{}, a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
+		return app.Target{}, a.usageError(c, a.t(mNeedOne, "--mykey-id, --patron"))
 	}
-	core, t, err := a.resolve(s)
+	t, err := a.core.Resolve(*s)
 	if err != nil {
-		return nil, t, a.fail(err, s.MyKeyID)
+		return t, a.fail(err, s.MyKeyID)
 	}
-	return core, t, exitOK
+	return t, exitOK
 }
 
 // subject is what a registry refusal is about: the patron number for
@@ -100,11 +91,11 @@ func (a *invocation) link(c *command, s *app.Selector, replace bool) int {
 	if s.MyKeyID == "" || s.Patron == "" {
 		return a.usageError(c, a.t(mNeedFlag, "--mykey-id, --patron"))
 	}
-	core, t, err := a.resolve(s)
+	t, err := a.core.Resolve(*s)
 	if err != nil {
 		return a.fail(err, s.MyKeyID)
 	}
-	changed, err := core.Link(a.ctx, t, replace)
+	changed, err := a.core.Link(a.ctx, t, replace)
 	if err != nil {
 		return a.fail(err, subject(err, t))
 	}
@@ -188,6 +179,22 @@ func init() {
 				}
 				return code
 			}
+		},
+	})
+
+	register(&command{
+		name:    "audit verify",
+		summary: msg{"監査ログが改ざんされていないか確かめる", "check that the audit log was not tampered with"},
+		usage:   "mykey audit verify [--json]",
+		needs:   needRegistry,
+		desc: msg{
+			"監査ログの各記録は、前の記録を含めたハッシュで連鎖しています。最初の記録から連鎖をたどり、mykey の外で書き換え・削除・挿入された記録があれば、最初に連鎖が切れた番号を示して終了コード 1 で終わります。",
+			"Every audit entry carries a hash that covers the entry before it. This follows the chain from the first entry; if an entry was changed, removed or inserted outside mykey it names the first entry where the chain breaks and exits with 1.",
+		},
+		examples: []string{"mykey audit verify", "mykey audit verify --json"},
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func([]string) int { return a.auditVerify() }
 		},
 	})
 
@@ -303,20 +310,13 @@ func (a *invocation) newIDs(n int) int {
 }
 
 func (a *invocation) unlink(s *app.Selector) int {
-	core, t, code := a.resolveOne(commandNamed("unlink"), s)
+	t, code := a.resolveOne(commandNamed("unlink"), s)
 	if code != exitOK {
 		return code
 	}
-	l, err := core.Unlink(a.ctx, t)
-	if t.MyKeyID != "" && errors.Is(err, store.ErrNotFound) {
-		fmt.Fprintln(a.stderr, a.t(mError)+a.t(mIDNotLinked, t.MyKeyID))
-		if a.json {
-			a.printJSON(map[string]any{"ok": false, "error": "not-found", "message": a.t(mIDNotLinked, t.MyKeyID)})
-		}
-		return exitNotFound
-	}
+	l, err := a.core.Unlink(a.ctx, t)
 	if err != nil {
-		return a.fail(err, t.Patron)
+		return a.fail(err, cmp.Or(string(t.MyKeyID), t.Patron))
 	}
 	if a.json {
 		a.printJSON(map[string]any{"ok": true, "mykey_id": string(l.MyKeyID), "patron": l.Patron, "service": t.Service})
@@ -327,11 +327,11 @@ func (a *invocation) unlink(s *app.Selector) int {
 }
 
 func (a *invocation) lookup(s *app.Selector) int {
-	core, t, code := a.resolveOne(commandNamed("lookup"), s)
+	t, code := a.resolveOne(commandNamed("lookup"), s)
 	if code != exitOK {
 		return code
 	}
-	e, err := core.Lookup(a.ctx, t)
+	e, err := a.core.Lookup(a.ctx, t)
 	if err != nil {
 		subject := string(t.MyKeyID)
 		if t.MyKeyID == "" {
@@ -404,5 +404,18 @@ func (a *invocation) audit(since string, limit int) int {
 		}
 		fmt.Fprintf(a.stdout, "%5d %s %-10s %-8s %-8s %-14s %s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, id, e.Outcome, e.Detail)
 	}
+	return exitOK
+}
+
+func (a *invocation) auditVerify() int {
+	n, err := a.core.VerifyAudit(a.ctx)
+	if err != nil {
+		return a.fail(err, "")
+	}
+	if a.json {
+		a.printJSON(map[string]any{"ok": true, "entries": n})
+		return exitOK
+	}
+	a.println(a.t(msg{"監査ログの %d 件を確かめました。連鎖は切れていません。", "checked %d audit entries: the chain holds."}, n))
 	return exitOK
 }

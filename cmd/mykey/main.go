@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"os/user"
 	"strings"
 	"sync"
 	"syscall"
@@ -282,7 +281,7 @@ func (a *invocation) app() (*app.App, error) {
 	if d.Output == nil {
 		d.Output = a.stdout
 	}
-	a.core = app.New(c, d, osUser())
+	a.core = app.New(c, d, app.OSUser())
 	a.core.Notify = a.notice
 	return a.core, nil
 }
@@ -342,17 +341,4 @@ func (a *invocation) usageError(c *command, m string) int {
 	fmt.Fprintln(a.stderr, a.t(mError)+m)
 	fmt.Fprintln(a.stderr, a.t(mUsage, c.usage))
 	return exitUsage
-}
-
-// osUser names the OS user for the audit log.
-func osUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	for _, k := range []string{"USER", "USERNAME"} {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-	}
-	return "unknown"
 }

@@ -53,9 +53,8 @@ var (
 	mIDValid = msg{"%s は正しいマイキーIDです。", "%s is a valid MyKey ID."}
 
 	// registry
-	mIDNotLinked = msg{"マイキーID %s は紐付けられていません。", "MyKey ID %s is not linked."}
-	mRolledBack  = msg{"中断しました。処理中だった変更は取り消されました。", "interrupted: the change in progress was rolled back."}
-	mKeyCreated  = msg{"秘密鍵ファイルを作成しました: %s（登録簿とは別にバックアップしてください）", "created the secret key file %s (back it up apart from the registry)"}
+	mRolledBack = msg{"中断しました。処理中だった変更は取り消されました。", "interrupted: the change in progress was rolled back."}
+	mKeyCreated = msg{"秘密鍵ファイルを作成しました: %s（登録簿とは別にバックアップしてください）", "created the secret key file %s (back it up apart from the registry)"}
 
 	mLinked    = msg{"マイキーID %s を利用者番号 %s に紐付けました。", "linked MyKey ID %s to patron number %s."}
 	mRelinked  = msg{"マイキーID %s を利用者番号 %s に付け替えました。", "relinked MyKey ID %s to patron number %s."}

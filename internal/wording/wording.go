@@ -53,6 +53,8 @@ const (
 )
 
 var (
+	mIDNotLinked    = Msg{"マイキーID %s は紐付けられていません。", "MyKey ID %s is not linked."}
+	mAuditBroken    = Msg{"監査ログの記録の連鎖が %d 番で切れています。その記録か、その前の記録が mykey の外で書き換え・削除・挿入されました。登録簿のファイルを誰が変更できるか確かめ、必要ならバックアップから戻してください。", "the audit log's chain is broken at entry %d: it, or an entry before it, was changed, removed or inserted outside mykey. Check who can write the registry file, and restore a backup if needed."}
 	mKeyMissing     = Msg{"秘密鍵ファイルがありません。登録簿には、この鍵で登録したカードがあるため、新しい鍵は作りません（作るとすべてのカードが未登録になります）。別に保管した秘密鍵ファイルのバックアップを元の場所に戻してください。", "the secret key file is missing. The registry holds cards registered with it, so no new key is made (every card would become unregistered); put the backup of the secret key file back in its place."}
 	mKeyMismatch    = Msg{"秘密鍵ファイルがこの登録簿のものではありません（別の鍵で登録した登録簿です）。この登録簿と一緒に使っていた秘密鍵ファイルを戻すか、設定の keyfile.path と database.path を確かめてください。", "the secret key file does not belong to this registry (it was registered with another key). Put back the key file used with this registry, or check keyfile.path and database.path in the configuration."}
 	mConfigProblems = Msg{"設定ファイルに問題があります。次の箇所を直してから、もう一度実行してください:", "the configuration has problems; fix these and run again:"}
@@ -115,6 +117,7 @@ func (l Lang) Explain(err error, subject string) Failure {
 	var ce *config.Error
 	var pe *keyid.ParseError
 	var pat *keyid.PatronError
+	var ab *store.AuditBreakError
 	if f, ok := l.cardFailure(err); ok {
 		return f
 	}
@@ -128,6 +131,8 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return f
 	}
 	switch {
+	case errors.As(err, &ab): // before ErrCorrupt: a backup refuses a broken chain as corrupt
+		return Failure{"audit-broken", Failed, l.T(mAuditBroken, ab.Seq)}
 	case errors.As(err, &ce):
 		text := l.T(mConfigProblems)
 		for _, p := range ce.Problems {
@@ -145,6 +150,8 @@ func (l Lang) Explain(err error, subject string) Failure {
 		}
 	case errors.As(err, &pat):
 		return Failure{"invalid-patron", Usage, l.T(mBadPatron, pat.Input, l.patronReason(pat))}
+	case errors.Is(err, app.ErrIDNotLinked):
+		return Failure{"not-found", NotFound, l.T(mIDNotLinked, subject)}
 	case errors.Is(err, store.ErrUnknownID):
 		return Failure{"unknown-id", NotFound, l.T(mUnknownID, subject)}
 	case errors.Is(err, store.ErrNotFound):

@@ -155,6 +155,14 @@ func rebuild(ctx context.Context, src, dst string) (RestoreReport, error) {
 	if err := copyTables(ctx, conn, rep); err != nil {
 		return rep, fmt.Errorf("%s: %w", src, err)
 	}
+	if rep.Version < 5 { // before the chain: make it now
+		if err := txOn(ctx, conn, func(tx *sql.Tx) error { return chainAudit(ctx, tx) }); err != nil {
+			return rep, err
+		}
+	}
+	if _, err := fresh.VerifyAudit(ctx); err != nil {
+		return rep, fmt.Errorf("%s: %w: %w", src, store.ErrCorrupt, err)
+	}
 	return rep, verify(ctx, conn)
 }
 
@@ -202,6 +210,9 @@ func copyTables(ctx context.Context, conn *sql.Conn, rep RestoreReport) error {
 			continue
 		}
 		cols := strings.Join(t.cols, ", ")
+		if t.name == "audit" && rep.Version >= 5 {
+			cols += ", hash" // the chain, verified after the copy
+		}
 		var want int64
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM b."+t.name).Scan(&want); err != nil {
 			return fmt.Errorf("%w: table %s: %v", ErrNotRegistry, t.name, err)
@@ -362,8 +373,7 @@ func (d *DB) carryOver(ctx context.Context, fresh *DB, path string) error {
 			if e.Seq <= last {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO audit (at, os_user, action, mykey_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
-				e.At.UTC().Format(timeFormat), e.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail); err != nil {
+			if err := fresh.appendAudit(ctx, tx, e); err != nil {
 				return err
 			}
 		}

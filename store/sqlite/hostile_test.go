@@ -222,3 +222,88 @@ func TestBackupVerifies(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditTamperEvident rewrites, removes and slips in audit entries with
+// plain SQL: what SQLite can block is blocked, and what it cannot (with its
+// triggers dropped) breaks the chain at the entry, which verify names and
+// restore refuses.
+func TestAuditTamperEvident(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		stmts []string
+		at    int64 // the first entry that no longer verifies
+	}{
+		{"rewritten", []string{"DROP TRIGGER audit_no_update", "UPDATE audit SET outcome = 'ok', detail = '' WHERE seq = 3"}, 3},
+		{"removed", []string{"DROP TRIGGER audit_no_delete", "DELETE FROM audit WHERE seq = 2"}, 3},
+		{"slipped in", []string{"DROP TRIGGER audit_no_replace", "DELETE FROM audit WHERE 0",
+			"INSERT INTO audit (seq, at, os_user, action, mykey_id, outcome, detail, hash) SELECT 100, at, os_user, action, mykey_id, outcome, detail, hash FROM audit WHERE seq = 4"}, 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _ := liveWithLink(t)
+			for _, s := range tt.stmts {
+				if _, err := d.db.Exec(s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			var be *store.AuditBreakError
+			if _, err := d.VerifyAudit(ctx); !errors.As(err, &be) || be.Seq != tt.at {
+				t.Fatalf("VerifyAudit = %v, want a break at %d", err, tt.at)
+			}
+			bk := filepath.Join(t.TempDir(), "b.db")
+			if err := d.Backup(ctx, bk); !errors.Is(err, store.ErrAuditBroken) {
+				t.Fatalf("Backup of a broken log = %v, want ErrAuditBroken", err)
+			}
+		})
+	}
+	d, bk := liveWithLink(t)
+	for _, s := range []string{
+		"UPDATE audit SET outcome = 'ok'",
+		"DELETE FROM audit",
+		"INSERT OR REPLACE INTO audit (seq, at, os_user, action, mykey_id, outcome, detail) VALUES (1, 'x', 'x', 'x', '', 'x', 'x')",
+		"UPDATE audit SET hash = NULL",
+	} {
+		if _, err := d.db.Exec(s); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused", s, err)
+		}
+	}
+	if n, err := d.VerifyAudit(ctx); err != nil || n < 4 {
+		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+	bad := tamper(t, bk, "DROP TRIGGER audit_no_update", "UPDATE audit SET detail = 'x' WHERE seq = 1")
+	if _, err := d.Restore(ctx, bad); !errors.Is(err, store.ErrAuditBroken) {
+		t.Fatalf("Restore of a backup with a broken chain = %v", err)
+	}
+}
+
+// TestChainsAnOlderAuditLog opens a version 4 registry with audit entries
+// made before the chain: they get their hashes, and the log verifies.
+func TestChainsAnOlderAuditLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v4.db")
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	for _, name := range names[:4] {
+		body, _ := migrations.ReadFile(name)
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, q := range []string{"PRAGMA user_version = 4",
+		"INSERT INTO audit (at, os_user, action, mykey_id, outcome, detail) VALUES ('2026-01-01T00:00:00Z', 'a', 'id.new', '00000012', 'ok', ''), ('2026-01-02T00:00:00Z', 'b', 'lookup', '', 'not-found', 'service=library')"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	d, err := Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Audit(ctx, store.AuditEntry{Action: store.ActionList, Outcome: "ok"})
+	if n, err := d.VerifyAudit(ctx); n != 3 || err != nil {
+		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+}

@@ -198,6 +198,11 @@ func (d *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("applying %s: %w", names[i], err)
 			}
+			if step := goSteps[i+1]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("applying %s: %w", names[i], err)
+				}
+			}
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
 			return err
 		})
@@ -236,11 +241,87 @@ func parseTime(s string) time.Time {
 	return t
 }
 
+// appendAudit appends e to the audit log after the last entry, with its
+// chain hash; e's time and user are now and the registry's user unless set
+// (entries carried over by a restore keep theirs).
 func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) error {
-	_, err := tx.ExecContext(ctx,
-		"INSERT INTO audit (at, os_user, action, mykey_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
-		d.now(), d.opts.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail)
+	var prev []byte
+	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&e.Seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	e.Seq++
+	if e.At.IsZero() {
+		e.At, e.User = d.opts.Time(), d.opts.User
+	}
+	e.Hash = store.ChainHash(prev, e)
+	_, err = tx.ExecContext(ctx,
+		"INSERT INTO audit (seq, at, os_user, action, mykey_id, outcome, detail, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		e.Seq, e.At.UTC().Format(timeFormat), e.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail, e.Hash)
 	return err
+}
+
+// goSteps are migration steps SQL cannot do, by the schema version they
+// complete; each runs in its migration's transaction.
+var goSteps = map[int]func(context.Context, *sql.Tx) error{5: chainAudit}
+
+// chainAudit fills in the hashes the audit entries lack, in order.
+func chainAudit(ctx context.Context, tx *sql.Tx) error {
+	log, err := readAudit(ctx, tx, "")
+	if err != nil {
+		return err
+	}
+	var prev []byte
+	for _, e := range log {
+		if e.Hash == nil {
+			e.Hash = store.ChainHash(prev, e)
+			if _, err := tx.ExecContext(ctx, "UPDATE audit SET hash = ? WHERE seq = ?", e.Hash, e.Seq); err != nil {
+				return err
+			}
+		}
+		prev = e.Hash
+	}
+	return nil
+}
+
+// querier is a *sql.DB, *sql.Conn or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readAudit reads audit entries, oldest first; suffix ends the query
+// ("ORDER BY seq DESC LIMIT n" reads the newest n, which are returned
+// oldest first too).
+func readAudit(ctx context.Context, q querier, suffix string) ([]store.AuditEntry, error) {
+	if suffix == "" {
+		suffix = "ORDER BY seq"
+	}
+	rows, err := q.QueryContext(ctx, "SELECT seq, at, os_user, action, mykey_id, outcome, detail, hash FROM audit "+suffix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at string
+		if err := rows.Scan(&e.Seq, &at, &e.User, &e.Action, (*string)(&e.MyKeyID), &e.Outcome, &e.Detail, &e.Hash); err != nil {
+			return nil, err
+		}
+		e.At = parseTime(at)
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b store.AuditEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, rows.Err()
+}
+
+// VerifyAudit implements store.Registry.
+func (d *DB) VerifyAudit(ctx context.Context) (int, error) {
+	log, err := readAudit(ctx, d.db, "")
+	if err != nil {
+		return 0, d.wrap(err)
+	}
+	return len(log), store.VerifyChain(log)
 }
 
 // mutate runs fn in a write transaction and records the audit entry it
@@ -491,34 +572,18 @@ func (d *DB) Certificate(ctx context.Context, p keyid.Pseudonym) (store.Certific
 
 // Audit implements store.Registry.
 func (d *DB) Audit(ctx context.Context, e store.AuditEntry) error {
+	e.At, e.User = time.Time{}, "" // now, by this registry's user
 	return d.wrap(d.tx(ctx, func(tx *sql.Tx) error { return d.appendAudit(ctx, tx, e) }))
 }
 
 // AuditLog implements store.Registry.
 func (d *DB) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
-	q := "SELECT seq, at, os_user, action, mykey_id, outcome, detail FROM audit ORDER BY seq DESC"
+	suffix := "ORDER BY seq"
 	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
+		suffix = fmt.Sprintf("ORDER BY seq DESC LIMIT %d", limit)
 	}
-	rows, err := d.db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, d.wrap(err)
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var at string
-		if err := rows.Scan(&e.Seq, &at, &e.User, &e.Action, (*string)(&e.MyKeyID), &e.Outcome, &e.Detail); err != nil {
-			return nil, d.wrap(err)
-		}
-		e.At = parseTime(at)
-		out = append(out, e)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, d.wrap(rows.Err())
+	log, err := readAudit(ctx, d.db, suffix)
+	return log, d.wrap(err)
 }
 
 // Close implements store.Registry. It checkpoints the WAL into the main file.

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditHasNoPatronNumbers", testAuditNoPatron},
 		{"AuditLimit", testAuditLimit},
 		{"KeyBinding", testKeyBinding},
+		{"AuditChain", testAuditChain},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -545,5 +546,25 @@ func testKeyBinding(t *testing.T, r store.Registry, c *Clock) {
 	}
 	if fp, n, err := r.KeyBinding(ctx); fp != "aaaa" || n != 1 || err != nil {
 		t.Fatalf("KeyBinding = %q, %d, %v", fp, n, err)
+	}
+}
+
+func testAuditChain(t *testing.T, r store.Registry, c *Clock) {
+	for i := range 5 {
+		mustID(t, r)
+		c.T = c.T.Add(time.Minute)
+		if err := r.Audit(ctx, store.AuditEntry{Action: store.ActionLookup, Outcome: "ok", Detail: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := r.VerifyAudit(ctx)
+	if err != nil || n != 10 {
+		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+	log, _ := r.AuditLog(ctx, 0)
+	for i, e := range log {
+		if len(e.Hash) != 32 || e.Seq != int64(i+1) {
+			t.Fatalf("entry %d: seq %d, hash %x", i, e.Seq, e.Hash)
+		}
 	}
 }

@@ -1,9 +1,25 @@
 package app
 
 import (
+	"os"
+	"os/user"
 	"runtime"
 	"runtime/debug"
 )
+
+// OSUser names the operating-system user running this process, as the
+// audit log records who acted.
+func OSUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	for _, k := range []string{"USER", "USERNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "unknown"
+}
 
 // Set at release build time with -ldflags "-X
 // github.com/mykey-jp/mykey/app.version=... -X ...app.commit=...".
@@ -15,7 +31,11 @@ var (
 // BuildInfo says which mykey this is, for every front end (the CLI's
 // version, the console's desk health, support reports).
 type BuildInfo struct {
-	Version, Commit, Go, OS, Arch string
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Go      string `json:"go"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
 }
 
 // Build returns this executable's build information; without a commit set
