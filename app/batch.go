@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/mykey-jp/mykey/batch"
+	"github.com/mykey-jp/mykey/internal/atomicfile"
 	"github.com/mykey-jp/mykey/store"
 )
 
@@ -156,8 +157,10 @@ func (a *App) ImportPatrons(ctx context.Context, q ImportRequest) (ImportResult,
 }
 
 // ExportLinks writes service's links to path in the export format
-// (batch.ExportLinks), owner-only, and returns how many.
-func (a *App) ExportLinks(ctx context.Context, path string, enc batch.Encoding, service string) (n int, err error) {
+// (batch.ExportLinks), owner-only, and returns how many. An existing path
+// is fs.ErrExist unless force; the file appears whole or not at all and a
+// link there is never followed (atomicfile).
+func (a *App) ExportLinks(ctx context.Context, path string, enc batch.Encoding, service string, force bool) (n int, err error) {
 	service = a.Service(service)
 	err = a.withRegistry(ctx, func(r store.Registry) error {
 		list, err := r.List(ctx, service)
@@ -168,7 +171,7 @@ func (a *App) ExportLinks(ctx context.Context, path string, enc batch.Encoding, 
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, out, 0o600); err != nil {
+		if err := atomicfile.Write(path, out, 0o600, force); err != nil {
 			return err
 		}
 		n = count

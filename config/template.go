@@ -1,11 +1,11 @@
 package config
 
 import (
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mykey-jp/mykey/internal/atomicfile"
 )
 
 // Template returns the fully commented configuration file that
@@ -170,12 +170,10 @@ func keyBeside(path string) string {
 
 // WriteTemplate writes the commented configuration file to path, creating
 // its folder; with windows, its comments show the Windows default
-// locations (for the installer). An existing file is kept (fs.ErrExist)
-// unless force.
+// locations (for the installer). An existing file (or link) is kept
+// (fs.ErrExist) unless force; the file appears whole and is writable by its
+// owner only.
 func WriteTemplate(path string, windows, force bool) error {
-	if _, err := os.Stat(path); err == nil && !force {
-		return fmt.Errorf("%s: %w", path, fs.ErrExist)
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -183,5 +181,5 @@ func WriteTemplate(path string, windows, force bool) error {
 	if windows {
 		text = TemplateFor(WindowsLocations, WindowsLocations.Config)
 	}
-	return os.WriteFile(path, []byte(text), 0o644)
+	return atomicfile.Write(path, []byte(text), 0o644, force)
 }

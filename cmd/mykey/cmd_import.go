@@ -2,8 +2,10 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -63,7 +65,7 @@ func init() {
 	register(&command{
 		name:    "export links",
 		summary: msg{"紐付けを CSV に書き出す", "export the links to CSV"},
-		usage:   "mykey export links FILE [--encoding utf-8|cp932] [--service S]",
+		usage:   "mykey export links FILE [--encoding utf-8|cp932] [--service S] [--force]",
 		args:    "FILE",
 		needs:   needRegistry,
 		desc: msg{
@@ -73,7 +75,8 @@ func init() {
 		examples: []string{"mykey export links links.csv", "mykey export links links-sjis.csv --encoding cp932"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.importFlags(fs, batch.UTF8)
-			return func(args []string) int { return a.exportLinks(args[0], *q) }
+			force := fs.Bool("force", false, a.t(msg{"既にあるファイルを置き換える", "replace an existing file"}))
+			return func(args []string) int { return a.exportLinks(args[0], *q, *force) }
 		},
 	})
 }
@@ -169,9 +172,11 @@ func progressBar(done, total int) string {
 	return "[" + strings.Repeat("#", cells) + strings.Repeat(".", width-cells) + fmt.Sprintf("] %3d%%", 100*done/max(total, 1))
 }
 
-func (a *invocation) exportLinks(path string, q app.ImportRequest) int {
-	n, err := a.core.ExportLinks(a.ctx, path, q.Encoding, q.Service)
-	if err != nil {
+func (a *invocation) exportLinks(path string, q app.ImportRequest, force bool) int {
+	n, err := a.core.ExportLinks(a.ctx, path, q.Encoding, q.Service, force)
+	if errors.Is(err, fs.ErrExist) {
+		return a.fail(errors.New(a.t(mConfigExists, path)), "")
+	} else if err != nil {
 		return a.fail(err, "")
 	}
 	a.println(a.t(mExported, n, path, q.Encoding))
