@@ -12,19 +12,13 @@ import (
 	"github.com/mykey-jp/mykey/tray"
 )
 
-func statusJSON(a *invocation, st desk.Status) map[string]any {
-	return map[string]any{
-		"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.words().Status(st),
-		"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
-		"read_ms": ms(st.Timing.Read), "check_ms": ms(st.Timing.Check), "lookup_ms": ms(st.Timing.Lookup), "type_ms": ms(st.Timing.Type),
-	}
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 func (a *invocation) printStatus(st desk.Status) {
 	if a.json {
-		a.printJSONLine(statusJSON(a, st))
+		a.encode(map[string]any{
+			"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.words().Status(st),
+			"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
+			"read_ms": ms(st.Timing.Read), "check_ms": ms(st.Timing.Check), "lookup_ms": ms(st.Timing.Lookup), "type_ms": ms(st.Timing.Type),
+		}, "")
 		return
 	}
 	id := ""
@@ -142,3 +136,5 @@ func (t *deskTap) status(st desk.Status) {
 		}
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -318,18 +318,15 @@ func (a *invocation) registryContext() (context.Context, context.CancelFunc) {
 	return ctx, stop
 }
 
-func (a *invocation) printJSON(v any) {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
+func (a *invocation) printJSON(v any) { a.encode(v, "  ") }
 
-// printJSONLine prints v as one line of JSON (a stream of records).
-func (a *invocation) printJSONLine(v any) {
+// encode prints v as JSON (one line without indent: a stream of records,
+// from concurrent taps).
+func (a *invocation) encode(v any, indent string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", indent)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
