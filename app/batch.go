@@ -17,6 +17,7 @@ type ImportRequest struct {
 	Encoding    batch.Encoding // batch.Auto detects
 	DryRun      bool           // check only
 	SkipInvalid bool           // links: import the valid rows, skip the others
+	AllowShrink bool           // roster: the administrator confirmed a drastic shrink
 	Service     string         // default service; the configured one when ""
 	// Progress, when not nil, is told how a long import goes.
 	Progress *ImportProgress
@@ -147,7 +148,7 @@ func (a *App) ImportPatrons(ctx context.Context, q ImportRequest) (ImportResult,
 		if len(probs) > 0 {
 			return nil
 		}
-		if err := r.ImportRoster(ctx, a.Service(q.Service), rows, q.DryRun); err != nil {
+		if err := r.ImportRoster(ctx, a.Service(q.Service), rows, store.RosterOptions{DryRun: q.DryRun, AllowShrink: q.AllowShrink}); err != nil {
 			return err
 		}
 		res.Committed = !q.DryRun

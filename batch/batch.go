@@ -135,58 +135,97 @@ func Normalize(s string) string {
 // Read reads CSV text (already decoded). When the first row names known
 // columns it is the header; otherwise columns are taken in the order given.
 // Rows with more fields than columns, or fewer than required, are problems.
-// fn is called for every data row; returning false stops the read.
+// A line the CSV reader cannot parse (a stray quote) is a problem too, and
+// reading goes on at the next line: no row after it vanishes. fn is called
+// for every data row; returning false stops the read.
 func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Problem, error) {
-	r := csv.NewReader(bytes.NewReader(text))
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
 	order := make([]string, len(cols))
 	for i, c := range cols {
 		order[i] = c.Name
 	}
-	first := true
-	var probs []Problem
-	var vals []string
+	rd := &reader{cols: cols, order: order, required: required, fn: fn, first: true}
+	for offset, base := 0, 0; offset < len(text); {
+		line, err := rd.read(text[offset:], base)
+		if err != nil || line == 0 {
+			return rd.probs, err
+		}
+		// Go on at the line after the one that broke: skip its lines.
+		for n := line - base; n > 0 && offset < len(text); n-- {
+			if i := bytes.IndexByte(text[offset:], '\n'); i >= 0 {
+				offset += i + 1
+			} else {
+				offset = len(text)
+			}
+		}
+		base = line
+	}
+	return rd.probs, nil
+}
+
+// reader is the state of one Read.
+type reader struct {
+	cols     []Column
+	order    []string
+	required int
+	fn       func(Record) bool
+	first    bool
+	probs    []Problem
+	vals     []string
+}
+
+// read reads text, whose first line is line base+1, until its end (0), or
+// until a line it cannot parse: it records the problem and returns that
+// line's number.
+func (rd *reader) read(text []byte, base int) (int, error) {
+	r := csv.NewReader(bytes.NewReader(text))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return probs, nil
+			return 0, nil
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				probs = append(probs, Problem{Line: pe.Line, Column: pe.Column, Code: "csv", Msg: pe.Err.Error()})
-				return probs, nil
+				rd.probs = append(rd.probs, Problem{Line: base + pe.StartLine, Column: pe.Column, Code: "csv", Msg: pe.Err.Error()})
+				return base + pe.StartLine, nil
 			}
-			return probs, err
+			return 0, err
 		}
 		line, _ := r.FieldPos(0)
-		if allBlank(rec) {
-			continue
-		}
-		if first {
-			first = false
-			if h, ok := header(rec, cols); ok {
-				order = h
-				continue
-			}
-		}
-		if len(rec) > len(order) {
-			probs = append(probs, Problem{Line: line, Column: len(order) + 1, Code: "extra-field", Msg: fmt.Sprintf("%d fields, at most %d expected", len(rec), len(order))})
-			continue
-		}
-		if len(rec) < required {
-			probs = append(probs, Problem{Line: line, Column: len(rec) + 1, Field: order[min(len(rec), len(order)-1)], Code: "missing-field", Msg: fmt.Sprintf("%d fields, at least %d expected", len(rec), required)})
-			continue
-		}
-		vals = vals[:0]
-		for _, v := range rec {
-			vals = append(vals, Normalize(v))
-		}
-		if !fn(Record{Line: line, names: order, vals: vals}) {
-			return probs, nil
+		if !rd.row(rec, base+line) {
+			return 0, nil
 		}
 	}
+}
+
+// row handles one record; false stops the read.
+func (rd *reader) row(rec []string, line int) bool {
+	order := rd.order
+	switch {
+	case allBlank(rec):
+		return true
+	case rd.first:
+		rd.first = false
+		if h, ok := header(rec, rd.cols); ok {
+			rd.order = h
+			return true
+		}
+	}
+	if len(rec) > len(order) {
+		rd.probs = append(rd.probs, Problem{Line: line, Column: len(order) + 1, Code: "extra-field", Msg: fmt.Sprintf("%d fields, at most %d expected", len(rec), len(order))})
+		return true
+	}
+	if len(rec) < rd.required {
+		rd.probs = append(rd.probs, Problem{Line: line, Column: len(rec) + 1, Field: order[min(len(rec), len(order)-1)], Code: "missing-field", Msg: fmt.Sprintf("%d fields, at least %d expected", len(rec), rd.required)})
+		return true
+	}
+	rd.vals = rd.vals[:0]
+	for _, v := range rec {
+		rd.vals = append(rd.vals, Normalize(v))
+	}
+	return rd.fn(Record{Line: line, names: order, vals: rd.vals})
 }
 
 func allBlank(rec []string) bool {

@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,14 +85,60 @@ func TestNeutralize(t *testing.T) {
 	}
 }
 
+// TestBrokenQuoteMidFile: a line with a stray quote is a problem at its
+// line, and the rows after it are still read.
+func TestBrokenQuoteMidFile(t *testing.T) {
+	text := []byte("a,1\nb,2\nc\"x,3\nd,\"4\ne,5\n\"f,6\ng,7\n")
+	var lines []int
+	probs, err := Read(text, cols, 2, func(r Record) bool { lines = append(lines, r.Line); return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []int
+	for _, p := range probs {
+		bad = append(bad, p.Line)
+	}
+	// Every line is a row or a problem: 1, 2 rows; 3 a bare quote; 4 an
+	// unterminated quote (which would swallow the rest of the file); 5 a
+	// row; 6 another unterminated quote; 7 a row.
+	if fmt.Sprint(lines) != "[1 2 5 7]" || fmt.Sprint(bad) != "[3 4 6]" {
+		t.Fatalf("rows at %v, problems at %v (%+v)", lines, bad, probs)
+	}
+}
+
+// FuzzRead feeds the CSV reader anything: it never panics, never loses a
+// line (every non-blank line is a row, a problem or the header), and its
+// line numbers are lines of the file.
 func FuzzRead(f *testing.F) {
 	f.Add([]byte("マイキーID,利用者番号\r\nABC,123\r\n"))
 	f.Add([]byte("\"a\"\"b\",c\n"))
+	f.Add([]byte("a,1\nb\"x,2\nc,\"3\nd,4\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		text, _, err := Decode(data, Auto)
 		if err != nil {
 			return
 		}
-		Read(text, cols, 2, func(Record) bool { return true })
+		lines := bytes.Count(text, []byte{'\n'}) + 1
+		seen := map[int]bool{}
+		probs, err := Read(text, cols, 2, func(r Record) bool { seen[r.Line] = true; return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range probs {
+			seen[p.Line] = true
+		}
+		for l := range seen {
+			if l < 1 || l > lines {
+				t.Fatalf("line %d of a %d-line text", l, lines)
+			}
+		}
+		if bytes.ContainsAny(text, "\"\r") {
+			return // quoted fields may span lines; CR counts differ
+		}
+		for i, line := range bytes.Split(text, []byte{'\n'}) {
+			if len(bytes.TrimSpace(bytes.ReplaceAll(line, []byte(","), nil))) > 0 && !seen[i+1] && i > 0 {
+				t.Fatalf("line %d (%q) vanished", i+1, line)
+			}
+		}
 	})
 }

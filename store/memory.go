@@ -342,13 +342,17 @@ func (m *Memory) ImportLinks(ctx context.Context, rows []BatchLink, keep func([]
 }
 
 // ImportRoster implements Registry.
-func (m *Memory) ImportRoster(ctx context.Context, service string, rows []RosterRow, dryRun bool) error {
+func (m *Memory) ImportRoster(ctx context.Context, service string, rows []RosterRow, opts RosterOptions) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := CheckService(service); err != nil {
 		return err
 	}
-	if dryRun {
+	if err := CheckShrink(len(m.roster[service]), len(rows), opts.AllowShrink); err != nil {
+		m.record(ActionImportRoster, "", err, "service="+service)
+		return err
+	}
+	if opts.DryRun {
 		return nil
 	}
 	r := make(Roster, len(rows))

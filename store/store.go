@@ -117,6 +117,36 @@ type RosterRow struct {
 	Expires time.Time // zero: no expiry
 }
 
+// RosterOptions modify ImportRoster.
+type RosterOptions struct {
+	DryRun      bool // check only
+	AllowShrink bool // the administrator confirmed a drastic shrink
+}
+
+// ErrRosterShrink means a roster import would empty the roster or remove
+// more than half of it: likely the wrong file, and every patron number
+// missing from it could no longer be linked.
+var ErrRosterShrink = errors.New("the roster would shrink drastically")
+
+// RosterShrinkError says by how much.
+type RosterShrinkError struct{ Old, New int }
+
+func (e *RosterShrinkError) Error() string {
+	return fmt.Sprintf("%v: from %d to %d patrons", ErrRosterShrink, e.Old, e.New)
+}
+
+func (e *RosterShrinkError) Unwrap() error { return ErrRosterShrink }
+
+// CheckShrink is the rule both registries apply to a roster import: a new
+// roster of n patrons replacing one of old needs confirmation when it is
+// empty or holds fewer than half as many.
+func CheckShrink(old, n int, allow bool) error {
+	if !allow && (n == 0 || 2*n < old) {
+		return &RosterShrinkError{Old: old, New: n}
+	}
+	return nil
+}
+
 // Roster is a service's roster in memory, for checks.
 type Roster map[string]RosterRow
 
@@ -399,10 +429,12 @@ type Registry interface {
 	ImportLinks(ctx context.Context, rows []BatchLink, keep func([]BatchResult) bool) (results []BatchResult, committed bool, err error)
 
 	// ImportRoster replaces the roster of service with rows in one
-	// transaction (nothing when dryRun). From then on Link, Register and
-	// ImportLinks refuse patron numbers that are not on it
-	// (ErrNotInRoster) or are inactive or expired (ErrPatronInactive).
-	ImportRoster(ctx context.Context, service string, rows []RosterRow, dryRun bool) error
+	// transaction (nothing with opts.DryRun). From then on Link, Register
+	// and ImportLinks refuse patron numbers that are not on it
+	// (ErrNotInRoster) or are inactive or expired (ErrPatronInactive). A
+	// roster that would shrink drastically is a *RosterShrinkError unless
+	// opts.AllowShrink (CheckShrink).
+	ImportRoster(ctx context.Context, service string, rows []RosterRow, opts RosterOptions) error
 
 	// Certificate returns the certificate with pseudonym p; ErrNotFound if
 	// it is not registered.
@@ -512,6 +544,8 @@ func Outcome(err error) string {
 		return "duplicate-patron"
 	case errors.Is(err, ErrKeyMismatch):
 		return "key-mismatch"
+	case errors.Is(err, ErrRosterShrink):
+		return "roster-shrink"
 	}
 	return "error"
 }

@@ -48,7 +48,7 @@ func init() {
 	register(&command{
 		name:    "import patrons",
 		summary: msg{"図書館の利用者名簿を CSV から取り込む", "import the library's patron roster from CSV"},
-		usage:   "mykey import patrons FILE [--encoding auto|utf-8|cp932] [--dry-run] [--service S] [--json]",
+		usage:   "mykey import patrons FILE [--encoding auto|utf-8|cp932] [--dry-run] [--allow-shrink] [--service S] [--json]",
 		args:    "FILE",
 		needs:   needRegistry,
 		desc: msg{
@@ -58,6 +58,7 @@ func init() {
 		examples: []string{"mykey import patrons roster.csv --dry-run", "mykey import patrons roster.csv"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.importFlags(fs, batch.Auto)
+			fs.BoolVar(&q.AllowShrink, "allow-shrink", false, a.t(msg{"名簿が空になる・半分未満になる取り込みを認める", "allow a roster that is empty or less than half as long as the current one"}))
 			return func(args []string) int { return a.importPatrons(args[0], *q) }
 		},
 	})

@@ -53,6 +53,7 @@ const (
 )
 
 var (
+	mRosterShrink   = Msg{"利用者名簿が %d 人から %d 人に減ります。ファイルを取り違えていないか確かめてください。このまま取り込むには --allow-shrink を付けてください（名簿にない利用者番号は登録・紐付けできなくなります）。", "the roster would shrink from %d to %d patrons. Check that this is the right file; to import it all the same, add --allow-shrink (patron numbers not on it can no longer be registered or linked)."}
 	mIDNotLinked    = Msg{"マイキーID %s は紐付けられていません。", "MyKey ID %s is not linked."}
 	mAuditBroken    = Msg{"監査ログの記録の連鎖が %d 番で切れています。その記録か、その前の記録が mykey の外で書き換え・削除・挿入されました。登録簿のファイルを誰が変更できるか確かめ、必要ならバックアップから戻してください。", "the audit log's chain is broken at entry %d: it, or an entry before it, was changed, removed or inserted outside mykey. Check who can write the registry file, and restore a backup if needed."}
 	mKeyMissing     = Msg{"秘密鍵ファイルがありません。登録簿には、この鍵で登録したカードがあるため、新しい鍵は作りません（作るとすべてのカードが未登録になります）。別に保管した秘密鍵ファイルのバックアップを元の場所に戻してください。", "the secret key file is missing. The registry holds cards registered with it, so no new key is made (every card would become unregistered); put the backup of the secret key file back in its place."}
@@ -118,6 +119,7 @@ func (l Lang) Explain(err error, subject string) Failure {
 	var pe *keyid.ParseError
 	var pat *keyid.PatronError
 	var ab *store.AuditBreakError
+	var rs *store.RosterShrinkError
 	if f, ok := l.cardFailure(err); ok {
 		return f
 	}
@@ -174,6 +176,8 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"schema-too-new", Failed, l.T(mTooNew) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrCannotOpen):
 		return Failure{"cannot-open", Failed, l.T(mCannotOpen) + "\n  " + err.Error()}
+	case errors.As(err, &rs):
+		return Failure{"roster-shrink", Failed, l.T(mRosterShrink, rs.Old, rs.New)}
 	case errors.Is(err, app.ErrKeyMissing):
 		return Failure{"key-missing", Failed, l.T(mKeyMissing) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrKeyMismatch):

@@ -972,37 +972,48 @@ func (d *DB) rosterCheck(ctx context.Context, tx *sql.Tx, service, patron string
 }
 
 // ImportRoster implements store.Registry.
-func (d *DB) ImportRoster(ctx context.Context, service string, rows []store.RosterRow, dryRun bool) error {
+func (d *DB) ImportRoster(ctx context.Context, service string, rows []store.RosterRow, opts store.RosterOptions) error {
 	if err := store.CheckService(service); err != nil {
 		return err
 	}
-	if dryRun {
-		return nil
+	return d.mutate(ctx, store.ActionImportRoster, "", func(tx *sql.Tx) (string, bool, error) {
+		detail := fmt.Sprintf("service=%s patrons=%d", service, len(rows))
+		var old int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM roster_patrons WHERE service = ?", service).Scan(&old); err != nil {
+			return "", false, err
+		}
+		if err := store.CheckShrink(old, len(rows), opts.AllowShrink); err != nil {
+			return detail, false, err
+		}
+		if opts.DryRun {
+			return "", true, nil
+		}
+		return detail, false, d.replaceRoster(ctx, tx, service, rows)
+	})
+}
+
+// replaceRoster writes service's new roster in tx.
+func (d *DB) replaceRoster(ctx context.Context, tx *sql.Tx, service string, rows []store.RosterRow) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM roster_patrons WHERE service = ?", service); err != nil {
+		return err
 	}
-	return d.wrap(d.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM roster_patrons WHERE service = ?", service); err != nil {
+	st, err := tx.PrepareContext(ctx, "INSERT INTO roster_patrons (service, patron, active, expires) VALUES (?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range rows {
+		exp := ""
+		if !r.Expires.IsZero() {
+			exp = r.Expires.Format(time.DateOnly)
+		}
+		if _, err := st.ExecContext(ctx, service, r.Patron, r.Active, exp); err != nil {
 			return err
 		}
-		st, err := tx.PrepareContext(ctx, "INSERT INTO roster_patrons (service, patron, active, expires) VALUES (?, ?, ?, ?)")
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, r := range rows {
-			exp := ""
-			if !r.Expires.IsZero() {
-				exp = r.Expires.Format(time.DateOnly)
-			}
-			if _, err := st.ExecContext(ctx, service, r.Patron, r.Active, exp); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO rosters (service, loaded_at, patrons) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET loaded_at = excluded.loaded_at, patrons = excluded.patrons",
-			service, d.now(), len(rows)); err != nil {
-			return err
-		}
-		return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionImportRoster, Outcome: "ok", Detail: fmt.Sprintf("service=%s patrons=%d", service, len(rows))})
-	}))
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO rosters (service, loaded_at, patrons) VALUES (?, ?, ?) ON CONFLICT (service) DO UPDATE SET loaded_at = excluded.loaded_at, patrons = excluded.patrons",
+		service, d.now(), len(rows))
+	return err
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and

@@ -485,7 +485,7 @@ func testRoster(t *testing.T, r store.Registry, c *Clock) {
 		{Patron: "3333", Active: true, Expires: day(-1)},
 		{Patron: "5555", Active: true, Expires: day(0)}, // valid through today
 		{Patron: "9999", Active: true},
-	}, false); err != nil {
+	}, store.RosterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wantAudit(t, r, store.ActionImportRoster, "", "ok")
@@ -517,8 +517,20 @@ func testRoster(t *testing.T, r store.Registry, c *Clock) {
 	if _, err := r.Link(ctx, "gym", b, "4444", store.LinkOptions{}); err != nil {
 		t.Errorf("service without a roster: %v", err)
 	}
-	// A new roster replaces the old one.
-	r.ImportRoster(ctx, svc, []store.RosterRow{{Patron: "2222", Active: true}}, false)
+	// A roster less than half as long, or empty, needs confirming.
+	for _, rows := range [][]store.RosterRow{{{Patron: "2222", Active: true}}, nil} {
+		if err := r.ImportRoster(ctx, svc, rows, store.RosterOptions{}); !errors.Is(err, store.ErrRosterShrink) {
+			t.Fatalf("shrinking the roster to %d: %v, want ErrRosterShrink", len(rows), err)
+		}
+	}
+	wantAudit(t, r, store.ActionImportRoster, "", "roster-shrink")
+	if _, err := r.Link(ctx, svc, mustID(t, r), "1111", store.LinkOptions{}); err != nil {
+		t.Fatalf("a refused roster import changed the roster: %v", err)
+	}
+	// Confirmed, a new roster replaces the old one.
+	if err := r.ImportRoster(ctx, svc, []store.RosterRow{{Patron: "2222", Active: true}}, store.RosterOptions{AllowShrink: true}); err != nil {
+		t.Fatal(err)
+	}
 	c2 := mustID(t, r)
 	if _, err := r.Link(ctx, svc, c2, "2222", store.LinkOptions{}); err != nil {
 		t.Errorf("after the new roster: %v", err)
