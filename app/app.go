@@ -192,12 +192,47 @@ func (a *App) PatronRule() (*keyid.PatronRule, error) {
 	return keyid.NewPatronRule(a.Config.Patron.Pattern, keyid.CheckDigit(a.Config.Patron.CheckDigit))
 }
 
-// Anchors loads the configured trust anchors (ErrNoAnchors when none).
+// Anchors loads the configured trust anchors: ErrNoAnchors when none, a
+// *config.Error naming each file that is missing, unreadable, not a CA
+// certificate, expired or not valid yet (CheckAnchors).
 func (a *App) Anchors() ([]*x509.Certificate, error) {
 	if len(a.Config.Revocation.TrustAnchors) == 0 {
 		return nil, ErrNoAnchors
 	}
+	if probs := a.CheckAnchors(); len(probs) > 0 {
+		return nil, &config.Error{Problems: probs}
+	}
 	return certcheck.LoadCertificates(a.Config.Revocation.TrustAnchors)
+}
+
+// CheckAnchors checks every configured trust-anchor file: present,
+// parseable, CA certificates, valid now. The problems point at the
+// configuration's trust_anchors line.
+func (a *App) CheckAnchors() []config.Problem {
+	const key = "revocation.trust_anchors"
+	c, now := a.Config, a.Devices.Clock()
+	var probs []config.Problem
+	bad := func(format string, args ...any) {
+		probs = append(probs, config.Problem{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, path := range c.Revocation.TrustAnchors {
+		certs, err := certcheck.LoadCertificates([]string{path})
+		if err != nil {
+			bad("cannot be used: %v", err) // names the file
+			continue
+		}
+		for _, ca := range certs {
+			switch {
+			case !ca.IsCA: // its subject is not shown: it may be a person's
+				bad("%s: not a CA certificate", path)
+			case now.After(ca.NotAfter):
+				bad("%s: %q expired on %s", path, ca.Subject, ca.NotAfter.Format(time.DateOnly))
+			case now.Before(ca.NotBefore):
+				bad("%s: %q is not valid before %s (check the PC's clock)", path, ca.Subject, ca.NotBefore.Format(time.DateOnly))
+			}
+		}
+	}
+	return probs
 }
 
 // Policy builds the configured certificate and revocation policy.

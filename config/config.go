@@ -28,8 +28,12 @@ type Config struct {
 	Log        Log        `toml:"log"`
 
 	// File is the file the configuration was read from ("" for defaults).
-	File string `toml:"-"`
+	File  string         `toml:"-"`
+	lines map[string]int // key → line in File
 }
+
+// Line returns the line of key in the configuration file (0 when absent).
+func (c *Config) Line(key string) int { return c.lines[key] }
 
 // Database locates the registry.
 type Database struct {
@@ -68,15 +72,18 @@ type Wedge struct {
 
 // Revocation configures certificate checking.
 type Revocation struct {
-	Method        string   `toml:"method"`
-	OCSPURL       string   `toml:"ocsp_url"`
-	OCSPTimeoutMS int      `toml:"ocsp_timeout_ms"`
-	CRLURL        string   `toml:"crl_url"`
-	CRLDir        string   `toml:"crl_dir"`
-	CRLGraceHours int      `toml:"crl_grace_hours"`
-	OnUnavailable string   `toml:"on_unavailable"`
-	TrustAnchors  []string `toml:"trust_anchors"`
-	TestMode      bool     `toml:"test_mode"`
+	Method        string `toml:"method"`
+	OCSPURL       string `toml:"ocsp_url"`
+	OCSPTimeoutMS int    `toml:"ocsp_timeout_ms"`
+	CRLURL        string `toml:"crl_url"`
+	CRLDir        string `toml:"crl_dir"`
+	CRLGraceHours int    `toml:"crl_grace_hours"`
+	OnUnavailable string `toml:"on_unavailable"`
+	// AcceptPossiblyRevoked confirms on_unavailable = "allow": a card whose
+	// revocation cannot be checked, a revoked one included, is accepted.
+	AcceptPossiblyRevoked bool     `toml:"accept_possibly_revoked_cards"`
+	TrustAnchors          []string `toml:"trust_anchors"`
+	TestMode              bool     `toml:"test_mode"`
 }
 
 // Log configures the desk service's log files.
@@ -203,7 +210,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if _, err := toml.Decode(string(data), c); err != nil {
 		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
 	}
-	c.File = name
+	c.File, c.lines = name, lines
 	for _, p := range c.validate() {
 		p.File, p.Line = name, lines[p.Key]
 		probs = append(probs, p)

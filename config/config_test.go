@@ -16,7 +16,7 @@ func TestTemplateIsValidAndComplete(t *testing.T) {
 		t.Fatalf("template does not pass its own check:\n%v", err)
 	}
 	want := Default()
-	want.File = path
+	want.File, want.lines = path, c.lines
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("template values differ from Default():\n got %+v\nwant %+v", c, want)
 	}
@@ -26,7 +26,7 @@ func TestTemplateIsValidAndComplete(t *testing.T) {
 	walk = func(rt reflect.Type, prefix string) {
 		for i := 0; i < rt.NumField(); i++ {
 			tag := rt.Field(i).Tag.Get("toml")
-			if tag == "-" {
+			if tag == "-" || !rt.Field(i).IsExported() {
 				continue
 			}
 			if _, ok := lines[prefix+tag]; !ok {

@@ -136,9 +136,15 @@ crl_dir = ""
 # CRL の次回更新予定を過ぎても使える猶予（時間）。
 # Hours a CRL may be used past its nextUpdate.
 crl_grace_hours = 24
-# どの方式でも確認できないとき: "deny"（入力しない）または "allow"
-# When no method can answer: "deny" (type nothing) or "allow".
+# どの方式でも確認できないとき: "deny"（入力しない）または "allow"。
+# "allow" は失効したカードも受け付けることになるため、次の項目も true にしたときだけ有効です。
+# When no method can answer: "deny" (type nothing) or "allow". "allow" means
+# revoked cards may be accepted too, so it works only with the next key true.
 on_unavailable = "deny"
+# 失効を確認できないカード（失効したものを含む）を受け付けることを了承する。
+# I accept that cards whose revocation cannot be checked, revoked ones
+# included, are accepted (needed by on_unavailable = "allow").
+accept_possibly_revoked_cards = false
 # 信頼する JPKI 利用者証明用 CA 証明書のファイル（世代ごとに複数可）。
 # Trusted JPKI user-authentication CA certificate files (one per generation).
 trust_anchors = []

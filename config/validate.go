@@ -63,6 +63,14 @@ func (c *Config) validate() []Problem {
 		}
 	}
 
+	// Nothing may accept a revoked card unless the administrator says so.
+	if c.Revocation.OnUnavailable == "allow" && !c.Revocation.AcceptPossiblyRevoked {
+		bad("revocation.on_unavailable", `"allow" accepts every card whose revocation cannot be checked, revoked ones included; to mean that, also set accept_possibly_revoked_cards = true`)
+	}
+	if c.Revocation.Method == "ocsp" && c.Revocation.OCSPURL == "" {
+		bad("revocation.method", `"ocsp" needs ocsp_url, the OCSP responder's URL`)
+	}
+
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	between("log.max_size_mb", c.Log.MaxSizeMB, 1, 1000)
 	between("log.max_backups", c.Log.MaxBackups, 0, 100)

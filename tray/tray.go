@@ -15,6 +15,7 @@ import (
 
 	"fyne.io/systray"
 
+	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/internal/wording"
 )
@@ -80,21 +81,51 @@ var (
 	mTrayQuit    = wording.Msg{JA: "終了", EN: "Quit"}
 )
 
-// Tray is the icon of one running desk.
+// Tray is the icon of one running desk. Its Status and Event take the
+// desk's reports without ever blocking the desk; on a nil *Tray they do
+// nothing (a desk without the tray).
 type Tray struct {
-	Lang     wording.Lang
-	Desk     *desk.Desk
-	LogDir   string             // opened by the menu
-	Statuses <-chan desk.Status // every tap's status
-	Reading  <-chan struct{}    // a card was put on a reader
-	OnReady  func()             // called once the icon is shown; may be nil
+	lang     wording.Lang
+	desk     *desk.Desk
+	logDir   string // opened by the menu
+	onReady  func() // called once the icon is shown; may be nil
+	statuses chan desk.Status
+	reading  chan struct{}
 }
 
-// Run shows the tray icon and its menu until ctx ends or Quit is chosen
-// (which calls cancel). It must run on the main goroutine.
-func (t *Tray) Run(ctx context.Context, cancel context.CancelFunc) {
+// New returns the tray of a desk that logs to logDir.
+func New(lang wording.Lang, logDir string, onReady func()) *Tray {
+	return &Tray{lang: lang, logDir: logDir, onReady: onReady, statuses: make(chan desk.Status, 16), reading: make(chan struct{}, 1)}
+}
+
+// Status shows a tap's result (desk.Desk.OnStatus).
+func (t *Tray) Status(st desk.Status) {
+	if t == nil {
+		return
+	}
+	select {
+	case t.statuses <- st:
+	default:
+	}
+}
+
+// Event shows a card being read (desk.Desk.OnEvent).
+func (t *Tray) Event(e cardio.Event) {
+	if t == nil || e.Kind != cardio.CardInserted {
+		return
+	}
+	select {
+	case t.reading <- struct{}{}:
+	default:
+	}
+}
+
+// Run shows the tray icon and its menu for d until ctx ends or Quit is
+// chosen (which calls cancel). It must run on the main goroutine.
+func (t *Tray) Run(ctx context.Context, cancel context.CancelFunc, d *desk.Desk) {
+	t.desk = d
 	if setBeforeRun {
-		t.show(trayReady, t.Lang.T(mTrayReady))
+		t.show(trayReady, t.lang.T(mTrayReady))
 	}
 	systray.Run(func() { t.ready(ctx, cancel) }, func() {})
 }
@@ -108,7 +139,7 @@ func (t *Tray) show(s state, tooltip string) {
 
 // ready builds the menu once systray runs and follows the desk.
 func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
-	l := t.Lang
+	l := t.lang
 	if !setBeforeRun {
 		t.show(trayReady, l.T(mTrayReady))
 	}
@@ -120,8 +151,8 @@ func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
 	m.last.Disable()
 	systray.AddSeparator()
 	m.quit = systray.AddMenuItem(l.T(mTrayQuit), "")
-	if t.OnReady != nil {
-		t.OnReady()
+	if t.onReady != nil {
+		t.onReady()
 	}
 	go t.follow(ctx, cancel, m)
 }
@@ -130,7 +161,7 @@ type menu struct{ pause, last, logs, quit *systray.MenuItem }
 
 // follow handles the menu and the desk's events until ctx ends.
 func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
-	d, l := t.Desk, t.Lang
+	d, l := t.desk, t.lang
 	for {
 		select {
 		case <-ctx.Done():
@@ -139,7 +170,7 @@ func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
 		case <-m.quit.ClickedCh:
 			cancel()
 		case <-m.logs.ClickedCh:
-			openFolder(t.LogDir)
+			openFolder(t.logDir)
 		case <-m.pause.ClickedCh:
 			if d.IsPaused() {
 				d.Resume()
@@ -150,9 +181,9 @@ func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
 				m.pause.SetTitle(l.T(mTrayResume))
 				t.show(trayPaused, l.T(mTrayPaused))
 			}
-		case <-t.Reading:
+		case <-t.reading:
 			t.show(trayReading, l.T(mTrayReading))
-		case st := <-t.Statuses:
+		case st := <-t.statuses:
 			text := l.Status(st)
 			m.last.SetTitle(l.T(mTrayLast, text))
 			s := trayError

@@ -66,14 +66,17 @@ func init() {
 		summary: msg{"設定ファイルを検査する", "check the configuration file"},
 		usage:   "mykey [--config FILE] config check [--json]",
 		desc: msg{
-			"設定ファイルを読み、問題をすべて「ファイル:行: キー: 内容」の形で表示します。問題があれば終了コード 2 です。問題がなければ、使われる登録簿・秘密鍵・ログの場所を表示します。",
-			"Reads the configuration and lists every problem as FILE:LINE: KEY: PROBLEM, exiting with 2 if there is any. Otherwise prints where the registry, secret key and logs will be.",
+			"設定ファイルを読み、この窓口で安全に動かせるかを確かめます。信頼する CA 証明書（あるか、読めるか、CA か、有効期間内か）と、失効したカードを受け付けてしまう設定も調べ、問題をすべて「ファイル:行: キー: 内容」の形で表示します。問題があれば終了コード 2 です。問題がなければ、使われる登録簿・秘密鍵・ログの場所を表示します。",
+			"Checks that the configuration is safe to run at this desk: besides every key, the trusted CA certificates (present, readable, CA certificates, valid now) and settings that would accept revoked cards. Every problem is listed as FILE:LINE: KEY: PROBLEM, with exit code 2. Otherwise prints where the registry, secret key and logs will be.",
 		},
 		examples: []string{"mykey config check", "mykey --config C:\\ProgramData\\mykey\\mykey.toml config check --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
 			return func(args []string) int {
 				c, err := a.config()
+				if err == nil {
+					err = a.checkAnchors()
+				}
 				var ce *config.Error
 				if errors.As(err, &ce) && a.json {
 					a.printJSON(map[string]any{"ok": false, "file": a.configPath, "problems": ce.Problems})
@@ -99,6 +102,21 @@ func init() {
 			}
 		},
 	})
+}
+
+// checkAnchors checks the trust anchors as the desk will load them.
+func (a *invocation) checkAnchors() error {
+	core, err := a.app()
+	if err != nil {
+		return err
+	}
+	if probs := core.CheckAnchors(); len(probs) > 0 {
+		return &config.Error{Problems: probs}
+	}
+	if len(core.Config.Revocation.TrustAnchors) == 0 && !a.json {
+		fmt.Fprintln(a.stderr, a.t(mNoAnchorsYet))
+	}
+	return nil
 }
 
 func commandNamed(name string) *command {

@@ -3,10 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/tray"
@@ -68,13 +67,23 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 	defer closeLog()
 	ctx, cancel := signalContext()
 	defer cancel()
-	t := &deskTap{a: a, left: taps, stop: cancel, statuses: make(chan desk.Status, 16), reading: make(chan struct{}, 1)}
-	d, closeDesk, err := core.Desk(ctx, log, t.status)
+	var icon *tray.Tray // nil without the tray
+	if showTray {
+		icon = tray.New(a.words(), core.Config.Log.Dir, a.trayShown)
+	}
+	var tapped atomic.Int64
+	d, closeDesk, err := core.Desk(ctx, log, func(st desk.Status) {
+		a.printStatus(st)
+		icon.Status(st)
+		if tapped.Add(1) == int64(taps) { // --taps: a bounded run
+			cancel()
+		}
+	})
 	if err != nil {
 		return a.fail(err, "")
 	}
 	defer closeDesk()
-	d.OnEvent = t.event
+	d.OnEvent = icon.Event
 	if core.TypesAnywhere() {
 		fmt.Fprintln(a.stderr, a.t(msg{"注意: wedge.allow_exe と wedge.allow_title が空のため、どのウィンドウにも入力します。図書館システムのプログラム名を設定してください（mykey wedge focus）。",
 			"note: wedge.allow_exe and wedge.allow_title are empty, so numbers are typed into any window; set the library system's program (see mykey wedge focus)."}))
@@ -87,9 +96,8 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 		defer close(done)
 		core.RunDesk(ctx, d)
 	}()
-	if showTray {
-		icon := &tray.Tray{Lang: a.words(), Desk: d, LogDir: core.Config.Log.Dir, Statuses: t.statuses, Reading: t.reading, OnReady: a.trayShown}
-		icon.Run(ctx, cancel)
+	if icon != nil {
+		icon.Run(ctx, cancel, d)
 	}
 	<-ctx.Done()
 	<-done
@@ -100,40 +108,6 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 func (a *invocation) trayShown() {
 	if !a.json {
 		fmt.Fprintln(a.stderr, a.t(msg{"常駐アイコンを表示しました。", "tray icon shown."}))
-	}
-}
-
-// deskTap passes the desk's taps to the terminal and the tray.
-type deskTap struct {
-	a        *invocation
-	mu       sync.Mutex
-	left     int // taps until stop; 0: no limit
-	stop     func()
-	statuses chan desk.Status
-	reading  chan struct{}
-}
-
-func (t *deskTap) event(e cardio.Event) {
-	if e.Kind == cardio.CardInserted {
-		select {
-		case t.reading <- struct{}{}:
-		default:
-		}
-	}
-}
-
-func (t *deskTap) status(st desk.Status) {
-	t.a.printStatus(st)
-	select {
-	case t.statuses <- st:
-	default:
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.left > 0 {
-		if t.left--; t.left == 0 {
-			t.stop()
-		}
 	}
 }
 

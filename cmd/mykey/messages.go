@@ -41,6 +41,7 @@ var (
 
 	// config
 	mConfigRead     = msg{"設定ファイル %s を読めません: %v", "cannot read the configuration %s: %v"}
+	mNoAnchorsYet   = msg{"注意: 信頼する CA 証明書（revocation.trust_anchors）がまだありません。このままでは受付でどのカードも受け付けません。", "note: no trusted CA certificates (revocation.trust_anchors) yet: the desk would accept no card."}
 	mConfigOK       = msg{"設定ファイル %s に問題はありません。", "the configuration %s is valid."}
 	mConfigDefaults = msg{"設定ファイル %s はありません。既定値を使います。", "no configuration file at %s; using the defaults."}
 	mConfigExists   = msg{"%s は既にあります。上書きするには --force を付けてください。", "%s already exists; add --force to overwrite it."}

@@ -24,7 +24,7 @@ func TestRegisterThroughPCSCD(t *testing.T) {
 	dir := setupCLI(t)
 	pki := testpki.Dir()
 	// No CRL is imported: accept "unavailable" for these tests only.
-	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\ntrust_anchors = [%q, %q]\n",
+	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q, %q]\n",
 		filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der")))
 	reg := func(card *fixtureCard, pin string, args ...string) (map[string]any, string, int) {
 		t.Helper()
