@@ -28,6 +28,7 @@ import (
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/certcheck"
 	"github.com/mykey-jp/mykey/config"
+	"github.com/mykey-jp/mykey/internal/fileperm"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 	"github.com/mykey-jp/mykey/keyfile"
 	"github.com/mykey-jp/mykey/keyid"
@@ -216,6 +217,10 @@ func (a *App) CheckAnchors() []config.Problem {
 		probs = append(probs, config.Problem{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	for _, path := range c.Revocation.TrustAnchors {
+		if err := fileperm.CheckTrusted(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			bad("%v: only its owner (or the administrator) may be able to change a trust anchor", err)
+			continue
+		}
 		certs, err := certcheck.LoadCertificates([]string{path})
 		if err != nil {
 			bad("cannot be used: %v", err) // names the file

@@ -1,7 +1,12 @@
 package app_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +49,53 @@ func TestCheckAnchors(t *testing.T) {
 		if _, err := core.Policy(); (tt.want != "") != errors.As(err, &ce) {
 			t.Errorf("at %s: Policy = %v", tt.now, err)
 		}
+	}
+}
+
+// TestCRLDownloadBounded imports CRLs from loopback servers that send too
+// much: one that streams forever and one that declares a huge length. Both
+// end with ErrTooLarge, quickly, and the previous index stays.
+func TestCRLDownloadBounded(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := setup(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Revocation.CRLMaxMB, cfg.Revocation.CRLTimeoutS = 1, 5
+	core := app.New(cfg, app.Devices{Wedge: &keyboardwedge.Recorder{}}, "t")
+	// A CRL that declares 2 GB and whose revoked list never ends.
+	head := []byte{0x30, 0x84, 0x7f, 0xff, 0xff, 0xf0, 0x30, 0x84, 0x7f, 0xff, 0xff, 0x00,
+		0x02, 0x01, 0x01, // version
+		0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00} // sha256WithRSA
+	utc := append([]byte{0x17, 0x0d}, "260101000000Z"...)
+	head = append(append(append(append(head, 0x30, 0x00), utc...), utc...), 0x30, 0x84, 0x7f, 0xff, 0x00, 0x00)
+	entry := append([]byte{0x30, 0x15, 0x02, 0x04, 0x11, 0x22, 0x33, 0x44}, utc...)
+	chunk := bytes.Repeat(entry, 4096)
+	forever := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(head)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer forever.Close()
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10000000000")
+		w.Write(chunk)
+	}))
+	defer huge.Close()
+	for _, url := range []string{forever.URL, huge.URL} {
+		start := time.Now()
+		_, err := core.ImportCRL(context.Background(), url)
+		if !errors.Is(err, app.ErrTooLarge) {
+			t.Errorf("%s: %v, want ErrTooLarge", url, err)
+		}
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("%s: refused after %v", url, d)
+		}
+	}
+	if _, err := core.ImportCRL(context.Background(), filepath.Join(dir, "auth.crl")); err != nil {
+		t.Fatalf("a good CRL after the refused ones: %v", err)
 	}
 }

@@ -46,8 +46,15 @@ type ImportResult struct {
 // run without problems.
 func (r ImportResult) OK(dry bool) bool { return r.Committed || (dry && len(r.Problems) == 0) }
 
-// readCSV reads and decodes the file.
+// MaxCSVBytes bounds a CSV file (a million rows take about 30 MB).
+const MaxCSVBytes = 512 << 20
+
+// readCSV reads and decodes the file, a regular file of at most
+// MaxCSVBytes.
 func readCSV(path string, enc batch.Encoding) ([]byte, batch.Encoding, int, error) {
+	if _, err := RegularFile(path, MaxCSVBytes); err != nil {
+		return nil, "", 0, err
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, "", 0, err

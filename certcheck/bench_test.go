@@ -112,7 +112,7 @@ func TestCRLLoadChild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ix, err := s.Import(f)
+		ix, err := s.Import(f, -1)
 		f.Close()
 		if err != nil || ix.Entries != n {
 			t.Fatalf("import: %v", err)
@@ -152,7 +152,7 @@ func BenchmarkCRLLookup(b *testing.B) {
 	f.Close()
 	s := &certcheck.CRLStore{Dir: b.TempDir(), Anchors: []*x509.Certificate{ca}, Now: clock}
 	f, _ = os.Open(path)
-	if _, err := s.Import(f); err != nil {
+	if _, err := s.Import(f, -1); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,7 +122,7 @@ func TestCRLImport(t *testing.T) {
 	s := store(t, "ca-2019", "ca-2023")
 	user, u2019 := cert(t, "user"), cert(t, "user-2019")
 	big1 := new(big.Int).Lsh(big.NewInt(1), 100) // a 13-byte serial
-	ix, err := s.Import(bytes.NewReader(stdlibCRL(t, "ca-2023", 5, now.Add(-time.Hour), user.SerialNumber, big.NewInt(1), big1)))
+	ix, err := s.Import(bytes.NewReader(stdlibCRL(t, "ca-2023", 5, now.Add(-time.Hour), user.SerialNumber, big.NewInt(1), big1)), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestCRLFailuresKeepTheOldIndex(t *testing.T) {
 	s := store(t, "ca-2023")
 	user := cert(t, "user")
 	good := stdlibCRL(t, "ca-2023", 7, now.Add(-time.Hour), user.SerialNumber)
-	if _, err := s.Import(bytes.NewReader(good)); err != nil {
+	if _, err := s.Import(bytes.NewReader(good), -1); err != nil {
 		t.Fatal(err)
 	}
 	badSig := bytes.Clone(good)
@@ -180,7 +181,7 @@ func TestCRLFailuresKeepTheOldIndex(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.Import(bytes.NewReader(tt.data)); !errors.Is(err, tt.want) {
+			if _, err := s.Import(bytes.NewReader(tt.data), -1); !errors.Is(err, tt.want) {
 				t.Fatalf("Import = %v, want %v", err, tt.want)
 			}
 			ix, err := s.Index(cert(t, "ca-2023"))
@@ -188,6 +189,11 @@ func TestCRLFailuresKeepTheOldIndex(t *testing.T) {
 				t.Fatalf("old index not kept: %+v, %v", ix, err)
 			}
 		})
+	}
+	// A file that declares more bytes than it holds is refused before its
+	// entries are read.
+	if _, err := s.Import(bytes.NewReader(good[:100]), 100); !errors.Is(err, certcheck.ErrCRL) || !strings.Contains(err.Error(), "declares") {
+		t.Errorf("Import(declared length > file) = %v", err)
 	}
 	files, _ := filepath.Glob(filepath.Join(s.Dir, ".crl-*"))
 	if len(files) != 0 {
@@ -203,7 +209,7 @@ func TestCRLFailuresKeepTheOldIndex(t *testing.T) {
 	if _, err := s.Index(cert(t, "ca-2023")); !errors.Is(err, certcheck.ErrIndex) {
 		t.Fatalf("damaged index: %v", err)
 	}
-	if _, err := s.Import(bytes.NewReader(good)); err != nil {
+	if _, err := s.Import(bytes.NewReader(good), -1); err != nil {
 		t.Fatalf("import over a damaged index: %v", err)
 	}
 }
@@ -227,7 +233,7 @@ func TestStreamingWriterAgreesWithStdlib(t *testing.T) {
 		t.Fatalf("stdlib reads: %v, %d entries", err, len(rl.RevokedCertificateEntries))
 	}
 	s := store(t, "ca-2023")
-	ix, err := s.Import(bytes.NewReader(buf.Bytes()))
+	ix, err := s.Import(bytes.NewReader(buf.Bytes()), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +251,7 @@ func FuzzScanCRL(f *testing.F) {
 	f.Add(stdlibCRL(f, "ca-2023", 1, now, big.NewInt(5), big.NewInt(0x01020304)))
 	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x02})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := certcheck.ScanCRL(bytes.NewReader(data), func([]byte, crypto.Hash, []byte, []byte) error { return nil })
+		sc, err := certcheck.ScanCRL(bytes.NewReader(data), int64(len(data)), func([]byte, crypto.Hash, []byte, []byte) error { return nil })
 		if err == nil && sc.Entries != len(sc.Small)+len(sc.Large) {
 			t.Fatalf("entries %d, kept %d+%d", sc.Entries, len(sc.Small), len(sc.Large))
 		}
@@ -328,7 +334,7 @@ func TestPolicy(t *testing.T) {
 	user, renewed := cert(t, "user"), cert(t, "user-renewed")
 	r := ocsptest.Start(t, "ca-2023", clock)
 	s := store(t, "ca-2019", "ca-2023")
-	if _, err := s.Import(bytes.NewReader(stdlibCRL(t, "ca-2023", 1, now.Add(-time.Hour), renewed.SerialNumber))); err != nil {
+	if _, err := s.Import(bytes.NewReader(stdlibCRL(t, "ca-2023", 1, now.Add(-time.Hour), renewed.SerialNumber)), -1); err != nil {
 		t.Fatal(err)
 	}
 	// OCSP hangs: the CRL answers, within the OCSP timeout.

@@ -259,9 +259,9 @@ var ErrCRLOlder = errors.New("CRL is older than the one already imported")
 // if its CRL number (or, without numbers, its thisUpdate) goes backwards,
 // and replaces that anchor's index atomically: a failed or interrupted
 // import leaves the previous index in place.
-func (s *CRLStore) Import(r io.Reader) (*Index, error) {
+func (s *CRLStore) Import(r io.Reader, size int64) (*Index, error) {
 	var signer *x509.Certificate
-	sc, err := ScanCRL(r, VerifyWithAnchors(s.Anchors, &signer))
+	sc, err := ScanCRL(r, size, VerifyWithAnchors(s.Anchors, &signer))
 	if err != nil {
 		return nil, err
 	}

@@ -207,15 +207,18 @@ const (
 // a candidate issuer chosen by verify (called with the issuer Name, the hash
 // algorithm, the digest and the signature once they are known), and keeps the
 // revoked serials. It never holds more of the CRL than one entry at a time.
-func ScanCRL(r io.Reader, verify func(issuer []byte, h crypto.Hash, digest, sig []byte) error) (*ScannedCRL, error) {
+func ScanCRL(r io.Reader, size int64, verify func(issuer []byte, h crypto.Hash, digest, sig []byte) error) (*ScannedCRL, error) {
 	d := &derStream{r: bufio.NewReaderSize(r, 256*1024)}
 	out := &ScannedCRL{}
-	tag, _, err := d.header()
+	tag, total, err := d.header()
 	if err != nil {
 		return nil, err
 	}
 	if tag != 0x30 {
 		return nil, d.fail("not a DER CRL (starts with %02X; PEM or HTML?)", tag)
+	}
+	if size >= 0 && d.off+int64(total) != size {
+		return nil, d.fail("the CRL declares %d bytes, but there are %d", d.off+int64(total), size)
 	}
 	d.inTBS = true
 	tag, tbsLen, err := d.header()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/mykey-jp/mykey/internal/fileperm"
 	"github.com/mykey-jp/mykey/keyid"
 )
 
@@ -78,6 +79,8 @@ type Revocation struct {
 	CRLURL        string `toml:"crl_url"`
 	CRLDir        string `toml:"crl_dir"`
 	CRLGraceHours int    `toml:"crl_grace_hours"`
+	CRLMaxMB      int    `toml:"crl_max_mb"`    // a CRL file or download larger than this is refused
+	CRLTimeoutS   int    `toml:"crl_timeout_s"` // a CRL download that takes longer is abandoned
 	OnUnavailable string `toml:"on_unavailable"`
 	// AcceptPossiblyRevoked confirms on_unavailable = "allow": a card whose
 	// revocation cannot be checked, a revoked one included, is accepted.
@@ -122,7 +125,7 @@ func Default() *Config {
 			AllowExe: []string{}, LockoutSeconds: 10, Sound: true,
 		},
 		Revocation: Revocation{
-			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24,
+			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24, CRLMaxMB: 1024, CRLTimeoutS: 300,
 			OnUnavailable: "deny", TrustAnchors: []string{},
 		},
 		Log: Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
@@ -161,19 +164,34 @@ func (e *Error) Error() string {
 	return strings.Join(s, "\n")
 }
 
+// MaxBytes bounds a configuration file (the commented template is about
+// 8 KB).
+const MaxBytes = 1 << 20
+
 // Load reads the configuration in path. A missing file is not an error when
 // optional is true: the defaults are returned. Every problem in the file is
-// reported at once in an *Error.
+// reported at once in an *Error; what is not a regular file of at most
+// MaxBytes is one too.
 func Load(path string, optional bool) (*Config, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) && optional {
 		c := Default()
 		c.resolve(DefaultLocations(), path)
 		return c, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > MaxBytes { // a FIFO or /dev/zero would never end
+		return nil, &Error{[]Problem{{File: path, Msg: fmt.Sprintf("not a configuration file: a regular file of at most %d KB is expected (%v, %d bytes)", MaxBytes>>10, fi.Mode().Type(), fi.Size())}}}
+	}
+	if err := fileperm.CheckTrusted(path); err != nil {
+		return nil, &Error{[]Problem{{File: path, Msg: fmt.Sprintf("%v; only its owner (or the administrator) may be able to change it (Linux: chmod 644, and chown to the desk user or root)", err)}}}
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

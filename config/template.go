@@ -136,6 +136,12 @@ crl_dir = ""
 # CRL の次回更新予定を過ぎても使える猶予（時間）。
 # Hours a CRL may be used past its nextUpdate.
 crl_grace_hours = 24
+# これより大きい CRL（ファイル・ダウンロード）は取り込まない（MB）。
+# A CRL file or download larger than this (MB) is refused.
+crl_max_mb = 1024
+# CRL のダウンロードがこれより長くかかるときは打ち切る（秒）。
+# A CRL download that takes longer than this (seconds) is abandoned.
+crl_timeout_s = 300
 # どの方式でも確認できないとき: "deny"（入力しない）または "allow"。
 # "allow" は失効したカードも受け付けることになるため、次の項目も true にしたときだけ有効です。
 # When no method can answer: "deny" (type nothing) or "allow". "allow" means

@@ -54,6 +54,8 @@ func (c *Config) validate() []Problem {
 	oneOf("revocation.on_unavailable", c.Revocation.OnUnavailable, "deny", "allow")
 	between("revocation.ocsp_timeout_ms", c.Revocation.OCSPTimeoutMS, 100, 60000)
 	between("revocation.crl_grace_hours", c.Revocation.CRLGraceHours, 0, 720)
+	between("revocation.crl_max_mb", c.Revocation.CRLMaxMB, 1, 16384)
+	between("revocation.crl_timeout_s", c.Revocation.CRLTimeoutS, 5, 3600)
 	for _, k := range []struct{ key, v string }{{"revocation.ocsp_url", c.Revocation.OCSPURL}, {"revocation.crl_url", c.Revocation.CRLURL}} {
 		if k.v == "" {
 			continue

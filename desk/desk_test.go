@@ -109,7 +109,7 @@ func setup(t *testing.T) *fixture {
 		Serial: func(int) uint32 { return uint32(renewed.SerialNumber.Int64()) }}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crl.Import(&buf); err != nil {
+	if _, err := crl.Import(&buf, int64(buf.Len())); err != nil {
 		t.Fatal(err)
 	}
 	pseudo, _ := keyid.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))

@@ -37,6 +37,12 @@ const header = `# mykey pseudonym secret. Keep this file secret, and back it up 
 // file is missing, ErrPermissions when it is readable by others, and ErrFormat
 // when its content is not a secret written by this package.
 func Load(path string) ([]byte, error) {
+	// Look before opening: opening a FIFO would wait for a writer.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() || fi.Size() > 64<<10 {
+		return nil, fmt.Errorf("%s: %w: not a key file (%v, %d bytes)", path, ErrFormat, fi.Mode().Type(), fi.Size())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,8 @@ const (
 )
 
 var (
+	mTooLarge       = Msg{"大きすぎるため読みません（上限は設定の revocation.crl_max_mb、CSV は 512 MB）。ファイルを確かめてください。", "too large to read (the bounds: revocation.crl_max_mb; 512 MB for CSV files); check the file."}
+	mNotAFile       = Msg{"通常のファイルではないため読みません（フォルダ、パイプ、デバイスは読めません）。ファイルの名前を確かめてください。", "not a regular file (a folder, pipe or device cannot be read); check the file name."}
 	mRosterShrink   = Msg{"利用者名簿が %d 人から %d 人に減ります。ファイルを取り違えていないか確かめてください。このまま取り込むには --allow-shrink を付けてください（名簿にない利用者番号は登録・紐付けできなくなります）。", "the roster would shrink from %d to %d patrons. Check that this is the right file; to import it all the same, add --allow-shrink (patron numbers not on it can no longer be registered or linked)."}
 	mIDNotLinked    = Msg{"マイキーID %s は紐付けられていません。", "MyKey ID %s is not linked."}
 	mAuditBroken    = Msg{"監査ログの記録の連鎖が %d 番で切れています。その記録か、その前の記録が mykey の外で書き換え・削除・挿入されました。登録簿のファイルを誰が変更できるか確かめ、必要ならバックアップから戻してください。", "the audit log's chain is broken at entry %d: it, or an entry before it, was changed, removed or inserted outside mykey. Check who can write the registry file, and restore a backup if needed."}
@@ -178,6 +180,10 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"cannot-open", Failed, l.T(mCannotOpen) + "\n  " + err.Error()}
 	case errors.As(err, &rs):
 		return Failure{"roster-shrink", Failed, l.T(mRosterShrink, rs.Old, rs.New)}
+	case errors.Is(err, app.ErrTooLarge):
+		return Failure{"too-large", Usage, l.T(mTooLarge) + "\n  " + err.Error()}
+	case errors.Is(err, app.ErrNotAFile):
+		return Failure{"not-a-file", Usage, l.T(mNotAFile) + "\n  " + err.Error()}
 	case errors.Is(err, app.ErrKeyMissing):
 		return Failure{"key-missing", Failed, l.T(mKeyMissing) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrKeyMismatch):
