@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/mykey-jp/mykey/store"
@@ -152,20 +151,6 @@ func TestRestoreCorruptPage(t *testing.T) {
 	}
 	if _, err := d.Restore(ctx, bk); err != nil {
 		t.Fatalf("the good backup after a refused one: %v", err)
-	}
-}
-
-// TestRestoreRefusesNonFiles gives restore a folder, a FIFO and a device.
-func TestRestoreRefusesNonFiles(t *testing.T) {
-	d, _ := liveWithLink(t)
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{t.TempDir(), fifo, "/dev/zero"} {
-		if _, err := d.Restore(ctx, p); !errors.Is(err, store.ErrNotRegistry) {
-			t.Errorf("Restore(%s) = %v, want ErrNotRegistry", p, err)
-		}
 	}
 }
 
