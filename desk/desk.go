@@ -245,13 +245,15 @@ func failStatus(st Status, err error) Status {
 		st.Outcome = Removed
 	case errors.Is(err, cardio.ErrReaderGone), errors.Is(err, cardio.ErrBadCertificate), errors.Is(err, cardio.ErrMalformed), errors.Is(err, cardio.ErrFileNotFound):
 		st.Outcome = Unreadable
+	// Window titles are never kept: a library system may show a patron's
+	// name in its title. The program name is enough to diagnose.
 	case errors.As(err, &re):
 		st.Outcome = FocusRefused
-		st.Detail = fmt.Sprintf("window %q (%s): %s", re.Window.Title, re.Window.Exe, re.Why)
+		st.Detail = fmt.Sprintf("the focused window of %q is not allowed", re.Window.Exe)
 		return st
 	case errors.As(err, &ie):
 		st.Outcome = FocusMoved
-		st.Detail = fmt.Sprintf("%d keys typed before the focus moved to %q", len(ie.Typed), ie.To.Title)
+		st.Detail = fmt.Sprintf("%d keys typed before the focus moved to a window of %q", len(ie.Typed), ie.To.Exe)
 		return st
 	case errors.Is(err, keyboardwedge.ErrNoDisplay), errors.Is(err, keyboardwedge.ErrNoFocus):
 		st.Outcome = NoDisplay

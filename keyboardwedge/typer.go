@@ -173,7 +173,7 @@ func (t *Typer) Type(ctx context.Context, patron string) (Result, error) {
 			err = t.Injector.TypeChar(ctx, s.Char)
 		}
 		if err != nil {
-			return res, fmt.Errorf("typing %s: %w", Render(steps[i:i+1]), err)
+			return res, fmt.Errorf("typing key %d of %d: %w", i+1, len(steps), err) // not the key: it is part of a patron number
 		}
 		res.Keys++
 		res.Typed = Render(steps[:i+1])
