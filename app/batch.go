@@ -8,6 +8,7 @@ import (
 
 	"github.com/mykey-jp/mykey/batch"
 	"github.com/mykey-jp/mykey/internal/atomicfile"
+	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
 )
 
@@ -49,37 +50,38 @@ func (r ImportResult) OK(dry bool) bool { return r.Committed || (dry && len(r.Pr
 // MaxCSVBytes bounds a CSV file (a million rows take about 30 MB).
 const MaxCSVBytes = 512 << 20
 
-// readCSV reads and decodes the file, a regular file of at most
-// MaxCSVBytes.
-func readCSV(path string, enc batch.Encoding) ([]byte, batch.Encoding, int, error) {
-	if _, err := RegularFile(path, MaxCSVBytes); err != nil {
-		return nil, "", 0, err
-	}
-	data, err := os.ReadFile(path)
+// openCSV reads and decodes the import's file, a regular file of at most
+// MaxCSVBytes, and returns it with the patron-number rule and the result's
+// encoding and size filled in.
+func (a *App) openCSV(q ImportRequest) ([]byte, *keyid.PatronRule, ImportResult, error) {
+	res := ImportResult{}
+	rule, err := a.PatronRule()
 	if err != nil {
-		return nil, "", 0, err
+		return nil, nil, res, err
 	}
-	text, enc, err := batch.Decode(data, enc)
+	if _, err := RegularFile(q.Path, MaxCSVBytes); err != nil {
+		return nil, nil, res, err
+	}
+	data, err := os.ReadFile(q.Path)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, res, err
 	}
-	return text, enc, len(data), nil
+	text, enc, err := batch.Decode(data, q.Encoding)
+	if err != nil {
+		return nil, nil, res, fmt.Errorf("%s: %w", q.Path, err)
+	}
+	res.Encoding, res.Size = enc, len(data)
+	return text, rule, res, nil
 }
 
 // ImportLinks links each row of a links CSV: all or nothing unless
 // SkipInvalid; an aborted import is audited. The file is parsed while the
 // registry loads what the checks need, where the registry can.
 func (a *App) ImportLinks(ctx context.Context, q ImportRequest) (ImportResult, error) {
-	var res ImportResult
-	rule, err := a.PatronRule()
+	text, rule, res, err := a.openCSV(q)
 	if err != nil {
 		return res, err
 	}
-	text, enc, size, err := readCSV(q.Path, q.Encoding)
-	if err != nil {
-		return res, err
-	}
-	res.Encoding, res.Size = enc, size
 	p := q.Progress
 	if p == nil {
 		p = &ImportProgress{}
@@ -136,16 +138,10 @@ func (a *App) ImportLinks(ctx context.Context, q ImportRequest) (ImportResult, e
 // ImportPatrons replaces service's roster with a roster CSV; any invalid
 // row aborts it.
 func (a *App) ImportPatrons(ctx context.Context, q ImportRequest) (ImportResult, error) {
-	var res ImportResult
-	rule, err := a.PatronRule()
+	text, rule, res, err := a.openCSV(q)
 	if err != nil {
 		return res, err
 	}
-	text, enc, size, err := readCSV(q.Path, q.Encoding)
-	if err != nil {
-		return res, err
-	}
-	res.Encoding, res.Size = enc, size
 	rows, probs, err := batch.ParseRoster(text, rule)
 	if err != nil {
 		return res, err

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/cardio/cardiotest"
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
@@ -22,7 +23,7 @@ func BenchmarkRead(b *testing.B) {
 	c := &pcsc.Client{}
 	defer c.Close()
 	ctx := context.Background()
-	card, cert := newCard(b, vcard.Faults{})
+	card, cert := cardiotest.NewCard(b, vcard.Faults{})
 	insert(b, card, pcsctest.Addr(0, 0))
 	rs, err := c.Readers(ctx)
 	if err != nil || len(rs) == 0 {

@@ -13,22 +13,7 @@ import (
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
-	"github.com/mykey-jp/mykey/internal/testpki"
 )
-
-func newCard(t testing.TB, f vcard.Faults) (*vcard.Card, []byte) {
-	t.Helper()
-	cert, key, err := testpki.Load("user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _, _ := testpki.Load("ca-2023")
-	c, err := vcard.New(vcard.Config{AuthCert: cert, AuthCA: ca, Key: key, PIN: "1234", Faults: f}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, cert
-}
 
 // insert serves card on vpcd slot addr until the test ends or remove is
 // called.
@@ -91,7 +76,7 @@ func TestReadThroughPCSCD(t *testing.T) {
 	if rs[0].Present || rs[1].Present {
 		t.Fatalf("cards present before insertion: %+v", rs)
 	}
-	card, cert := newCard(t, vcard.Faults{})
+	card, cert := cardiotest.NewCard(t, vcard.Faults{})
 	insert(t, card, pcsctest.Addr(0, 0))
 	waitPresent(t, c, rs[0].Name, true)
 	rs, _ = c.Readers(ctx)
@@ -157,7 +142,7 @@ func TestWatch(t *testing.T) {
 		}
 	}
 	r0 := expect(pcsc.ReaderAdded, "").Reader
-	card, _ := newCard(t, vcard.Faults{})
+	card, _ := cardiotest.NewCard(t, vcard.Faults{})
 	remove := insert(t, card, pcsctest.Addr(0, 0))
 	if e := expect(pcsc.CardInserted, r0); !bytes.Equal(e.ATR, vcard.ATR) {
 		t.Errorf("ATR %X", e.ATR)
