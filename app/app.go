@@ -164,8 +164,10 @@ func (a *App) boundKey(ctx context.Context, r store.Registry) (*keyid.Pseudonymi
 	if err != nil {
 		return nil, err
 	}
-	if err := r.BindKey(ctx, p.Fingerprint()); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if bound != p.Fingerprint() { // bind (or be refused); bound already, no write is needed
+		if err := r.BindKey(ctx, p.Fingerprint()); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return p, nil
 }
