@@ -26,21 +26,33 @@ var (
 // readPIN reads the PIN from stdin (--pin-stdin) or, without echo, from
 // the terminal.
 func (a *invocation) readPIN(fromStdin bool) ([]byte, error) {
-	if fromStdin {
+	read := func() ([]byte, error) {
 		line, err := bufio.NewReader(a.stdin).ReadString('\n')
 		if err != nil && line == "" {
 			return nil, fmt.Errorf("reading the PIN from standard input: %w", err)
 		}
 		return []byte(strings.TrimSpace(line)), nil
 	}
-	fmt.Fprint(a.stderr, a.t(mEnterPIN))
 	fd := int(os.Stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return nil, errors.New("no terminal to read the PIN from; use --pin-stdin")
+	if !fromStdin {
+		fmt.Fprint(a.stderr, a.t(mEnterPIN))
+		defer fmt.Fprintln(a.stderr)
+		state, err := term.GetState(fd)
+		if err != nil {
+			return nil, errors.New("no terminal to read the PIN from; use --pin-stdin")
+		}
+		defer term.Restore(fd, state) // echo back on, also after Ctrl-C
+		read = func() ([]byte, error) { return term.ReadPassword(fd) }
 	}
-	pin, err := term.ReadPassword(fd)
-	fmt.Fprintln(a.stderr)
-	return pin, err
+	var pin []byte
+	errc := make(chan error, 1)
+	go func() { p, err := read(); pin = p; errc <- err }() // Ctrl-C must not wait for Enter
+	select {
+	case err := <-errc:
+		return pin, err
+	case <-a.ctx.Done():
+		return nil, a.ctx.Err()
+	}
 }
 
 func init() {

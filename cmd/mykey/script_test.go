@@ -20,6 +20,9 @@ import (
 func TestMain(m *testing.M) {
 	// Tests start the real CLI as a separate process this way.
 	if os.Getenv("MYKEY_RUN_MAIN") == "1" {
+		if os.Getenv("VCARDS") != "" { // the scripts' virtual readers
+			os.Exit(runScripted(os.Args[1:]))
+		}
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	testscript.Main(m, map[string]func(){
