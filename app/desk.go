@@ -22,7 +22,11 @@ func (a *App) OpenLog() (log zerolog.Logger, close func(), err error) {
 	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
 		return zerolog.Nop(), nil, fmt.Errorf("creating the log folder %s: %w", c.Dir, err)
 	}
-	lj := &lumberjack.Logger{Filename: filepath.Join(c.Dir, "mykey.log"), MaxSize: c.MaxSizeMB, MaxBackups: c.MaxBackups}
+	name := filepath.Join(c.Dir, "mykey.log")
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() { // never written through a link
+		return zerolog.Nop(), nil, fmt.Errorf("%s: %w (%s)", name, ErrNotAFile, fi.Mode().Type())
+	}
+	lj := &lumberjack.Logger{Filename: name, MaxSize: c.MaxSizeMB, MaxBackups: c.MaxBackups}
 	level, _ := zerolog.ParseLevel(c.Level)
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(lj).Level(level).With().Timestamp().Logger(), func() { lj.Close() }, nil

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mykey-jp/mykey/internal/fileperm"
 	"github.com/mykey-jp/mykey/keyid"
 )
 
@@ -93,7 +94,7 @@ func LoadOrCreate(path string, r io.Reader) (secret []byte, created bool, err er
 	if err != nil {
 		return nil, false, err
 	}
-	if err := restrict(tmpName); err != nil {
+	if err := fileperm.RestrictToOwner(tmpName); err != nil {
 		return nil, false, fmt.Errorf("restricting access to %s: %w", tmpName, err)
 	}
 	// Link fails if another process created the file meanwhile; then its

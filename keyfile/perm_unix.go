@@ -26,6 +26,3 @@ func checkPrivate(f *os.File, path string) error {
 	}
 	return nil
 }
-
-// restrict is a no-op on Unix: the file was created with mode 0600.
-func restrict(string) error { return nil }

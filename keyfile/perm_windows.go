@@ -35,24 +35,3 @@ func checkPrivate(f *os.File, path string) error {
 	}
 	return nil
 }
-
-// restrict replaces the file's ACL with a protected one that grants full
-// control to SYSTEM, the Administrators group and the current user only.
-func restrict(path string) error {
-	var tok windows.Token = windows.GetCurrentProcessToken()
-	u, err := tok.GetTokenUser()
-	if err != nil {
-		return err
-	}
-	sddl := "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;" + u.User.Sid.String() + ")"
-	sd, err := windows.SecurityDescriptorFromString(sddl)
-	if err != nil {
-		return err
-	}
-	dacl, _, err := sd.DACL()
-	if err != nil {
-		return err
-	}
-	return windows.SetNamedSecurityInfo(path, windows.SE_FILE_OBJECT,
-		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
-}

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mykey-jp/mykey/internal/fileperm"
 )
 
 // Write writes data to path with permissions perm. Without force an
@@ -34,6 +36,12 @@ func Write(path string, data []byte, perm fs.FileMode, force bool) error {
 	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
+	}
+	if perm&0o077 == 0 { // owner-only: the same on Windows, by ACL
+		if err := fileperm.RestrictToOwner(tmp); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()

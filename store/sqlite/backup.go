@@ -12,6 +12,7 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/mykey-jp/mykey/internal/fileperm"
 	"github.com/mykey-jp/mykey/store"
 )
 
@@ -289,6 +290,9 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		return err
 	}
 	f.Close()
+	if err := fileperm.RestrictToOwner(tmp); err != nil { // personal data: owner-only on Windows too
+		return err
+	}
 	dst, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(tmp))
 	if err != nil {
 		return err
