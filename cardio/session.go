@@ -3,6 +3,7 @@ package cardio
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -211,13 +212,20 @@ func (s *Session) AuthCACertificate(ctx context.Context) ([]byte, error) {
 	return s.readCertificate(ctx, EFAuthCA)
 }
 
-// maxCertLen bounds the certificate length a header may claim.
-const maxCertLen = 16 * 1024
+// readCertificate reads the DER certificate at the start of ef.
+func (s *Session) readCertificate(ctx context.Context, ef uint16) ([]byte, error) {
+	b, err := s.readObject(ctx, ef, ErrBadCertificate)
+	if err == nil && b[0] != 0x30 {
+		return nil, fmt.Errorf("EF %04X: %w: starts with %02X, not a SEQUENCE", ef, ErrBadCertificate, b[0])
+	}
+	return b, err
+}
 
-// readCertificate reads the DER object at the start of ef. The first READ
+// readObject reads the BER-TLV object at the start of ef. The first READ
 // asks for a whole chunk (256 bytes, or all with extended length); the
 // header tells how much more to read. Padding after the object is ignored.
-func (s *Session) readCertificate(ctx context.Context, ef uint16) ([]byte, error) {
+// A damaged or truncated object is bad (wrapped).
+func (s *Session) readObject(ctx context.Context, ef uint16, bad error) ([]byte, error) {
 	if err := s.selectEF(ctx, ef); err != nil {
 		return nil, err
 	}
@@ -226,19 +234,20 @@ func (s *Session) readCertificate(ctx context.Context, ef uint16) ([]byte, error
 		first = 0xFFFF
 	}
 	var buf []byte
-	for len(buf) < 4 {
-		chunk, eof, err := s.readAt(ctx, len(buf), first-len(buf))
-		if err != nil {
-			return nil, fmt.Errorf("reading EF %04X: %w", ef, err)
+	total, err := 0, errShortHeader
+	for errors.Is(err, errShortHeader) {
+		chunk, eof, rerr := s.readAt(ctx, len(buf), first-len(buf))
+		if rerr != nil {
+			return nil, fmt.Errorf("reading EF %04X: %w", ef, rerr)
 		}
 		if eof {
-			return nil, fmt.Errorf("EF %04X: %w: %d bytes", ef, ErrBadCertificate, len(buf))
+			return nil, fmt.Errorf("EF %04X: %w: %d bytes", ef, bad, len(buf))
 		}
 		buf = append(buf, chunk...)
+		total, err = objectLength(buf)
 	}
-	total, err := derLength(buf)
 	if err != nil {
-		return nil, fmt.Errorf("EF %04X: %w", ef, err)
+		return nil, fmt.Errorf("EF %04X: %w: %v", ef, bad, err)
 	}
 	for len(buf) < total {
 		chunk, eof, err := s.readAt(ctx, len(buf), total-len(buf))
@@ -246,34 +255,47 @@ func (s *Session) readCertificate(ctx context.Context, ef uint16) ([]byte, error
 			return nil, fmt.Errorf("reading EF %04X: %w", ef, err)
 		}
 		if eof {
-			return nil, fmt.Errorf("EF %04X: %w: file ends after %d of %d bytes", ef, ErrBadCertificate, len(buf), total)
+			return nil, fmt.Errorf("EF %04X: %w: file ends after %d of %d bytes", ef, bad, len(buf), total)
 		}
 		buf = append(buf, chunk...)
 	}
 	return buf[:total], nil
 }
 
-// derLength returns the total length (header included) of the DER SEQUENCE
-// whose first bytes are b (at least 4).
-func derLength(b []byte) (int, error) {
-	if b[0] != 0x30 {
-		return 0, fmt.Errorf("%w: starts with %02X, not a SEQUENCE", ErrBadCertificate, b[0])
+// errShortHeader: more bytes are needed to read an object's header.
+var errShortHeader = errors.New("truncated header")
+
+// maxObjectLen bounds the length an object's header may claim.
+const maxObjectLen = 16 * 1024
+
+// objectLength returns the total length (header included) of the BER-TLV
+// object whose first bytes are b: a 1- or 2-byte tag, a short, 81 or 82
+// length.
+func objectLength(b []byte) (int, error) {
+	i := 1
+	if len(b) > 0 && b[0]&0x1F == 0x1F {
+		i = 2
 	}
-	var n, hdr int
-	switch l := b[1]; {
+	if len(b) < i+1 {
+		return 0, errShortHeader
+	}
+	var n int
+	switch l := b[i]; {
 	case l < 0x80:
-		n, hdr = int(l), 2
-	case l == 0x81:
-		n, hdr = int(b[2]), 3
-	case l == 0x82:
-		n, hdr = int(b[2])<<8|int(b[3]), 4
+		n, i = int(l), i+1
+	case l == 0x81 && len(b) >= i+2:
+		n, i = int(b[i+1]), i+2
+	case l == 0x82 && len(b) >= i+3:
+		n, i = int(b[i+1])<<8|int(b[i+2]), i+3
+	case l == 0x81 || l == 0x82:
+		return 0, errShortHeader
 	default:
-		return 0, fmt.Errorf("%w: length form %02X", ErrBadCertificate, l)
+		return 0, fmt.Errorf("length form %02X", l)
 	}
-	if n+hdr > maxCertLen {
-		return 0, fmt.Errorf("%w: claims %d bytes", ErrBadCertificate, n+hdr)
+	if n+i > maxObjectLen {
+		return 0, fmt.Errorf("claims %d bytes", n+i)
 	}
-	return n + hdr, nil
+	return n + i, nil
 }
 
 // PINTriesLeft returns how many tries the user-identification PIN has left

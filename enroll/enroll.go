@@ -62,9 +62,6 @@ type Result struct {
 	NotAfter  string
 }
 
-// digestInfoSHA256 is the DER prefix of a SHA-256 DigestInfo.
-var digestInfoSHA256 = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
-
 // Enroll runs the registration. Any failure leaves the registry unchanged;
 // a failure before the registry step (the card, the certificate check, the
 // PIN, the signature, the roster) is written to the audit log as action
@@ -159,7 +156,7 @@ func enroll(ctx context.Context, q Request) (Result, error) {
 		return res, fmt.Errorf("making the challenge: %w", err)
 	}
 	digest := sha256.Sum256(challenge)
-	sig, err := s.Sign(ctx, append(append([]byte(nil), digestInfoSHA256...), digest[:]...))
+	sig, err := s.Sign(ctx, cardio.DigestInfoSHA256(challenge))
 	if err != nil {
 		return res, fmt.Errorf("having the card sign: %w", err)
 	}

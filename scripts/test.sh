@@ -33,7 +33,7 @@ echo "== the import benchmark: 1M rows against the sqlite3 shell (prints the rat
 go test -run '^$' -bench ImportLinks -benchtime 1x ./cmd/mykey/
 
 echo "== core without cgo"
-CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/ ./internal/cmdline/
+CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/ ./internal/cmdline/ ./genuine/
 
 echo "== Windows release (exes, MSI, signing) and its checks under Wine"
 sh scripts/build-windows.sh

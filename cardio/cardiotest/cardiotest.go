@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/internal/testpki"
 )
 
@@ -32,8 +34,11 @@ type Slot struct {
 	Remove func(t *testing.T)
 }
 
-// NewCard returns the virtual "user" fixture card with PIN 1234 and its
-// certificate.
+// DOB is the date of birth on NewCard's card-surface applet.
+const DOB = "19800217"
+
+// NewCard returns the virtual "user" fixture card with PIN 1234, a
+// card-surface applet for DOB, and its certificate.
 func NewCard(t testing.TB, f vcard.Faults) (*vcard.Card, []byte) {
 	t.Helper()
 	cert, key, err := testpki.Load("user")
@@ -41,7 +46,13 @@ func NewCard(t testing.TB, f vcard.Faults) (*vcard.Card, []byte) {
 		t.Fatal(err)
 	}
 	ca, _, _ := testpki.Load("ca-2023")
-	c, err := vcard.New(vcard.Config{AuthCert: cert, AuthCA: ca, Key: key, PIN: "1234", Faults: f}, nil)
+	cardKey := testpki.Key("surface card user")
+	rec, cvc, err := testpki.SurfaceFiles(DOB, &cardKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	surface := &vcard.Surface{DOB: DOB, CardKey: cardKey, AgeRecord: rec, CVC: cvc}
+	c, err := vcard.New(vcard.Config{AuthCert: cert, AuthCA: ca, Key: key, PIN: "1234", Faults: f, Surface: surface}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +172,8 @@ func Run(t *testing.T, s Slot) {
 		}
 	})
 
+	t.Run("card surface", func(t *testing.T) { surface(t, s) })
+
 	t.Run("pulled mid-read", func(t *testing.T) {
 		card.SetFaults(vcard.Faults{RemoveAfter: 4})
 		if _, err := read(ctx, s, false); !errors.Is(err, cardio.ErrCardRemoved) {
@@ -183,4 +196,56 @@ func present(rs []cardio.Reader, name string) bool {
 		}
 	}
 	return false
+}
+
+// surface runs the PIN-less genuine-card check on the inserted card: the
+// date-of-birth key (a wrong one costs a try), the age record, the CVC and
+// a signature over a fresh nonce, verified up to the test CVC CA.
+func surface(t *testing.T, s Slot) {
+	ctx := context.Background()
+	sess, k, err := cardio.Open(ctx, s.Readers, s.Reader, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := sess.SelectSurface(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := sess.DOBTriesLeft(ctx)
+	if err != nil || before < 2 {
+		t.Fatalf("DOB tries = %d, %v", before, err)
+	}
+	var de *cardio.DOBError
+	if err := sess.VerifyDOB(ctx, "000101", 1); !errors.As(err, &de) || de.TriesLeft != before-1 {
+		t.Fatalf("wrong DOB = %v", err)
+	}
+	if _, err := sess.AgeRecord(ctx); !errors.Is(err, cardio.ErrSecurity) {
+		t.Fatalf("age record without the DOB key = %v, want ErrSecurity", err)
+	}
+	key, _ := cardio.DOBKey(DOB)
+	if err := sess.VerifyDOB(ctx, key, 1); err != nil {
+		t.Fatalf("VerifyDOB: %v", err)
+	}
+	rec, err := sess.AgeRecord(ctx)
+	if err != nil || rec.DOB != DOB {
+		t.Fatalf("AgeRecord = %+v, %v", rec, err)
+	}
+	cvc, err := sess.SurfaceCVC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, 32)
+	rand.Read(nonce)
+	sig, err := sess.SurfaceSign(ctx, cardio.DigestInfoSHA256(nonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caID, caKey := testpki.CVCCA()
+	cas := genuine.Authorities{caID: &caKey.PublicKey}
+	if err := genuine.Verify(cas, cvc, rec, nonce, sig); err != nil {
+		t.Fatalf("genuine.Verify: %v", err)
+	}
+	if err := genuine.Verify(cas, cvc, rec, append(nonce, 0), sig); !errors.Is(err, genuine.ErrChallenge) {
+		t.Fatalf("another nonce = %v, want ErrChallenge", err)
+	}
 }

@@ -48,7 +48,21 @@ type Config struct {
 	TriesLeft int             // initial PIN tries left; MaxTries when 0
 	Padding   int             // bytes of 0xFF padding after each certificate
 	Faults    Faults
+	// Surface is the card-surface applet; nil for a card without it.
+	Surface *Surface
 }
+
+// Surface is what the card-surface applet holds.
+type Surface struct {
+	DOB       string          // YYYYMMDD: its DOBKey opens the age record
+	CardKey   *rsa.PrivateKey // signs challenges without a credential
+	AgeRecord []byte          // EF 0001, signed by the AP key
+	CVC       []byte          // EF 0004, the AP key's certificate
+	TriesLeft int             // of the date-of-birth key; DOBTries when 0
+}
+
+// DOBTries is the retry limit the virtual date-of-birth key starts with.
+const DOBTries = 10
 
 // Card is a virtual JPKI card. Its methods are safe for concurrent use.
 type Card struct {
@@ -59,7 +73,10 @@ type Card struct {
 	log      io.Writer
 	apdus    int
 	removed  bool
-	selected bool   // JPKI applet selected
+	selected bool // JPKI applet selected
+	surface  bool // card-surface applet selected
+	dobOK    bool // date-of-birth key verified since the surface applet was selected
+	dobTries int
 	ef       uint16 // selected EF, 0 when none
 	verified bool   // PIN verified in this card session
 	pending  []byte // response data waiting for GET RESPONSE
@@ -90,8 +107,18 @@ func New(cfg Config, apduLog io.Writer) (*Card, error) {
 	if tries == 0 {
 		tries = MaxTries
 	}
+	dobTries := DOBTries
+	if cfg.Surface != nil {
+		if cfg.Surface.CardKey == nil {
+			return nil, fmt.Errorf("the virtual card's surface applet needs its card key")
+		}
+		if cfg.Surface.TriesLeft > 0 {
+			dobTries = cfg.Surface.TriesLeft
+		}
+	}
 	return &Card{
-		cfg: cfg,
+		dobTries: dobTries,
+		cfg:      cfg,
 		files: map[uint16][]byte{
 			cardio.EFTokenInfo: tok,
 			cardio.EFAuthCert:  pad(cfg.AuthCert),
@@ -131,7 +158,7 @@ func (c *Card) APDUs() int {
 func (c *Card) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.selected, c.ef, c.verified, c.pending = false, 0, false, nil
+	c.selected, c.surface, c.ef, c.verified, c.dobOK, c.pending = false, false, 0, false, false, nil
 }
 
 // Insert puts a pulled card back: it answers again, from a reset state.
@@ -173,12 +200,17 @@ func (c *Card) Process(apdu []byte) (resp []byte, removed bool) {
 	}
 	resp = c.answer(apdu)
 	if c.log != nil {
-		fmt.Fprintf(c.log, "> %s\n< %s\n", redact(apdu), hex.EncodeToString(resp))
+		out := hex.EncodeToString(resp)
+		if c.surface && c.ef == cardio.EFAgeRecord && len(apdu) > 1 && apdu[1] == 0xB0 && len(resp) > 2 {
+			out = "<age record redacted>" + out[len(out)-4:] // it holds the date of birth
+		}
+		fmt.Fprintf(c.log, "> %s\n< %s\n", redact(apdu), out)
 	}
 	return resp, false
 }
 
-// redact hides the data of a VERIFY command: a PIN is never logged.
+// redact hides the data of a VERIFY command: a PIN or a date of birth is
+// never logged.
 func redact(apdu []byte) string {
 	if len(apdu) > 5 && apdu[1] == 0x20 {
 		return hex.EncodeToString(apdu[:5]) + "<PIN redacted>"
@@ -257,12 +289,20 @@ func (c *Card) selectFile(p1 byte, body []byte) []byte {
 	data := body[1 : 1+int(body[0])]
 	switch p1 {
 	case 0x04: // by AID
-		if c.cfg.Faults.NotJPKI || string(data) != string(cardio.AID) {
+		c.selected, c.surface, c.ef, c.verified, c.dobOK = false, false, 0, false, false
+		switch {
+		case string(data) == string(cardio.SurfaceAID) && c.cfg.Surface != nil:
+			c.surface = true
+			return sw(0x9000)
+		case c.cfg.Faults.NotJPKI || string(data) != string(cardio.AID):
 			return sw(0x6A82)
 		}
-		c.selected, c.ef, c.verified = true, 0, false
+		c.selected = true
 		return sw(0x9000)
 	case 0x02: // EF under the applet
+		if c.surface && len(data) == 2 {
+			return c.selectSurfaceEF(binary.BigEndian.Uint16(data))
+		}
 		if !c.selected || len(data) != 2 {
 			return sw(0x6A82)
 		}
@@ -302,10 +342,18 @@ func (c *Card) le(body []byte) (n int, ok bool, status uint16) {
 }
 
 func (c *Card) readBinary(offset int, shortEF bool, body []byte) []byte {
+	if c.surface && !shortEF {
+		return c.readSurface(offset, body)
+	}
 	if shortEF || !c.selected {
 		return sw(0x6986)
 	}
 	file, ok := c.files[c.ef]
+	return c.read(file, ok, offset, body)
+}
+
+// read answers READ BINARY from file (ok: it is readable).
+func (c *Card) read(file []byte, ok bool, offset int, body []byte) []byte {
 	if !ok {
 		switch c.ef {
 		case 0:
@@ -337,6 +385,9 @@ func (c *Card) readBinary(offset int, shortEF bool, body []byte) []byte {
 }
 
 func (c *Card) verify(p2 byte, body []byte) []byte {
+	if c.surface {
+		return c.verifyDOB(p2, body)
+	}
 	if c.selected && c.ef == efSignPIN && p2 == 0x80 {
 		if len(body) == 0 {
 			return sw(0x63C0 | signTries)
@@ -368,10 +419,13 @@ func (c *Card) verify(p2 byte, body []byte) []byte {
 }
 
 func (c *Card) sign(p1, p2 byte, body []byte) []byte {
-	if !c.selected || c.ef != cardio.EFAuthKey || p1 != 0x00 || p2 != 0x80 {
+	key := c.cfg.Key
+	switch {
+	case c.surface && p1 == 0x00 && p2 == 0x00: // the surface applet's card key, no credential
+		key = c.cfg.Surface.CardKey
+	case !c.selected || c.ef != cardio.EFAuthKey || p1 != 0x00 || p2 != 0x80:
 		return sw(0x6A86)
-	}
-	if !c.verified {
+	case !c.verified:
 		return sw(0x6982)
 	}
 	if len(body) < 2 || int(body[0]) > len(body)-1 {
@@ -379,9 +433,57 @@ func (c *Card) sign(p1, p2 byte, body []byte) []byte {
 	}
 	digestInfo := body[1 : 1+int(body[0])]
 	// crypto.Hash(0): the data is the DigestInfo itself; PKCS#1 v1.5 pads it.
-	sig, err := rsa.SignPKCS1v15(nil, c.cfg.Key, crypto.Hash(0), digestInfo)
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.Hash(0), digestInfo)
 	if err != nil {
 		return sw(0x6A80)
 	}
 	return c.respond(sig)
+}
+
+// selectSurfaceEF selects a file of the card-surface applet.
+func (c *Card) selectSurfaceEF(ef uint16) []byte {
+	switch ef {
+	case cardio.EFDOBKey, cardio.EFAgeRecord, cardio.EFSurfaceCVC:
+		c.ef = ef
+		return sw(0x9000)
+	}
+	return sw(0x6A82)
+}
+
+// readSurface reads the age record (once the date-of-birth key is
+// verified) or the CVC.
+func (c *Card) readSurface(offset int, body []byte) []byte {
+	switch c.ef {
+	case cardio.EFAgeRecord:
+		if !c.dobOK {
+			return sw(0x6982)
+		}
+		return c.read(c.cfg.Surface.AgeRecord, true, offset, body)
+	case cardio.EFSurfaceCVC:
+		return c.read(c.cfg.Surface.CVC, true, offset, body)
+	}
+	return sw(0x6981)
+}
+
+// verifyDOB answers VERIFY of the date-of-birth key: its tries left, or a
+// check of the era-year YYMMDD.
+func (c *Card) verifyDOB(p2 byte, body []byte) []byte {
+	if c.ef != cardio.EFDOBKey || p2 != 0x80 {
+		return sw(0x6A88)
+	}
+	switch {
+	case c.dobTries == 0:
+		return sw(0x6984)
+	case len(body) == 0:
+		return sw(0x63C0 | uint16(min(c.dobTries, 15)))
+	case int(body[0]) != len(body)-1:
+		return sw(0x6700)
+	}
+	if want, err := cardio.DOBKey(c.cfg.Surface.DOB); err == nil && string(body[1:]) == want {
+		c.dobTries, c.dobOK = DOBTries, true
+		return sw(0x9000)
+	}
+	c.dobTries--
+	c.dobOK = false
+	return sw(0x63C0 | uint16(min(c.dobTries, 15)))
 }
