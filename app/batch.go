@@ -36,6 +36,8 @@ type ImportResult struct {
 	Encoding  batch.Encoding  // the file's encoding (detected or given)
 	Size      int             // bytes in the file
 	Rows      int             // rows read, the malformed ones included
+	Lines     int             // lines in the file: the rows, blank lines and the header (links)
+	Counts    batch.Counts    // blank lines and the header (links)
 	Linked    int             // new links (links import)
 	Unchanged int             // links that were already so
 	Patrons   int             // roster rows (roster import)
@@ -125,6 +127,7 @@ func (a *App) ImportLinks(ctx context.Context, q ImportRequest) (ImportResult, e
 		var refused []batch.Problem
 		res.Linked, res.Unchanged, refused = links.Refused(results)
 		res.Rows = len(links.Rows) + len(links.Problems) // with those too malformed to be checked
+		res.Lines, res.Counts = links.Lines, links.Counts
 		res.Problems = append(links.Problems, refused...)
 		batch.SortProblems(res.Problems)
 		if !res.Committed && !q.DryRun {

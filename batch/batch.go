@@ -139,6 +139,19 @@ func Normalize(s string) string {
 // reading goes on at the next line: no row after it vanishes. fn is called
 // for every data row; returning false stops the read.
 func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Problem, error) {
+	probs, _, err := ReadCounting(text, cols, required, fn)
+	return probs, err
+}
+
+// Counts says what the lines of a file were besides rows and problems.
+type Counts struct {
+	Blank  int // blank lines, ignored
+	Header int // 1 when the first line named the columns
+}
+
+// ReadCounting is Read that also counts the blank lines and the header, so
+// that a summary can account for every line.
+func ReadCounting(text []byte, cols []Column, required int, fn func(Record) bool) ([]Problem, Counts, error) {
 	order := make([]string, len(cols))
 	for i, c := range cols {
 		order[i] = c.Name
@@ -147,7 +160,7 @@ func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Pro
 	for offset, base := 0, 0; offset < len(text); {
 		line, err := rd.read(text[offset:], base)
 		if err != nil || line == 0 {
-			return rd.probs, err
+			return rd.probs, rd.counts, err
 		}
 		// Go on at the line after the one that broke: skip its lines.
 		for n := line - base; n > 0 && offset < len(text); n-- {
@@ -159,7 +172,7 @@ func Read(text []byte, cols []Column, required int, fn func(Record) bool) ([]Pro
 		}
 		base = line
 	}
-	return rd.probs, nil
+	return rd.probs, rd.counts, nil
 }
 
 // reader is the state of one Read.
@@ -171,6 +184,7 @@ type reader struct {
 	first    bool
 	probs    []Problem
 	vals     []string
+	counts   Counts
 }
 
 // read reads text, whose first line is line base+1, until its end (0), or
@@ -205,11 +219,12 @@ func (rd *reader) row(rec []string, line int) bool {
 	order := rd.order
 	switch {
 	case allBlank(rec):
+		rd.counts.Blank++
 		return true
 	case rd.first:
 		rd.first = false
 		if h, ok := header(rec, rd.cols); ok {
-			rd.order = h
+			rd.order, rd.counts.Header = h, 1
 			return true
 		}
 	}

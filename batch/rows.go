@@ -44,6 +44,7 @@ type Links struct {
 	// row), for problems the registry finds later.
 	IDColumn, PatronColumn int
 	Lines                  int // lines in the file
+	Counts                     // blank lines and the header
 }
 
 // ParseLinks reads a links file: each row a MyKey ID, a patron number
@@ -56,7 +57,7 @@ func ParseLinks(text []byte, rule *keyid.PatronRule, service string, progress fu
 	}
 	l.Rows = make([]store.BatchLink, 0, l.Lines)
 	var probs []Problem
-	readProbs, err := Read(text, LinkColumns, 2, func(r Record) bool {
+	readProbs, counts, err := ReadCounting(text, LinkColumns, 2, func(r Record) bool {
 		id, err := keyid.Parse(r.Get("mykey_id"))
 		if err != nil {
 			probs = append(probs, Problem{Line: r.Line, Column: r.Col("mykey_id"), Field: "mykey_id", Code: CodeInvalidID, Err: err})
@@ -78,7 +79,7 @@ func ParseLinks(text []byte, rule *keyid.PatronRule, service string, progress fu
 		}
 		return true
 	})
-	l.Problems = append(readProbs, probs...)
+	l.Problems, l.Counts = append(readProbs, probs...), counts
 	return l, err
 }
 

@@ -17,7 +17,7 @@ import (
 
 var (
 	mImportAborted   = msg{"正しくない行が %d 行あるため、何も取り込みませんでした（正しい行だけ取り込むには --skip-invalid）。", "%d invalid rows: nothing was imported (--skip-invalid imports the valid rows)."}
-	mImportDone      = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped)."}
+	mImportDone      = msg{"取り込みました: %d 行（新しい紐付け %d、変更なし %d、飛ばした行 %d。ファイル %d 行のうち見出し %d、空行 %d）。", "imported %d rows (%d new links, %d unchanged, %d skipped; of the file's %d lines, %d header and %d blank)."}
 	mImportDry       = msg{"確認のみ（--dry-run）: %d 行（新しい紐付け %d、変更なし %d、正しくない行 %d）。何も変えていません。", "dry run: %d rows (%d new links, %d unchanged, %d invalid); nothing changed."}
 	mExported        = msg{"%d 件を %s に書き出しました（%s）。", "exported %d links to %s (%s)."}
 	mProgress        = msg{"\r読み込み中: %s %d / %d 行", "\rreading: %s line %d of %d"}
@@ -145,7 +145,7 @@ func (a *invocation) importLinks(path string, q app.ImportRequest) int {
 	}
 	if a.json {
 		a.printJSON(map[string]any{"ok": res.OK(dry), "committed": res.Committed, "dry_run": dry, "encoding": string(res.Encoding),
-			"rows": res.Rows, "linked": res.Linked, "unchanged": res.Unchanged, "invalid": a.problemsJSON(res.Problems)})
+			"rows": res.Rows, "linked": res.Linked, "unchanged": res.Unchanged, "invalid": a.problemsJSON(res.Problems), "lines": res.Lines, "header_lines": res.Counts.Header, "blank_lines": res.Counts.Blank})
 	} else {
 		for _, p := range res.Problems {
 			fmt.Fprintln(a.stderr, a.words().Problem(p))
@@ -154,7 +154,7 @@ func (a *invocation) importLinks(path string, q app.ImportRequest) int {
 		case dry:
 			a.println(a.t(mImportDry, res.Rows, res.Linked, res.Unchanged, len(res.Problems)))
 		case res.Committed:
-			a.println(a.t(mImportDone, res.Linked+res.Unchanged, res.Linked, res.Unchanged, len(res.Problems)))
+			a.println(a.t(mImportDone, res.Linked+res.Unchanged, res.Linked, res.Unchanged, len(res.Problems), res.Lines, res.Counts.Header, res.Counts.Blank))
 		default:
 			fmt.Fprintln(a.stderr, a.t(mError)+a.t(mImportAborted, len(res.Problems)))
 		}
