@@ -202,18 +202,29 @@ func (a *App) Anchors() ([]*x509.Certificate, error) {
 	if len(a.Config.Revocation.TrustAnchors) == 0 {
 		return nil, ErrNoAnchors
 	}
-	if probs := a.CheckAnchors(); len(probs) > 0 {
+	anchors, probs := a.loadAnchors()
+	if len(probs) > 0 {
 		return nil, &config.Error{Problems: probs}
 	}
-	return certcheck.LoadCertificates(a.Config.Revocation.TrustAnchors)
+	return anchors, nil
 }
 
-// CheckAnchors checks every configured trust-anchor file: present,
-// parseable, CA certificates, valid now. The problems point at the
-// configuration's trust_anchors line.
+// CheckAnchors checks every configured trust-anchor file: a regular file
+// others cannot change, parseable, CA certificates, valid now. The problems
+// point at the configuration's trust_anchors line.
 func (a *App) CheckAnchors() []config.Problem {
+	_, probs := a.loadAnchors()
+	return probs
+}
+
+// maxAnchorBytes bounds a trust-anchor file (a CA certificate is ~1.5 KB).
+const maxAnchorBytes = 1 << 20
+
+// loadAnchors loads the trust anchors once, with every problem found.
+func (a *App) loadAnchors() ([]*x509.Certificate, []config.Problem) {
 	const key = "revocation.trust_anchors"
 	c, now := a.Config, a.Devices.Clock()
+	var anchors []*x509.Certificate
 	var probs []config.Problem
 	bad := func(format string, args ...any) {
 		probs = append(probs, config.Problem{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
@@ -223,11 +234,16 @@ func (a *App) CheckAnchors() []config.Problem {
 			bad("%v: only its owner (or the administrator) may be able to change a trust anchor", err)
 			continue
 		}
+		if _, err := RegularFile(path, maxAnchorBytes); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			bad("cannot be used: %v", err) // a FIFO would block the read
+			continue
+		}
 		certs, err := certcheck.LoadCertificates([]string{path})
 		if err != nil {
 			bad("cannot be used: %v", err) // names the file
 			continue
 		}
+		anchors = append(anchors, certs...)
 		for _, ca := range certs {
 			switch {
 			case !ca.IsCA: // its subject is not shown: it may be a person's
@@ -239,7 +255,7 @@ func (a *App) CheckAnchors() []config.Problem {
 			}
 		}
 	}
-	return probs
+	return anchors, probs
 }
 
 // Policy builds the configured certificate and revocation policy.

@@ -3,32 +3,17 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mykey-jp/mykey/internal/testenv"
 	"github.com/mykey-jp/mykey/internal/testpki"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a writer goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // TestPINPromptInterrupted presses Ctrl-C at the no-echo PIN prompt of
 // register on a real terminal (a pty from script(1)): the command ends at
@@ -45,7 +30,7 @@ func TestPINPromptInterrupted(t *testing.T) {
 	cmd := exec.Command("script", "-qfc", os.Args[0]+" register --patron 12345678; stty -a", "/dev/null")
 	cmd.Env = append(os.Environ(), "MYKEY_RUN_MAIN=1", "VCARDS=user", "MYKEY_TESTPKI="+testpki.Dir(), "MYKEY_CONFIG="+cfg, "MYKEY_LANG=", "GORACE=atexit_sleep_ms=0")
 	cmd.Dir = dir
-	var out lockedBuffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	in, _ := cmd.StdinPipe()
 	if err := cmd.Start(); err != nil {
