@@ -27,7 +27,9 @@ func TestPINPromptInterrupted(t *testing.T) {
 	cfg := filepath.Join(dir, "mykey.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q]\n",
 		filepath.Join(testpki.Dir(), "ca-2023.der"))), 0o644)
-	cmd := exec.Command("script", "-qfc", os.Args[0]+" register --patron 12345678; stty -a", "/dev/null")
+	// The shell traps SIGINT so that it goes on to stty after Ctrl-C
+	// whichever shell script(1) starts (dash dies of an untrapped one).
+	cmd := exec.Command("script", "-qfc", "trap : INT; "+os.Args[0]+" register --patron 12345678; stty -a", "/dev/null")
 	cmd.Env = append(os.Environ(), "MYKEY_RUN_MAIN=1", "VCARDS=user", "MYKEY_TESTPKI="+testpki.Dir(), "MYKEY_CONFIG="+cfg, "MYKEY_LANG=", "GORACE=atexit_sleep_ms=0")
 	cmd.Dir = dir
 	var out syncBuffer
