@@ -13,15 +13,16 @@ import (
 // Memory is a Registry held in memory, for tests of the layers above. It
 // behaves as the SQLite registry does, without persistence.
 type Memory struct {
-	opts   Options
-	mu     sync.Mutex
-	ids    []memID
-	index  map[keyid.ID]int
-	certs  map[keyid.Pseudonym]Certificate
-	links  map[string]map[keyid.ID]Link // service → id → link
-	audit  []AuditEntry
-	roster map[string]Roster // service → roster, when loaded
-	key    string            // the bound pseudonym key's fingerprint
+	opts    Options
+	mu      sync.Mutex
+	ids     []memID
+	index   map[keyid.ID]int
+	certs   map[keyid.Pseudonym]Certificate
+	links   map[string]map[keyid.ID]Link // service → id → link
+	audit   []AuditEntry
+	roster  map[string]Roster // service → roster, when loaded
+	key     string            // the bound pseudonym key's fingerprint
+	genuine map[keyid.ID]Genuine
 }
 
 type memID struct {
@@ -32,10 +33,11 @@ type memID struct {
 // NewMemory returns an empty in-memory registry.
 func NewMemory(opts Options) *Memory {
 	return &Memory{
-		opts:  opts,
-		index: map[keyid.ID]int{},
-		certs: map[keyid.Pseudonym]Certificate{},
-		links: map[string]map[keyid.ID]Link{},
+		opts:    opts,
+		index:   map[keyid.ID]int{},
+		certs:   map[keyid.Pseudonym]Certificate{},
+		links:   map[string]map[keyid.ID]Link{},
+		genuine: map[keyid.ID]Genuine{},
 	}
 }
 
@@ -290,9 +292,21 @@ func (m *Memory) register(r Registration) (Registered, error) {
 		if target == "" {
 			return res, fmt.Errorf("minting a MyKey ID: %d collisions in a row", MaxIDAttempts)
 		}
+		res.Minted = true
+	}
+	var g Genuine
+	if r.Genuine != nil { // before any change: nothing changes when it fails
+		var err error
+		if g, err = r.Genuine(target); err == nil {
+			err = g.Check()
+		}
+		if err != nil {
+			return Registered{}, err
+		}
+	}
+	if res.Minted {
 		m.index[target] = len(m.ids)
 		m.ids = append(m.ids, memID{target, m.opts.Time()})
-		res.Minted = true
 	}
 	res.MyKeyID = target
 	for _, o := range m.certs {
@@ -309,7 +323,37 @@ func (m *Memory) register(r Registration) (Registered, error) {
 		}
 		res.Linked = true
 	}
+	if r.Genuine != nil {
+		g.CapturedAt = m.opts.Time()
+		m.genuine[target] = g
+		res.Genuine = true
+	}
 	return res, nil
+}
+
+// Genuine implements Registry.
+func (m *Memory) Genuine(ctx context.Context, id keyid.ID) (Genuine, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g, ok := m.genuine[id]
+	if !ok {
+		return g, ErrNotFound
+	}
+	return g, nil
+}
+
+// CountGenuine implements Registry.
+func (m *Memory) CountGenuine(ctx context.Context, service, mode string) (GenuineCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var c GenuineCount
+	for id := range m.links[service] {
+		c.Linked++
+		if m.genuine[id].Mode != mode {
+			c.Missing++
+		}
+	}
+	return c, nil
 }
 
 // ImportLinks implements Registry.

@@ -100,6 +100,41 @@ type Registration struct {
 	MyKeyID keyid.ID
 	Service string
 	Patron  string // normalised patron number to link; empty for none
+	// Genuine, when not nil, makes what the genuine-card check keeps for
+	// the MyKey ID the registration lands on (sealing binds it to the ID);
+	// it replaces what the ID kept before, in the same transaction.
+	Genuine func(keyid.ID) (Genuine, error)
+}
+
+// Genuine is what the genuine-card check keeps for a MyKey ID: only what
+// its mode needs, sealed, and a keyed fingerprint of the card key.
+type Genuine struct {
+	Mode       string // "dob" or "card-key"
+	DOB        []byte // sealed date of birth (mode dob)
+	CardKey    []byte // sealed card public key (mode card-key)
+	KeyFP      []byte // keyed fingerprint of the card public key
+	CapturedAt time.Time
+}
+
+// Check reports a Genuine that the schema would refuse.
+func (g Genuine) Check() error {
+	switch {
+	case g.Mode == "dob" && len(g.DOB) > 0 && len(g.CardKey) == 0,
+		g.Mode == "card-key" && len(g.CardKey) > 0 && len(g.DOB) == 0:
+	default:
+		return fmt.Errorf("%w: genuine-card data of mode %q", ErrInvalidArgument, g.Mode)
+	}
+	if len(g.KeyFP) == 0 {
+		return fmt.Errorf("%w: genuine-card data without the card key's fingerprint", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// GenuineCount says how many linked MyKey IDs of a service have what the
+// genuine-card check of a mode needs.
+type GenuineCount struct {
+	Linked  int // MyKey IDs linked for the service
+	Missing int // of those, without the data for the mode
 }
 
 // Registered is what Register did.
@@ -108,6 +143,7 @@ type Registered struct {
 	Minted     bool // a new MyKey ID
 	Superseded bool // an older certificate of the MyKey ID was superseded
 	Linked     bool // the patron number was newly linked
+	Genuine    bool // the genuine-card data was kept
 }
 
 // RosterRow is one patron number of the library's roster.
@@ -440,6 +476,14 @@ type Registry interface {
 	// it is not registered.
 	Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error)
 
+	// Genuine returns what the genuine-card check keeps for id;
+	// ErrNotFound when it keeps nothing.
+	Genuine(ctx context.Context, id keyid.ID) (Genuine, error)
+
+	// CountGenuine counts the linked MyKey IDs of service that lack the
+	// genuine-card data of mode.
+	CountGenuine(ctx context.Context, service, mode string) (GenuineCount, error)
+
 	// Audit appends e (At, User and Seq are filled in).
 	Audit(ctx context.Context, e AuditEntry) error
 
@@ -590,7 +634,7 @@ func CheckPatron(p string) error {
 // RegisterDetail describes a registration for the audit log (no patron
 // number: only whether one was linked).
 func RegisterDetail(r Registration, res Registered) string {
-	return fmt.Sprintf("service=%s pseudonym=%s minted=%t superseded=%t linked=%t", r.Service, r.Pseudonym.Short(), res.Minted, res.Superseded, res.Linked)
+	return fmt.Sprintf("service=%s pseudonym=%s minted=%t superseded=%t linked=%t genuine=%t", r.Service, r.Pseudonym.Short(), res.Minted, res.Superseded, res.Linked, res.Genuine)
 }
 
 // MaxIDAttempts bounds retries when a freshly minted MyKey ID collides.

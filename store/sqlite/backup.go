@@ -36,6 +36,7 @@ var tables = []table{
 	{"rosters", 2, []string{"service", "loaded_at", "patrons"}},
 	{"roster_patrons", 2, []string{"service", "patron", "active", "expires"}},
 	{"meta", 4, []string{"key", "value"}},
+	{"genuine", 6, []string{"mykey_id", "mode", "dob", "card_key", "key_fp", "captured_at"}},
 }
 
 // ownObjects are the other schema objects mykey makes: a backup holding

@@ -690,7 +690,50 @@ func (d *DB) register(ctx context.Context, tx *sql.Tx, r store.Registration) (st
 		}
 		res.Linked = true
 	}
+	if r.Genuine != nil {
+		g, err := r.Genuine(res.MyKeyID)
+		if err == nil {
+			err = g.Check()
+		}
+		if err != nil {
+			return res, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (mykey_id) DO UPDATE SET mode = excluded.mode, dob = excluded.dob, card_key = excluded.card_key, key_fp = excluded.key_fp, captured_at = excluded.captured_at`,
+			target, g.Mode, nullable(g.DOB), nullable(g.CardKey), g.KeyFP, d.now()); err != nil {
+			return res, err
+		}
+		res.Genuine = true
+	}
 	return res, nil
+}
+
+func nullable(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// Genuine implements store.Registry.
+func (d *DB) Genuine(ctx context.Context, id keyid.ID) (store.Genuine, error) {
+	var g store.Genuine
+	var at string
+	err := d.db.QueryRowContext(ctx, "SELECT mode, dob, card_key, key_fp, captured_at FROM genuine WHERE mykey_id = ?", string(id)).
+		Scan(&g.Mode, &g.DOB, &g.CardKey, &g.KeyFP, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, store.ErrNotFound
+	}
+	g.CapturedAt = parseTime(at)
+	return g, d.wrap(err)
+}
+
+// CountGenuine implements store.Registry.
+func (d *DB) CountGenuine(ctx context.Context, service, mode string) (store.GenuineCount, error) {
+	var c store.GenuineCount
+	err := d.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE g.mode IS NULL OR g.mode != ?)
+		FROM links l LEFT JOIN genuine g ON g.mykey_id = l.mykey_id WHERE l.service = ?`, mode, service).Scan(&c.Linked, &c.Missing)
+	return c, d.wrap(err)
 }
 
 // importChunk is how many rows one INSERT statement carries.

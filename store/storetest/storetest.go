@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditLimit", testAuditLimit},
 		{"KeyBinding", testKeyBinding},
 		{"AuditChain", testAuditChain},
+		{"Genuine", testGenuine},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -578,5 +579,62 @@ func testAuditChain(t *testing.T, r store.Registry, c *Clock) {
 		if len(e.Hash) != 32 || e.Seq != int64(i+1) {
 			t.Fatalf("entry %d: seq %d, hash %x", i, e.Seq, e.Hash)
 		}
+	}
+}
+
+func testGenuine(t *testing.T, r store.Registry, c *Clock) {
+	na := time.Date(2030, 3, 31, 14, 59, 59, 0, time.UTC)
+	var boundTo keyid.ID
+	dob := store.Genuine{Mode: "dob", DOB: []byte("sealed dob"), KeyFP: []byte("fp1")}
+	res, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{7}, NotAfter: na, Service: store.DefaultService, Patron: "7777",
+		Genuine: func(id keyid.ID) (store.Genuine, error) { boundTo = id; return dob, nil }})
+	if err != nil || !res.Genuine || res.MyKeyID != boundTo {
+		t.Fatalf("Register with genuine-card data = %+v, %v (sealed for %q)", res, err, boundTo)
+	}
+	g, err := r.Genuine(ctx, res.MyKeyID)
+	if err != nil || g.Mode != "dob" || string(g.DOB) != "sealed dob" || g.CardKey != nil || string(g.KeyFP) != "fp1" || !g.CapturedAt.Equal(c.T) {
+		t.Fatalf("Genuine = %+v, %v", g, err)
+	}
+	if n, err := r.CountGenuine(ctx, store.DefaultService, "dob"); err != nil || n != (store.GenuineCount{Linked: 1}) {
+		t.Fatalf("CountGenuine(dob) = %+v, %v", n, err)
+	}
+	if n, _ := r.CountGenuine(ctx, store.DefaultService, "card-key"); n != (store.GenuineCount{Linked: 1, Missing: 1}) {
+		t.Fatalf("CountGenuine(card-key) = %+v", n)
+	}
+	// A registration without the data: another linked ID lacks it.
+	other, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{8}, NotAfter: na, Service: store.DefaultService, Patron: "8888"})
+	if err != nil || other.Genuine {
+		t.Fatal(other, err)
+	}
+	if _, err := r.Genuine(ctx, other.MyKeyID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Genuine without data = %v", err)
+	}
+	if n, _ := r.CountGenuine(ctx, store.DefaultService, "dob"); n != (store.GenuineCount{Linked: 2, Missing: 1}) {
+		t.Fatalf("CountGenuine = %+v", n)
+	}
+	// Failing or malformed data: nothing changes, not even a new MyKey ID.
+	before, _ := r.List(ctx, store.DefaultService)
+	for name, fn := range map[string]func(keyid.ID) (store.Genuine, error){
+		"sealing fails": func(keyid.ID) (store.Genuine, error) { return store.Genuine{}, errors.New("no randomness") },
+		"mode mismatch": func(keyid.ID) (store.Genuine, error) {
+			return store.Genuine{Mode: "card-key", DOB: []byte("x"), KeyFP: []byte("f")}, nil
+		},
+		"no fingerprint": func(keyid.ID) (store.Genuine, error) { return store.Genuine{Mode: "dob", DOB: []byte("x")}, nil },
+	} {
+		if _, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{9}, NotAfter: na, Service: store.DefaultService, Patron: "9999", Genuine: fn}); err == nil {
+			t.Errorf("%s: registered", name)
+		}
+	}
+	if after, _ := r.List(ctx, store.DefaultService); len(after) != len(before) {
+		t.Fatalf("a failed registration left %d MyKey IDs, want %d", len(after), len(before))
+	}
+	// Registering again replaces the data (here: the mode changed).
+	ck := store.Genuine{Mode: "card-key", CardKey: []byte("sealed key"), KeyFP: []byte("fp2")}
+	if _, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{7}, NotAfter: na, Service: store.DefaultService, Patron: "7777",
+		Genuine: func(keyid.ID) (store.Genuine, error) { return ck, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := r.Genuine(ctx, res.MyKeyID); g.Mode != "card-key" || g.DOB != nil || string(g.CardKey) != "sealed key" {
+		t.Fatalf("after re-registration = %+v", g)
 	}
 }
