@@ -301,7 +301,14 @@ func objectLength(b []byte) (int, error) {
 // PINTriesLeft returns how many tries the user-identification PIN has left
 // (0 when blocked), without using one.
 func (s *Session) PINTriesLeft(ctx context.Context) (int, error) {
-	if err := s.selectEF(ctx, EFAuthPIN); err != nil {
+	return s.triesLeft(ctx, EFAuthPIN)
+}
+
+// triesLeft selects the key or PIN ef and asks how many tries it has left
+// (0: blocked; -1: the card does not say, as when it is verified already),
+// without using one.
+func (s *Session) triesLeft(ctx context.Context, ef uint16) (int, error) {
+	if err := s.selectEF(ctx, ef); err != nil {
 		return 0, err
 	}
 	_, sw, err := s.transmit(ctx, []byte{0x00, 0x20, 0x00, 0x80})
@@ -314,10 +321,39 @@ func (s *Session) PINTriesLeft(ctx context.Context) (int, error) {
 	case sw == swAuthBlocked || sw == swRefDataNotUse:
 		return 0, nil
 	case sw == swOK:
-		// Already verified in this card session: the card does not say.
 		return -1, nil
 	}
 	return 0, checkSW(sw, 0x20)
+}
+
+// verify asks the tries left of the key or PIN ef and, unless fewer than
+// keep+1 are left (ErrLastTry) or none (ErrPINBlocked), sends one VERIFY
+// with secret. A wrong secret returns wrong=true and the tries left. The
+// APDU's copy of secret is cleared.
+func (s *Session) verify(ctx context.Context, ef uint16, secret []byte, keep int) (wrong bool, left int, err error) {
+	left, err = s.triesLeft(ctx, ef)
+	switch {
+	case err != nil:
+		return false, 0, err
+	case left == 0:
+		return false, 0, ErrPINBlocked
+	case left > 0 && left <= keep:
+		return false, left, ErrLastTry
+	}
+	apdu := append([]byte{0x00, 0x20, 0x00, 0x80, byte(len(secret))}, secret...)
+	defer clear(apdu)
+	_, sw, err := s.transmit(ctx, apdu)
+	switch {
+	case err != nil:
+		return false, 0, err
+	case sw == swOK:
+		return false, 0, nil
+	case sw == 0x63C0 || sw == swAuthBlocked || sw == swRefDataNotUse:
+		return false, 0, ErrPINBlocked
+	case sw&0xFFF0 == 0x63C0:
+		return true, int(sw & 0x0F), nil
+	}
+	return false, 0, checkSW(sw, 0x20)
 }
 
 // VerifyPIN verifies the user-identification PIN (4 ASCII digits). It asks
@@ -326,34 +362,22 @@ func (s *Session) PINTriesLeft(ctx context.Context) (int, error) {
 // *PINError. The PIN bytes are overwritten before VerifyPIN returns.
 func (s *Session) VerifyPIN(ctx context.Context, pin []byte, force bool) error {
 	defer clear(pin)
-	if len(pin) != 4 || strings.Trim(string(pin), "0123456789") != "" {
+	if !fourDigits(pin) {
 		return ErrBadPIN
 	}
-	left, err := s.PINTriesLeft(ctx)
-	if err != nil {
-		return err
+	keep := 1
+	if force {
+		keep = 0
 	}
-	switch {
-	case left == 0:
-		return ErrPINBlocked
-	case left == 1 && !force:
-		return ErrLastTry
+	wrong, left, err := s.verify(ctx, EFAuthPIN, pin, keep)
+	if wrong {
+		return &PINError{TriesLeft: left}
 	}
-	apdu := append([]byte{0x00, 0x20, 0x00, 0x80, byte(len(pin))}, pin...)
-	defer clear(apdu)
-	_, sw, err := s.transmit(ctx, apdu)
-	if err != nil {
-		return err
-	}
-	switch {
-	case sw == swOK:
-		return nil
-	case sw == 0x63C0 || sw == swAuthBlocked || sw == swRefDataNotUse:
-		return ErrPINBlocked
-	case sw&0xFFF0 == 0x63C0:
-		return &PINError{TriesLeft: int(sw & 0x0F)}
-	}
-	return checkSW(sw, 0x20)
+	return err
+}
+
+func fourDigits(pin []byte) bool {
+	return len(pin) == 4 && strings.Trim(string(pin), "0123456789") == ""
 }
 
 // Sign signs digestInfo (a DER DigestInfo: algorithm and hash) with the

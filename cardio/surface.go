@@ -147,6 +147,7 @@ func ParseCVC(b []byte) (*CVC, error) {
 type AgeRecord struct {
 	DOB       string // YYYYMMDD, Gregorian
 	CardKey   *rsa.PublicKey
+	KeyBytes  []byte // the card key as the card encodes it (DF12's value)
 	Signed    []byte // the DF11 and DF12 objects as written, which DF13 signs
 	Signature []byte // DF13
 }
@@ -175,6 +176,7 @@ func ParseAgeRecord(b []byte) (*AgeRecord, error) {
 	}
 	r := &AgeRecord{DOB: string(dob), Signature: append([]byte(nil), sig...)} // copies: the caller may clear b
 	r.Signed = append(append([]byte(nil), w1...), w2...)
+	r.KeyBytes = append([]byte(nil), key...)
 	if r.CardKey, err = ParseCardKey(key); err != nil {
 		return nil, err
 	}

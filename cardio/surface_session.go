@@ -31,22 +31,7 @@ func (s *Session) SelectSurface(ctx context.Context) error {
 // blocked; -1: the card does not say), without using one. The surface
 // applet is selected.
 func (s *Session) DOBTriesLeft(ctx context.Context) (int, error) {
-	if err := s.selectEF(ctx, EFDOBKey); err != nil {
-		return 0, err
-	}
-	_, sw, err := s.transmit(ctx, []byte{0x00, 0x20, 0x00, 0x80})
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case sw == 0x63C0 || sw == swAuthBlocked || sw == swRefDataNotUse:
-		return 0, nil
-	case sw&0xFFF0 == 0x63C0:
-		return int(sw & 0x0F), nil
-	case sw == swOK:
-		return -1, nil
-	}
-	return 0, checkSW(sw, 0x20)
+	return s.triesLeft(ctx, EFDOBKey)
 }
 
 // VerifyDOB verifies the date-of-birth key (DOBKey: 6 ASCII digits). It
@@ -56,31 +41,15 @@ func (s *Session) DOBTriesLeft(ctx context.Context) (int, error) {
 // an applet.
 func (s *Session) VerifyDOB(ctx context.Context, key string, keep int) error {
 	if len(key) != 6 || strings.Trim(key, "0123456789") != "" {
-		return fmt.Errorf("date-of-birth key %q: want 6 digits", key)
+		return fmt.Errorf("date-of-birth key: want 6 digits")
 	}
-	left, err := s.DOBTriesLeft(ctx)
-	switch {
-	case err != nil:
-		return err
-	case left == 0:
-		return ErrPINBlocked
-	case left > 0 && left <= keep:
-		return ErrLastTry
+	b := []byte(key)
+	defer clear(b)
+	wrong, left, err := s.verify(ctx, EFDOBKey, b, keep)
+	if wrong {
+		return &DOBError{TriesLeft: left}
 	}
-	apdu := append([]byte{0x00, 0x20, 0x00, 0x80, 0x06}, key...)
-	defer clear(apdu)
-	_, sw, err := s.transmit(ctx, apdu)
-	switch {
-	case err != nil:
-		return err
-	case sw == swOK:
-		return nil
-	case sw == 0x63C0 || sw == swAuthBlocked || sw == swRefDataNotUse:
-		return ErrPINBlocked
-	case sw&0xFFF0 == 0x63C0:
-		return &DOBError{TriesLeft: int(sw & 0x0F)}
-	}
-	return checkSW(sw, 0x20)
+	return err
 }
 
 // AgeRecord reads the age record (needs the date-of-birth key verified).

@@ -50,6 +50,15 @@ type Config struct {
 	Faults    Faults
 	// Surface is the card-surface applet; nil for a card without it.
 	Surface *Surface
+	// Assist is the input-assist applet; nil for a card without it.
+	Assist *Assist
+}
+
+// Assist is what the input-assist applet holds.
+type Assist struct {
+	PIN       string // 4 digits, may differ from the JPKI PIN
+	TriesLeft int    // MaxTries when 0
+	Basic     []byte // EF 0002: name, address, DOB, sex (FF20 with offsets)
 }
 
 // Surface is what the card-surface applet holds.
@@ -58,7 +67,7 @@ type Surface struct {
 	CardKey   *rsa.PrivateKey // signs challenges without a credential
 	AgeRecord []byte          // EF 0001, signed by the AP key
 	CVC       []byte          // EF 0004, the AP key's certificate
-	TriesLeft int             // of the date-of-birth key; DOBTries when 0
+	TriesLeft int             // of the date-of-birth key; DOBTries when 0, blocked when < 0
 }
 
 // DOBTries is the retry limit the virtual date-of-birth key starts with.
@@ -66,20 +75,23 @@ const DOBTries = 10
 
 // Card is a virtual JPKI card. Its methods are safe for concurrent use.
 type Card struct {
-	mu       sync.Mutex
-	cfg      Config
-	files    map[uint16][]byte
-	tries    int
-	log      io.Writer
-	apdus    int
-	removed  bool
-	selected bool // JPKI applet selected
-	surface  bool // card-surface applet selected
-	dobOK    bool // date-of-birth key verified since the surface applet was selected
-	dobTries int
-	ef       uint16 // selected EF, 0 when none
-	verified bool   // PIN verified in this card session
-	pending  []byte // response data waiting for GET RESPONSE
+	mu          sync.Mutex
+	cfg         Config
+	files       map[uint16][]byte
+	tries       int
+	log         io.Writer
+	apdus       int
+	removed     bool
+	selected    bool // JPKI applet selected
+	surface     bool // card-surface applet selected
+	dobOK       bool // date-of-birth key verified since the surface applet was selected
+	dobTries    int
+	assist      bool // input-assist applet selected
+	assistOK    bool // its PIN verified since it was selected
+	assistTries int
+	ef          uint16 // selected EF, 0 when none
+	verified    bool   // PIN verified in this card session
+	pending     []byte // response data waiting for GET RESPONSE
 }
 
 // New returns a card holding cfg. apduLog, if not nil, receives every
@@ -112,13 +124,18 @@ func New(cfg Config, apduLog io.Writer) (*Card, error) {
 		if cfg.Surface.CardKey == nil {
 			return nil, fmt.Errorf("the virtual card's surface applet needs its card key")
 		}
-		if cfg.Surface.TriesLeft > 0 {
-			dobTries = cfg.Surface.TriesLeft
+		if cfg.Surface.TriesLeft != 0 {
+			dobTries = max(cfg.Surface.TriesLeft, 0)
 		}
 	}
+	assistTries := MaxTries
+	if cfg.Assist != nil && cfg.Assist.TriesLeft > 0 {
+		assistTries = cfg.Assist.TriesLeft
+	}
 	return &Card{
-		dobTries: dobTries,
-		cfg:      cfg,
+		assistTries: assistTries,
+		dobTries:    dobTries,
+		cfg:         cfg,
 		files: map[uint16][]byte{
 			cardio.EFTokenInfo: tok,
 			cardio.EFAuthCert:  pad(cfg.AuthCert),
@@ -159,6 +176,22 @@ func (c *Card) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.selected, c.surface, c.ef, c.verified, c.dobOK, c.pending = false, false, 0, false, false, nil
+	c.assist, c.assistOK = false, false
+}
+
+// DOBTriesLeft returns the tries left of the surface applet's date-of-birth
+// key.
+func (c *Card) DOBTriesLeft() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dobTries
+}
+
+// AssistTriesLeft returns the tries left of the input-assist PIN.
+func (c *Card) AssistTriesLeft() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.assistTries
 }
 
 // Insert puts a pulled card back: it answers again, from a reset state.
@@ -201,8 +234,8 @@ func (c *Card) Process(apdu []byte) (resp []byte, removed bool) {
 	resp = c.answer(apdu)
 	if c.log != nil {
 		out := hex.EncodeToString(resp)
-		if c.surface && c.ef == cardio.EFAgeRecord && len(apdu) > 1 && apdu[1] == 0xB0 && len(resp) > 2 {
-			out = "<age record redacted>" + out[len(out)-4:] // it holds the date of birth
+		if (c.surface && c.ef == cardio.EFAgeRecord || c.assist && c.ef == cardio.EFBasicInfo) && len(apdu) > 1 && apdu[1] == 0xB0 && len(resp) > 2 {
+			out = "<personal data redacted>" + out[len(out)-4:] // the date of birth
 		}
 		fmt.Fprintf(c.log, "> %s\n< %s\n", redact(apdu), out)
 	}
@@ -290,9 +323,13 @@ func (c *Card) selectFile(p1 byte, body []byte) []byte {
 	switch p1 {
 	case 0x04: // by AID
 		c.selected, c.surface, c.ef, c.verified, c.dobOK = false, false, 0, false, false
+		c.assist, c.assistOK = false, false
 		switch {
 		case string(data) == string(cardio.SurfaceAID) && c.cfg.Surface != nil:
 			c.surface = true
+			return sw(0x9000)
+		case string(data) == string(cardio.AssistAID) && c.cfg.Assist != nil:
+			c.assist = true
 			return sw(0x9000)
 		case c.cfg.Faults.NotJPKI || string(data) != string(cardio.AID):
 			return sw(0x6A82)
@@ -302,6 +339,9 @@ func (c *Card) selectFile(p1 byte, body []byte) []byte {
 	case 0x02: // EF under the applet
 		if c.surface && len(data) == 2 {
 			return c.selectSurfaceEF(binary.BigEndian.Uint16(data))
+		}
+		if c.assist && len(data) == 2 {
+			return c.selectAssistEF(binary.BigEndian.Uint16(data))
 		}
 		if !c.selected || len(data) != 2 {
 			return sw(0x6A82)
@@ -345,6 +385,15 @@ func (c *Card) readBinary(offset int, shortEF bool, body []byte) []byte {
 	if c.surface && !shortEF {
 		return c.readSurface(offset, body)
 	}
+	if c.assist && !shortEF {
+		if c.ef != cardio.EFBasicInfo {
+			return sw(0x6981)
+		}
+		if !c.assistOK {
+			return sw(0x6982)
+		}
+		return c.read(c.cfg.Assist.Basic, true, offset, body)
+	}
 	if shortEF || !c.selected {
 		return sw(0x6986)
 	}
@@ -387,6 +436,9 @@ func (c *Card) read(file []byte, ok bool, offset int, body []byte) []byte {
 func (c *Card) verify(p2 byte, body []byte) []byte {
 	if c.surface {
 		return c.verifyDOB(p2, body)
+	}
+	if c.assist {
+		return c.verifyAssist(p2, body)
 	}
 	if c.selected && c.ef == efSignPIN && p2 == 0x80 {
 		if len(body) == 0 {
@@ -486,4 +538,38 @@ func (c *Card) verifyDOB(p2 byte, body []byte) []byte {
 	c.dobTries--
 	c.dobOK = false
 	return sw(0x63C0 | uint16(min(c.dobTries, 15)))
+}
+
+// selectAssistEF selects a file of the input-assist applet: its PIN and
+// the basic information. EF 0001 (the My Number) and EF 0003 exist on a
+// real card; mykey must never select them, so here they are missing.
+func (c *Card) selectAssistEF(ef uint16) []byte {
+	switch ef {
+	case cardio.EFAssistPIN, cardio.EFBasicInfo:
+		c.ef = ef
+		return sw(0x9000)
+	}
+	return sw(0x6A82)
+}
+
+// verifyAssist answers VERIFY of the input-assist PIN.
+func (c *Card) verifyAssist(p2 byte, body []byte) []byte {
+	if c.ef != cardio.EFAssistPIN || p2 != 0x80 {
+		return sw(0x6A88)
+	}
+	switch {
+	case c.assistTries == 0:
+		return sw(0x6983)
+	case len(body) == 0:
+		return sw(0x63C0 | uint16(c.assistTries))
+	case int(body[0]) != len(body)-1:
+		return sw(0x6700)
+	}
+	if string(body[1:]) == c.cfg.Assist.PIN {
+		c.assistTries, c.assistOK = MaxTries, true
+		return sw(0x9000)
+	}
+	c.assistTries--
+	c.assistOK = false
+	return sw(0x63C0 | uint16(c.assistTries))
 }

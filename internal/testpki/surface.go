@@ -65,3 +65,14 @@ func tlv(tag uint16, v []byte) []byte {
 	}
 	return append(out, v...)
 }
+
+// UncertifiedRecord makes an age record for dob and card signed by a key
+// that no CVC certifies.
+func UncertifiedRecord(dob string, card *rsa.PublicKey) ([]byte, error) {
+	signed := append(tlv(0xDF11, []byte(dob)), tlv(0xDF12, CardKeyBytes(card))...)
+	sig, err := sign(Key("an uncertified ap key"), signed)
+	if err != nil {
+		return nil, err
+	}
+	return tlv(0xFF10, append(signed, tlv(0xDF13, sig)...)), nil
+}
