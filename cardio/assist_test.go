@@ -74,4 +74,6 @@ func TestAssistDOB(t *testing.T) {
 
 type transportFunc func(context.Context, []byte) ([]byte, error)
 
-func (f transportFunc) Transmit(ctx context.Context, apdu []byte) ([]byte, error) { return f(ctx, apdu) }
+func (f transportFunc) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
+	return f(ctx, apdu)
+}
