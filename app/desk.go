@@ -12,6 +12,7 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 )
 
@@ -56,9 +57,17 @@ func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.S
 	if err != nil {
 		return nil, nil, err
 	}
+	chk, err := a.GenuineChecker(pseudo)
+	if err != nil {
+		reg.Close()
+		return nil, nil, err
+	}
+	if chk.Mode == genuine.ModeOff {
+		chk = nil
+	}
 	sound := c.Wedge.Sound && c.Wedge.Output == "keyboard"
 	d = &desk.Desk{
-		Readers: a.Devices.Readers, Checker: pol, Registry: reg, Pseudo: pseudo, Typer: ty,
+		Readers: a.Devices.Readers, Checker: pol, Registry: reg, Pseudo: pseudo, Genuine: chk, Typer: ty,
 		Dedup:   &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
 		Service: c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log, Now: a.Devices.Clock,
 		Accept: func(r string) bool { return cardio.Matches(r, c.Readers.Include, c.Readers.Exclude) },

@@ -15,6 +15,12 @@ type RegisterRequest struct {
 	// PIN is called with the tries left and returns the PIN the patron
 	// entered; its bytes are cleared after use. It is never stored or logged.
 	PIN func(triesLeft int) ([]byte, error)
+	// For the genuine-card check: DOB (YYYYMMDD) as staff typed it from the
+	// card face, or else AssistPIN, called with the tries left of the
+	// input-assist applet's PIN, which may differ from the JPKI one. The
+	// date of birth is confirmed by the card and kept only sealed.
+	DOB       string
+	AssistPIN func(triesLeft int) ([]byte, error)
 }
 
 // Register registers the card held up: certificate check, PIN, the card
@@ -30,11 +36,15 @@ func (a *App) Register(ctx context.Context, q RegisterRequest) (res enroll.Resul
 		return res, err
 	}
 	defer r.Close()
+	chk, err := a.GenuineChecker(pseudo)
+	if err != nil {
+		return res, err
+	}
 	err = a.WithCard(ctx, q.Card, func(ctx context.Context, _ string, s *cardio.Session) error {
 		res, err = enroll.Enroll(ctx, enroll.Request{
 			Session: s, Checker: pol, Registry: r, Pseudo: pseudo, ForceLast: q.ForceLast,
 			MyKeyID: q.Target.MyKeyID, Patron: q.Target.Patron, Service: q.Target.Service,
-			PIN: q.PIN, Rand: a.Devices.Rand,
+			PIN: q.PIN, Rand: a.Devices.Rand, Genuine: a.captureGenuine(chk, pseudo, q),
 		})
 		return err
 	})

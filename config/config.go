@@ -26,6 +26,7 @@ type Config struct {
 	Readers    Readers    `toml:"readers"`
 	Wedge      Wedge      `toml:"wedge"`
 	Revocation Revocation `toml:"revocation"`
+	Genuine    Genuine    `toml:"genuine"`
 	Log        Log        `toml:"log"`
 
 	// File is the file the configuration was read from ("" for defaults).
@@ -89,6 +90,31 @@ type Revocation struct {
 	TestMode              bool     `toml:"test_mode"`
 }
 
+// Genuine configures the genuine-card check at each tap (JPKI Act Art.
+// 38-4 ②).
+type Genuine struct {
+	Mode string `toml:"mode"` // "dob", "card-key" or "off"
+	// Authorities are the trusted CVC CA public keys, "ID=FILE" (e.g.
+	// "5000023/001=cvc-ca.pem"); FILE relative to the configuration's
+	// folder.
+	Authorities []string `toml:"authorities"`
+	// OffAcknowledgement must be OffPhraseJA or OffPhraseEN for mode "off".
+	OffAcknowledgement string `toml:"off_acknowledgement"`
+}
+
+// The sentences that make mode "off" acceptable, one in each language.
+const (
+	OffPhraseJA = "PIN なしの利用で真正性確認をしないことを了承します"
+	OffPhraseEN = "I accept PIN-less use without the genuine-card check"
+)
+
+// Authority splits an authorities entry into its key id and file.
+func Authority(entry string) (id, file string, ok bool) {
+	id, file, ok = strings.Cut(entry, "=")
+	id, file = strings.TrimSpace(id), strings.TrimSpace(file)
+	return id, file, ok && id != "" && file != ""
+}
+
 // Log configures the desk service's log files.
 type Log struct {
 	Dir        string `toml:"dir"`
@@ -128,6 +154,7 @@ func Default() *Config {
 			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24, CRLMaxMB: 1024, CRLTimeoutS: 300,
 			OnUnavailable: "deny", TrustAnchors: []string{},
 		},
+		Genuine: Genuine{Mode: "dob", Authorities: []string{}},
 		Log: Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
 	}
 }
@@ -263,6 +290,11 @@ func (c *Config) resolve(loc Locations, file string) {
 	c.Revocation.CRLDir = abs(c.Revocation.CRLDir, filepath.Join(filepath.Dir(c.Database.Path), "crl"))
 	for i, a := range c.Revocation.TrustAnchors {
 		c.Revocation.TrustAnchors[i] = abs(a, a)
+	}
+	for i, a := range c.Genuine.Authorities {
+		if id, file, ok := Authority(a); ok {
+			c.Genuine.Authorities[i] = id + "=" + abs(file, file)
+		}
 	}
 }
 

@@ -158,6 +158,43 @@ trust_anchors = []
 # Accept test cards (O=JPKI-TEST). Keep false in production.
 test_mode = false
 
+[genuine]
+# PIN なしでカードを受け付けるとき、法律（公的個人認証法 第38条の4 第2項、2024年5月27日施行）は
+# 毎回そのカードが本物のマイナンバーカードであることの確認を求めています。
+# The law (JPKI Act Art. 38-4 ②, since 2024-05-27) asks a PIN-less desk to
+# confirm at every tap that the card is a genuine My Number Card.
+#
+# 確認の方式:
+#   "dob"      登録時に確かめた生年月日で券面事項確認APを開き、発行者の署名とカードの署名を毎回検証（既定）。
+#              登録簿には生年月日を暗号化して保存します（平文では保存しません）。
+#   "card-key" 登録時に検証したカードの公開鍵（暗号化して保存）で、毎回カードの署名だけを検証。
+#              生年月日を保存も送信もしませんが、この方式で法令の求める確認になるかは未確認です。
+#              採用前にデジタル庁・総務省に確認してください。
+#   "off"      確認しない（テスト用の窓口など）。off_acknowledgement に下の文をそのまま書いたときだけ起動します。
+# How: "dob" (default): the date of birth confirmed at registration opens
+# the card-surface applet; the issuer's signatures and the card's signature
+# over a fresh challenge are verified at every tap. The registry keeps the
+# date of birth sealed (encrypted), never in clear. "card-key": only the
+# card's signature is verified, with the card key verified and kept
+# (sealed) at registration; no date of birth is kept or sent, but whether
+# this satisfies the ordinance is NOT confirmed: ask the Digital Agency /
+# MIC before using it. "off": no check (a test desk); starts only with
+# off_acknowledgement set to the sentence below.
+mode = "dob"
+# 信頼する CVC 発行者（カード検証用証明書の CA）の公開鍵: "鍵ID=ファイル"。ファイルは PEM
+# （PUBLIC KEY / RSA PUBLIC KEY）または 16 進の modulus（指数 65537）。本番の鍵 ID は 5 で始まります
+# （券面事項確認AP: 5000023/001）。6 で始まる鍵はテスト用で、[revocation] の test_mode = true のときだけ使えます。
+# Trusted CVC CA public keys, "KEY ID=FILE". FILE is PEM (PUBLIC KEY or RSA
+# PUBLIC KEY) or the modulus in hex (exponent 65537). Production key ids
+# start with 5 (card-surface applet: 5000023/001); ids starting with 6 are
+# J-LIS test keys, accepted only with [revocation] test_mode = true.
+authorities = []
+# mode = "off" のときだけ: 次の文をそのまま書く。
+# "PIN なしの利用で真正性確認をしないことを了承します"
+# Only for mode = "off": this exact sentence (or the Japanese one above).
+# "I accept PIN-less use without the genuine-card check"
+off_acknowledgement = ""
+
 [log]
 # ログのフォルダ。空なら既定: @LOG@
 # Log folder. Empty means the default: @LOG@

@@ -73,6 +73,21 @@ func (c *Config) validate() []Problem {
 		bad("revocation.method", `"ocsp" needs ocsp_url, the OCSP responder's URL`)
 	}
 
+	oneOf("genuine.mode", c.Genuine.Mode, "dob", "card-key", "off")
+	if c.Genuine.Mode == "off" && c.Genuine.OffAcknowledgement != OffPhraseJA && c.Genuine.OffAcknowledgement != OffPhraseEN {
+		bad("genuine.mode", `"off" types numbers without confirming that the card is a genuine My Number Card, which the law asks of PIN-less use; to mean that (a test desk), also set off_acknowledgement = %q`, OffPhraseEN)
+	}
+	for _, a := range c.Genuine.Authorities {
+		id, _, ok := Authority(a)
+		authority, key, _ := strings.Cut(id, "/")
+		switch {
+		case !ok || len(authority) != 7 || len(key) != 3 || strings.Trim(authority+key, "0123456789") != "":
+			bad("genuine.authorities", "%q: want \"KEY ID=FILE\", e.g. \"5000023/001=cvc-ca.pem\"", a)
+		case authority[0] == '6' && !c.Revocation.TestMode:
+			bad("genuine.authorities", "%s is a key of the J-LIS test hierarchy: only for test cards, with revocation.test_mode = true", id)
+		}
+	}
+
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	between("log.max_size_mb", c.Log.MaxSizeMB, 1, 1000)
 	between("log.max_backups", c.Log.MaxBackups, 0, 100)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
@@ -54,11 +55,18 @@ const (
 	FocusMoved   Outcome = "focus-moved"   // the focus moved while typing
 	NoDisplay    Outcome = "no-display"
 	Failed       Outcome = "error" // anything else (the registry, a bad number)
+
+	// The genuine-card check failed (JPKI Act Art. 38-4 ②).
+	NotGenuine     Outcome = "not-genuine"          // the issuer's chain or the date of birth fails
+	Cloned         Outcome = "cloned-card"          // not the registered chip, or it cannot sign as its record says
+	NoSurface      Outcome = "no-surface-ap"        // no card-surface applet: not a My Number Card
+	DOBLocked      Outcome = "dob-locked"           // the date-of-birth key is blocked (or nearly)
+	GenuineMissing Outcome = "genuine-data-missing" // registered before the check: register again
 )
 
 // Timing splits a tap's time.
 type Timing struct {
-	Read, Check, Lookup, Type time.Duration
+	Read, Check, Lookup, Genuine, Type time.Duration
 }
 
 // Status is the result of one tap, for the tray, logs and tests. It carries
@@ -80,6 +88,7 @@ type Desk struct {
 	Checker  Checker
 	Registry store.Registry
 	Pseudo   *keyid.Pseudonymizer
+	Genuine  *genuine.Checker // the genuine-card check, in the connection that read the certificate; nil: off
 	Typer    Typer
 	Dedup    *keyboardwedge.Dedup
 	Service  string
@@ -151,53 +160,8 @@ func (d *Desk) Tap(ctx context.Context, reader string) Status {
 }
 
 func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
-	t0 := time.Now()
-	leaf, err := d.read(ctx, reader)
-	st.Timing.Read = time.Since(t0)
-	if err != nil {
-		return failStatus(st, err)
-	}
-	t1 := time.Now()
-	st.Decision = d.Checker.Check(ctx, leaf)
-	st.Timing.Check = time.Since(t1)
-	if !st.Decision.OK() {
-		st.Outcome, st.Detail = Rejected, st.Decision.String()
-		return st
-	}
-	t2 := time.Now()
-	if st.Decision.Issuer == nil {
-		st.Outcome, st.Detail = Failed, "the checker named no issuer"
-		return st
-	}
-	p := d.Pseudo.Pseudonym(st.Decision.Issuer.RawSubjectPublicKeyInfo, leaf.SerialNumber)
-	st.Detail = "pseudonym=" + p.Short()
-	cert, err := d.Registry.Certificate(ctx, p)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		st.Outcome, st.Timing.Lookup = Unknown, time.Since(t2)
-		return st
-	case err != nil:
-		st.Outcome, st.Detail = Failed, fmt.Sprintf("registry: %v", err)
-		return st
-	}
-	st.MyKeyID = cert.MyKeyID
-	if cert.Status == store.CertSuperseded {
-		st.Outcome, st.Timing.Lookup = Superseded, time.Since(t2)
-		return st
-	}
-	if cert.Status == store.CertRevoked {
-		st.Outcome, st.Timing.Lookup = Rejected, time.Since(t2)
-		st.Decision = certcheck.Decision{Reason: certcheck.Revoked, Method: "registry"}
-		return st
-	}
-	e, err := d.Registry.LookupID(ctx, d.Service, cert.MyKeyID)
-	st.Timing.Lookup = time.Since(t2)
-	if err != nil {
-		st.Outcome, st.Detail = Failed, fmt.Sprintf("registry: %v", err)
-		return st
-	}
-	if e.Link == nil {
-		st.Outcome = NotLinked
+	st, patron, p := d.identify(ctx, reader)
+	if st.Outcome != "" {
 		return st
 	}
 	if d.paused.Load() {
@@ -210,7 +174,7 @@ func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
 	}
 	d.typing.Lock()
 	t3 := time.Now()
-	res, err := d.Typer.Type(ctx, e.Link.Patron)
+	res, err := d.Typer.Type(ctx, patron)
 	st.Timing.Type = time.Since(t3)
 	d.typing.Unlock()
 	st.Typed = res.Keys
@@ -224,15 +188,78 @@ func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
 	return st
 }
 
-// read connects, selects the applet and reads the certificate.
-func (d *Desk) read(ctx context.Context, reader string) (*x509.Certificate, error) {
+// identify reads the card on reader, checks its certificate, finds its
+// linked patron number and runs the genuine-card check, all in one card
+// connection, which it closes before returning. A Status with an Outcome
+// ends the tap.
+func (d *Desk) identify(ctx context.Context, reader string) (st Status, patron string, p keyid.Pseudonym) {
+	t0 := time.Now()
 	s, k, err := cardio.Open(ctx, d.Readers, reader, d.Extended)
 	if err != nil {
-		return nil, err
+		return failStatus(st, err), "", p
 	}
 	defer k.Close()
 	leaf, _, err := s.Leaf(ctx)
-	return leaf, err
+	st.Timing.Read = time.Since(t0)
+	if err != nil {
+		return failStatus(st, err), "", p
+	}
+	t1 := time.Now()
+	st.Decision = d.Checker.Check(ctx, leaf)
+	st.Timing.Check = time.Since(t1)
+	if !st.Decision.OK() {
+		st.Outcome, st.Detail = Rejected, st.Decision.String()
+		return st, "", p
+	}
+	t2 := time.Now()
+	if st.Decision.Issuer == nil {
+		st.Outcome, st.Detail = Failed, "the checker named no issuer"
+		return st, "", p
+	}
+	p = d.Pseudo.Pseudonym(st.Decision.Issuer.RawSubjectPublicKeyInfo, leaf.SerialNumber)
+	st.Detail = "pseudonym=" + p.Short()
+	cert, err := d.Registry.Certificate(ctx, p)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		st.Outcome, st.Timing.Lookup = Unknown, time.Since(t2)
+		return st, "", p
+	case err != nil:
+		st.Outcome, st.Detail = Failed, fmt.Sprintf("registry: %v", err)
+		return st, "", p
+	}
+	st.MyKeyID = cert.MyKeyID
+	if cert.Status == store.CertSuperseded {
+		st.Outcome, st.Timing.Lookup = Superseded, time.Since(t2)
+		return st, "", p
+	}
+	if cert.Status == store.CertRevoked {
+		st.Outcome, st.Timing.Lookup = Rejected, time.Since(t2)
+		st.Decision = certcheck.Decision{Reason: certcheck.Revoked, Method: "registry"}
+		return st, "", p
+	}
+	e, err := d.Registry.LookupID(ctx, d.Service, cert.MyKeyID)
+	st.Timing.Lookup = time.Since(t2)
+	if err != nil {
+		st.Outcome, st.Detail = Failed, fmt.Sprintf("registry: %v", err)
+		return st, "", p
+	}
+	if e.Link == nil {
+		st.Outcome = NotLinked
+		return st, "", p
+	}
+	if d.Genuine != nil {
+		t3 := time.Now()
+		err := d.Genuine.Registered(ctx, s, d.Registry, cert.MyKeyID)
+		st.Timing.Genuine = time.Since(t3)
+		if err != nil {
+			if o := genuine.Outcome(err); o != "" {
+				st.Outcome, st.Detail = Outcome(o), st.Detail+" genuine: "+err.Error()
+				return st, "", p
+			}
+			return failStatus(st, err), "", p
+		}
+	}
+	return st, e.Link.Patron, p
 }
 
 func failStatus(st Status, err error) Status {
@@ -281,6 +308,6 @@ func (d *Desk) record(ctx context.Context, st Status) {
 	}
 	ev.Str("reader", st.Reader).Str("outcome", string(st.Outcome)).Str("mykey_id", string(st.MyKeyID)).
 		Str("detail", st.Detail).Str("check", string(st.Decision.Reason)).Str("method", st.Decision.Method).
-		Dur("read", st.Timing.Read).Dur("check_time", st.Timing.Check).Dur("lookup", st.Timing.Lookup).Dur("type", st.Timing.Type).
+		Dur("read", st.Timing.Read).Dur("check_time", st.Timing.Check).Dur("lookup", st.Timing.Lookup).Dur("genuine", st.Timing.Genuine).Dur("type", st.Timing.Type).
 		Msg("tap")
 }

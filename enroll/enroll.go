@@ -20,6 +20,7 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
 )
@@ -52,6 +53,11 @@ type Request struct {
 	Patron    string   // normalised patron number to link, or ""
 	Service   string
 	Rand      io.Reader // challenge randomness; crypto/rand when nil
+	// Genuine, when not nil, runs after the signature in the same
+	// connection and captures what the genuine-card check needs; the
+	// function it returns seals it for the MyKey ID, in the registry's
+	// transaction.
+	Genuine func(ctx context.Context, s *cardio.Session) (func(keyid.ID) (store.Genuine, error), error)
 }
 
 // Result is what a registration did.
@@ -100,6 +106,9 @@ func Outcome(err error) string {
 		return "wrong-pin"
 	case errors.As(err, &re):
 		return "rejected"
+	}
+	if code := genuine.Outcome(err); code != "" {
+		return code
 	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
@@ -164,9 +173,15 @@ func enroll(ctx context.Context, q Request) (Result, error) {
 		return res, ErrNotGenuine
 	}
 
+	var seal func(keyid.ID) (store.Genuine, error)
+	if q.Genuine != nil {
+		if seal, err = q.Genuine(ctx, s); err != nil {
+			return res, fmt.Errorf("genuine-card check: %w", err)
+		}
+	}
 	p := q.Pseudo.Pseudonym(res.Decision.Issuer.RawSubjectPublicKeyInfo, leaf.SerialNumber)
 	res.Registered, err = q.Registry.Register(ctx, store.Registration{
-		Pseudonym: p, NotAfter: leaf.NotAfter, MyKeyID: q.MyKeyID, Service: q.Service, Patron: q.Patron,
+		Pseudonym: p, NotAfter: leaf.NotAfter, MyKeyID: q.MyKeyID, Service: q.Service, Patron: q.Patron, Genuine: seal,
 	})
 	return res, err
 }

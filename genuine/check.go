@@ -175,7 +175,7 @@ func (c *Checker) record(ctx context.Context, s *cardio.Session, dob string) (*c
 	var de *cardio.DOBError
 	switch err := s.VerifyDOB(ctx, key, keepTries); {
 	case errors.As(err, &de):
-		return nil, fmt.Errorf("%w (%d tries left)", ErrDOBMismatch, de.TriesLeft)
+		return nil, fmt.Errorf("%w: %w", ErrDOBMismatch, de)
 	case errors.Is(err, cardio.ErrPINBlocked), errors.Is(err, cardio.ErrLastTry):
 		return nil, fmt.Errorf("%w: %v", ErrDOBLocked, err)
 	case err != nil:
@@ -257,4 +257,25 @@ func (c *Checker) challenge(ctx context.Context, s *cardio.Session, key *rsa.Pub
 		return fmt.Errorf("%w: %v", ErrChallenge, err)
 	}
 	return nil
+}
+
+// Outcome names a failure of the check for audit entries and the desk:
+// "no-surface-ap", "genuine-data-missing", "dob-locked", "cloned-card"
+// (the chip is not the registered one, or cannot sign as its record says),
+// "not-genuine" (the issuer's chain or the date of birth fails); "" for
+// another error.
+func Outcome(err error) string {
+	switch {
+	case errors.Is(err, cardio.ErrNoSurfaceAP):
+		return "no-surface-ap"
+	case errors.Is(err, ErrMissing):
+		return "genuine-data-missing"
+	case errors.Is(err, ErrDOBLocked):
+		return "dob-locked"
+	case errors.Is(err, ErrChallenge), errors.Is(err, ErrOtherCard):
+		return "cloned-card"
+	case errors.Is(err, ErrDOBMismatch), errors.Is(err, ErrRecord), errors.Is(err, ErrCVC), errors.Is(err, ErrUnknownAuthority), errors.Is(err, cardio.ErrBadRecord):
+		return "not-genuine"
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package testpki
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"os"
 	"path/filepath"
@@ -73,5 +74,23 @@ func TestProfile(t *testing.T) {
 	// generation verifies.
 	if certs["user"].CheckSignatureFrom(certs["ca-2019"]) == nil {
 		t.Error("user verifies under the wrong CA generation")
+	}
+}
+
+// TestCVCCAFile: the test CVC CA key file the test and demo configurations
+// name is CVCCA's public key.
+func TestCVCCAFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(Dir(), "cvc-ca-test.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatal("cvc-ca-test.pem: no PEM block")
+	}
+	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	_, want := CVCCA()
+	if err != nil || !want.PublicKey.Equal(k) {
+		t.Fatalf("cvc-ca-test.pem is not CVCCA's key (%v)", err)
 	}
 }

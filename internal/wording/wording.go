@@ -17,6 +17,7 @@ import (
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/enroll"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 	"github.com/mykey-jp/mykey/keyfile"
 	"github.com/mykey-jp/mykey/keyid"
@@ -122,6 +123,9 @@ func (l Lang) Explain(err error, subject string) Failure {
 	var pat *keyid.PatronError
 	var ab *store.AuditBreakError
 	var rs *store.RosterShrinkError
+	if f, ok := l.genuineFailure(err); ok { // before cardFailure: its PIN errors are another PIN's
+		return f
+	}
 	if f, ok := l.cardFailure(err); ok {
 		return f
 	}
@@ -299,7 +303,48 @@ func (l Lang) enrollFailure(err error) (Failure, bool) {
 	return Failure{}, false
 }
 
+// Texts of the genuine-card check's failures, by genuine.Outcome.
+var genuineText = map[string]Msg{
+	"no-surface-ap":        {"券面事項確認APがないカードです（マイナンバーカードではありません）。PIN なしでは受け付けられません。", "the card has no card-surface applet (not a My Number Card): it cannot be accepted without a PIN."},
+	"genuine-data-missing": {"このカードには真正性確認のための登録がありません。窓口で登録し直してください（mykey register）。", "this card was registered before the genuine-card check: register it again at the counter (mykey register)."},
+	"dob-locked":           {"カードの生年月日による照合がロックされている（または残り回数がわずかな）ため、確認できません。市区町村の窓口での手続きを案内してください。", "the card's date-of-birth key is blocked (or nearly): the card cannot be checked; the holder must see the city office."},
+	"cloned-card":          {"登録されたカードではないか、複製の疑いがあるカードです。入力しません。", "not the registered card, or a suspected clone: nothing typed."},
+	"not-genuine":          {"本物のマイナンバーカードであることを確認できません（発行者の署名または生年月日が一致しません）。", "the card cannot be confirmed as a genuine My Number Card (the issuer's signatures or the date of birth do not match)."},
+}
+
+// genuineFailure explains the genuine-card check's errors, at the desk and
+// at registration.
+func (l Lang) genuineFailure(err error) (Failure, bool) {
+	var pe *cardio.PINError
+	var de *cardio.DOBError
+	switch {
+	case errors.Is(err, app.ErrNoAuthorities):
+		return Failure{"no-cvc-authorities", Usage, l.T(Msg{"真正性確認に使う CVC 発行者の公開鍵が設定されていません。設定の genuine.authorities に \"鍵ID=ファイル\" を書いてください（README 参照）。", "no CVC CA keys are configured for the genuine-card check: list \"KEY ID=FILE\" in genuine.authorities (see the README)."})}, true
+	case errors.Is(err, app.ErrNoDOB):
+		return Failure{"no-dob", Usage, l.T(Msg{"真正性確認には生年月日が必要です。券面の生年月日を --dob YYYYMMDD で入力するか、--dob-from-card で券面事項入力補助用の暗証番号を入力してもらってください。", "the genuine-card check needs the date of birth: type it from the card face with --dob YYYYMMDD, or use --dob-from-card and have the patron enter the input-assist PIN."})}, true
+	case errors.Is(err, app.ErrAssistPIN) && errors.As(err, &pe):
+		return Failure{"wrong-assist-pin", Failed, l.T(Msg{"券面事項入力補助用の暗証番号が違います（残り %d 回）。続けて間違えるとロックされます。", "wrong input-assist PIN (%d tries left); more wrong tries lock it."}, pe.TriesLeft)}, true
+	case errors.Is(err, app.ErrAssistPIN) && errors.Is(err, cardio.ErrLastTry):
+		return Failure{"assist-pin-last-try", Failed, l.T(Msg{"券面事項入力補助用の暗証番号の残りが 1 回のため使いません。--dob で券面の生年月日を入力してください。", "the input-assist PIN has one try left, which is kept: type the date of birth from the card face with --dob."})}, true
+	case errors.Is(err, app.ErrAssistPIN) && errors.Is(err, cardio.ErrPINBlocked):
+		return Failure{"assist-pin-blocked", Failed, l.T(Msg{"券面事項入力補助用の暗証番号がロックされています。--dob で券面の生年月日を入力してください。", "the input-assist PIN is blocked: type the date of birth from the card face with --dob."})}, true
+	case errors.Is(err, app.ErrAssistPIN) && errors.Is(err, cardio.ErrBadPIN):
+		return Failure{"bad-pin", Usage, l.T(Msg{"券面事項入力補助用の暗証番号は数字 4 桁です。", "the input-assist PIN is 4 digits."})}, true
+	case errors.Is(err, genuine.ErrDOBMismatch) && errors.As(err, &de):
+		return Failure{"dob-mismatch", Failed, l.T(Msg{"生年月日がカードと一致しません（残り %d 回）。同じ値で再試行せず、券面を確かめてください。", "the date of birth does not match the card (%d tries left); do not retry the same value: check the card face."}, de.TriesLeft)}, true
+	}
+	if code := genuine.Outcome(err); code != "" {
+		return Failure{code, Failed, l.T(genuineText[code])}, true
+	}
+	return Failure{}, false
+}
+
 var OutcomeText = map[desk.Outcome]Msg{
+	desk.NotGenuine:     genuineText["not-genuine"],
+	desk.Cloned:         genuineText["cloned-card"],
+	desk.NoSurface:      genuineText["no-surface-ap"],
+	desk.DOBLocked:      genuineText["dob-locked"],
+	desk.GenuineMissing: genuineText["genuine-data-missing"],
 	desk.Typed:        {"入力しました。", "typed."},
 	desk.Duplicate:    {"同じカードです（入力済み）。", "the same card again (already typed)."},
 	desk.Paused:       {"一時停止中のため入力しません。", "paused: nothing typed."},
