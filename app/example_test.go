@@ -13,6 +13,7 @@ import (
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 )
@@ -22,8 +23,8 @@ import (
 // fixtures) and a card holding fixture name.
 func setup(dir string, revoked ...string) (*config.Config, error) {
 	pki := testpki.Dir()
-	conf := fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\nmethod = \"crl\"\ntrust_anchors = [%q, %q]\n[wedge]\nallow_exe = [\"ils.exe\"]\nkey_delay_ms = 0\n[log]\ndir = \"logs\"\n",
-		filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der"))
+	conf := fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\nmethod = \"crl\"\ntrust_anchors = [%q, %q]\n[wedge]\nallow_exe = [\"ils.exe\"]\nkey_delay_ms = 0\n[log]\ndir = \"logs\"\n%s",
+		filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der"), testcard.ConfigTOML(pki))
 	path := filepath.Join(dir, "mykey.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -50,17 +51,22 @@ func setup(dir string, revoked ...string) (*config.Config, error) {
 	return config.Load(path, false)
 }
 
-func card(name string) *vcard.Card {
+// card is fixture name's card, a genuine My Number Card (testcard.Genuine)
+// or another variant.
+func card(name string, variant ...string) *vcard.Card {
 	der, key, _ := testpki.Load(name)
 	ca, _, _ := testpki.Load("ca-2023")
-	c, _ := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234"}, nil)
+	cfg := vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234"}
+	testcard.Apply(&cfg, name, append(variant, testcard.Genuine)[0])
+	c, _ := vcard.New(cfg, nil)
 	return c
 }
 
 // The application core on an in-process virtual card and a recording
-// keyboard: a card is registered at the counter with its PIN and linked to
-// a patron number, then held up at the desk, which types the number into
-// the library system's window.
+// keyboard: a card is registered at the counter with its PIN (and the date
+// of birth from the card face, for the genuine-card check) and linked to a
+// patron number, then held up at the desk, which checks it is genuine and
+// types the number into the library system's window.
 func Example() {
 	dir, _ := os.MkdirTemp("", "mykey-example-")
 	defer os.RemoveAll(dir)
@@ -82,7 +88,7 @@ func Example() {
 	// At the counter.
 	readers.Insert("reader", card("user"))
 	t, _ := core.Resolve(app.Selector{Patron: "１２３４５６７８"})
-	res, err := core.Register(ctx, app.RegisterRequest{Target: t, PIN: func(int) ([]byte, error) { return []byte("1234"), nil }})
+	res, err := core.Register(ctx, app.RegisterRequest{Target: t, PIN: func(int) ([]byte, error) { return []byte("1234"), nil }, DOB: testcard.DOB})
 	fmt.Println("registered:", res.Minted, res.Linked, res.Decision.Reason, err)
 	readers.Remove("reader")
 

@@ -98,6 +98,9 @@ type Genuine struct {
 	// "5000023/001=cvc-ca.pem"); FILE relative to the configuration's
 	// folder.
 	Authorities []string `toml:"authorities"`
+	// TestKeys accepts authorities of the J-LIS test hierarchy (ids
+	// starting with 6): test cards only, never in production.
+	TestKeys bool `toml:"test_keys"`
 	// OffAcknowledgement must be OffPhraseJA or OffPhraseEN for mode "off".
 	OffAcknowledgement string `toml:"off_acknowledgement"`
 }
@@ -155,7 +158,7 @@ func Default() *Config {
 			OnUnavailable: "deny", TrustAnchors: []string{},
 		},
 		Genuine: Genuine{Mode: "dob", Authorities: []string{}},
-		Log: Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
+		Log:     Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
 	}
 }
 

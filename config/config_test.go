@@ -172,3 +172,32 @@ func TestFromExample(t *testing.T) {
 		t.Fatalf("configuration changed: %q", b)
 	}
 }
+
+// TestGenuine: mode "off" needs the acknowledgement in words; authorities
+// need "ID=FILE"; test keys need test_keys.
+func TestGenuine(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{"[genuine]\nmode = \"off\"\n", "off_acknowledgement"},
+		{"[genuine]\nmode = \"off\"\noff_acknowledgement = \"yes\"\n", "off_acknowledgement"},
+		{"[genuine]\nmode = \"off\"\noff_acknowledgement = \"" + OffPhraseJA + "\"\n", ""},
+		{"[genuine]\nmode = \"off\"\noff_acknowledgement = \"" + OffPhraseEN + "\"\n", ""},
+		{"[genuine]\nmode = \"pin\"\n", "genuine.mode"},
+		{"[genuine]\nauthorities = [\"cvc.pem\"]\n", "KEY ID=FILE"},
+		{"[genuine]\nauthorities = [\"500002/001=cvc.pem\"]\n", "KEY ID=FILE"},
+		{"[genuine]\nauthorities = [\"6000023/001=cvc.pem\"]\n", "test_keys"},
+		{"[genuine]\nauthorities = [\"6000023/001=cvc.pem\"]\ntest_keys = true\n", ""},
+		{"[genuine]\nmode = \"card-key\"\nauthorities = [\"5000023/001=cvc.pem\"]\n", ""},
+	} {
+		path := filepath.Join(t.TempDir(), "mykey.toml")
+		os.WriteFile(path, []byte(tt.body), 0o600)
+		c, err := Load(path, false)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.body, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%q: error %v, want one naming %s", tt.body, err, tt.want)
+		case err == nil && len(c.Genuine.Authorities) > 0 && !strings.HasSuffix(c.Genuine.Authorities[0], "="+filepath.Join(filepath.Dir(path), "cvc.pem")):
+			t.Errorf("%q: authority file not resolved: %v", tt.body, c.Genuine.Authorities)
+		}
+	}
+}

@@ -183,12 +183,16 @@ test_mode = false
 mode = "dob"
 # 信頼する CVC 発行者（カード検証用証明書の CA）の公開鍵: "鍵ID=ファイル"。ファイルは PEM
 # （PUBLIC KEY / RSA PUBLIC KEY）または 16 進の modulus（指数 65537）。本番の鍵 ID は 5 で始まります
-# （券面事項確認AP: 5000023/001）。6 で始まる鍵はテスト用で、[revocation] の test_mode = true のときだけ使えます。
+# （券面事項確認AP: 5000023/001）。6 で始まる鍵はテスト用で、test_keys = true のときだけ使えます。
 # Trusted CVC CA public keys, "KEY ID=FILE". FILE is PEM (PUBLIC KEY or RSA
 # PUBLIC KEY) or the modulus in hex (exponent 65537). Production key ids
 # start with 5 (card-surface applet: 5000023/001); ids starting with 6 are
-# J-LIS test keys, accepted only with [revocation] test_mode = true.
+# J-LIS test keys, accepted only with test_keys = true.
 authorities = []
+# テスト用カードの鍵（6 で始まる鍵 ID）を受け付ける。本番では false。
+# Accept the J-LIS test hierarchy's keys (ids starting with 6). Keep false
+# in production.
+test_keys = false
 # mode = "off" のときだけ: 次の文をそのまま書く。
 # "PIN なしの利用で真正性確認をしないことを了承します"
 # Only for mode = "off": this exact sentence (or the Japanese one above).

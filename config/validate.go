@@ -83,8 +83,8 @@ func (c *Config) validate() []Problem {
 		switch {
 		case !ok || len(authority) != 7 || len(key) != 3 || strings.Trim(authority+key, "0123456789") != "":
 			bad("genuine.authorities", "%q: want \"KEY ID=FILE\", e.g. \"5000023/001=cvc-ca.pem\"", a)
-		case authority[0] == '6' && !c.Revocation.TestMode:
-			bad("genuine.authorities", "%s is a key of the J-LIS test hierarchy: only for test cards, with revocation.test_mode = true", id)
+		case authority[0] == '6' && !c.Genuine.TestKeys:
+			bad("genuine.authorities", "%s is a key of the J-LIS test hierarchy, for test cards only; a test desk also sets test_keys = true", id)
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
 
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
@@ -93,3 +94,32 @@ func tlv(tag uint16, v []byte) []byte {
 
 // Key is the public card key of holder's genuine card.
 func Key(holder string) *rsa.PublicKey { return &testpki.Key("surface card " + holder).PublicKey }
+
+// What the test cards hold and the test configurations name.
+const (
+	DOB         = "19800217" // every test card's holder's date of birth
+	AssistPIN   = "5678"     // the input-assist PIN (the JPKI PIN is 1234)
+	AuthorityID = "6000023/001"
+	KeyFile     = "cvc-ca-test.pem" // the test CVC CA key, in testpki.Dir()
+)
+
+// ConfigTOML is the [genuine] section of a test configuration: mode dob
+// (or mode, when given) with the test CVC CA key in pkiDir.
+func ConfigTOML(pkiDir string, mode ...string) string {
+	m := "dob"
+	if len(mode) > 0 {
+		m = mode[0]
+	}
+	return fmt.Sprintf("[genuine]\nmode = %q\nauthorities = [%q]\ntest_keys = true\n", m, AuthorityID+"="+filepath.Join(pkiDir, KeyFile))
+}
+
+// Apply gives cfg holder's card-surface applet as variant shows it, and
+// an input-assist applet, both for DOB.
+func Apply(cfg *vcard.Config, holder, variant string) error {
+	s, err := Surface(holder, DOB, variant)
+	if err != nil {
+		return err
+	}
+	cfg.Surface, cfg.Assist = s, Assist(DOB, AssistPIN)
+	return nil
+}
