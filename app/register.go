@@ -2,10 +2,15 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/enroll"
 )
+
+// ErrBadDOB means the date of birth typed is not a date written YYYYMMDD.
+var ErrBadDOB = errors.New("the date of birth is not a date written YYYYMMDD")
 
 // RegisterRequest is a registration at the counter.
 type RegisterRequest struct {
@@ -27,6 +32,9 @@ type RegisterRequest struct {
 // signs a fresh challenge, then the MyKey ID (new, kept, or the renewed
 // card's) and the link, all or nothing. Failures are audited (enroll).
 func (a *App) Register(ctx context.Context, q RegisterRequest) (res enroll.Result, err error) {
+	if _, err := cardio.DOBKey(q.DOB); q.DOB != "" && err != nil {
+		return res, fmt.Errorf("%w: %v", ErrBadDOB, err)
+	}
 	pol, err := a.Policy()
 	if err != nil {
 		return res, err

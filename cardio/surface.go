@@ -197,7 +197,7 @@ var eras = []time.Time{
 func DOBKey(dob string) (string, error) {
 	t, err := time.Parse("20060102", dob)
 	if err != nil {
-		return "", fmt.Errorf("date of birth %q: want YYYYMMDD", dob)
+		return "", errors.New("the date of birth must be a date written YYYYMMDD (e.g. 19800217)")
 	}
 	for _, start := range eras {
 		if !t.Before(start) {

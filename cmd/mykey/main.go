@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // invocation is the state one invocation shares between its steps.
 type invocation struct {
 	stdin          io.Reader
+	lines          *bufio.Reader // stdin's lines (PINs with --pin-stdin), made once
 	stdout, stderr io.Writer
 	lang           string // "ja" or "en"; "" until decided
 	configPath     string

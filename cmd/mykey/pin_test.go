@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testenv"
 	"github.com/mykey-jp/mykey/internal/testpki"
 )
@@ -25,8 +26,8 @@ func TestPINPromptInterrupted(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mykey.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q]\n",
-		filepath.Join(testpki.Dir(), "ca-2023.der"))), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q]\n%s",
+		filepath.Join(testpki.Dir(), "ca-2023.der"), testcard.ConfigTOML(testpki.Dir()))), 0o644)
 	// The shell traps SIGINT so that it goes on to stty after Ctrl-C
 	// whichever shell script(1) starts (dash dies of an untrapped one).
 	cmd := exec.Command("script", "-qfc", "trap : INT; "+os.Args[0]+" register --patron 12345678; stty -a", "/dev/null")

@@ -5,12 +5,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
 )
 
@@ -31,6 +33,9 @@ func TestRegisterThroughPCSCD(t *testing.T) {
 		card.insert(pcsctest.Addr(0, 0))
 		defer func() { card.remove(); waitCard(t, false) }()
 		waitCard(t, true)
+		if !strings.Contains(pin, "\n") { // the date of birth from the card face
+			args = append(args, "--dob", testcard.DOB)
+		}
 		out, errs, code := cliStdin(t, pin+"\n", append([]string{"register", "--pin-stdin", "--json", "--wait", "5s"}, args...)...)
 		var m map[string]any
 		json.Unmarshal([]byte(out), &m)
@@ -109,5 +114,69 @@ func TestRegisterThroughPCSCD(t *testing.T) {
 	}
 	if strings.Contains(out, "1234\"") || strings.Contains(out, "0000") {
 		t.Errorf("audit shows a PIN")
+	}
+}
+
+// TestGenuineRegisterThroughPCSCD registers through pcscd with the date of
+// birth read with the input-assist PIN, shows that the APDU log holds no
+// PIN and no date of birth, and that a mistyped date of birth is refused
+// without ever spending the date-of-birth key's last try.
+func TestGenuineRegisterThroughPCSCD(t *testing.T) {
+	pcsctest.Start(t, 1)
+	dir := setupCLI(t)
+	pki := testpki.Dir()
+	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q]\n", filepath.Join(pki, "ca-2023.der")))
+	logged := func(name string, dobTries int, log io.Writer) *fixtureCard {
+		der, key, _ := testpki.Load(name)
+		ca, _, _ := testpki.Load("ca-2023")
+		cfg := vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234"}
+		if err := testcard.Apply(&cfg, name, testcard.Genuine); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Surface.TriesLeft = dobTries
+		c, _ := vcard.New(cfg, log)
+		fc := &fixtureCard{Card: c}
+		t.Cleanup(fc.remove)
+		return fc
+	}
+	reg := func(c *fixtureCard, in string, args ...string) (map[string]any, string) {
+		c.insert(pcsctest.Addr(0, 0))
+		defer func() { c.remove(); waitCard(t, false) }()
+		waitCard(t, true)
+		out, errs, _ := cliStdin(t, in, append([]string{"register", "--pin-stdin", "--json", "--wait", "5s"}, args...)...)
+		var m map[string]any
+		json.Unmarshal([]byte(out), &m)
+		return m, errs
+	}
+	var log syncBuffer
+	good := logged("user", 0, &log)
+	m, errs := reg(good, "1234\n"+testcard.AssistPIN+"\n", "--patron", "12345678")
+	if m["ok"] != true || m["genuine"] != true || !strings.Contains(errs, "券面事項入力補助用暗証番号の残り回数: 3 回") {
+		t.Fatalf("register with the input-assist PIN: %v %s", m, errs)
+	}
+	apdus := log.String()
+	for _, secret := range []string{"31323334", "35363738", "3139383030323137", "353530323137"} { // 1234, 5678, 19800217, 550217
+		if strings.Contains(apdus, secret) {
+			t.Errorf("the APDU log holds %s in clear", secret)
+		}
+	}
+	if !strings.Contains(apdus, "00a4040c0ad39210003100010104") || !strings.Contains(apdus, "802a0000") {
+		t.Errorf("the APDU log shows no surface applet check:\n%s", apdus)
+	}
+
+	// A mistyped date of birth: one try gone, the tries left shown; with
+	// one try left, nothing is sent.
+	other := logged("user-unregistered", 2, nil)
+	m, errs = reg(other, "1234\n", "--patron", "55556666", "--dob", "19800218")
+	if m["error"] != "dob-mismatch" || !strings.Contains(errs, "残り 1 回") || other.DOBTriesLeft() != 1 {
+		t.Fatalf("mistyped DOB: %v %s (%d tries left)", m, errs, other.DOBTriesLeft())
+	}
+	m, errs = reg(other, "1234\n", "--patron", "55556666", "--dob", testcard.DOB)
+	if m["error"] != "dob-locked" || other.DOBTriesLeft() != 1 {
+		t.Fatalf("the last try: %v %s (%d tries left)", m, errs, other.DOBTriesLeft())
+	}
+	out, _, _ := cli(t, "audit", "--json")
+	if !strings.Contains(out, `"outcome": "dob-locked"`) || strings.Contains(out, testcard.DOB) || strings.Contains(out, "19800218") {
+		t.Errorf("audit:\n%s", out)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/ocsptest"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/internal/xdesk"
 )
@@ -33,14 +34,18 @@ type fixtureCard struct {
 	done   chan struct{}
 }
 
-func newFixtureCard(t testing.TB, name string, f vcard.Faults) *fixtureCard {
+func newFixtureCard(t testing.TB, name string, f vcard.Faults, variant ...string) *fixtureCard {
 	t.Helper()
 	der, key, err := testpki.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ca, _, _ := testpki.Load("ca-2023")
-	c, err := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234", Faults: f}, nil)
+	cfg := vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234", Faults: f}
+	if err := testcard.Apply(&cfg, name, append(variant, testcard.Genuine)[0]); err != nil {
+		t.Fatal(err)
+	}
+	c, err := vcard.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,22 +170,25 @@ ocsp_timeout_ms = 1500
 trust_anchors = [%q, %q, %q]
 [log]
 dir = "logs"
-`, r.URL, filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der"), filepath.Join(pki, "ca-test.der"))
+%s`, r.URL, filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der"), filepath.Join(pki, "ca-test.der"), testcard.ConfigTOML(pki))
 	os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(cfg), 0o644)
 	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
 		t.Fatalf("crl import: %s", errs)
 	}
 
-	// Register two cards through the real registration (PIN and signature).
+	// Register two cards through the real registration (PIN and signature,
+	// then the date of birth for the genuine-card check: from the card with
+	// the input-assist PIN, or typed from the card face).
 	good := newFixtureCard(t, "user", vcard.Faults{})
 	renewed := newFixtureCard(t, "user-renewed", vcard.Faults{})
 	for _, reg := range []struct {
-		card   *fixtureCard
-		patron string
-	}{{good, "11112222"}, {renewed, "33334444"}} {
+		card       *fixtureCard
+		patron, in string
+		dob        []string
+	}{{good, "11112222", "1234\n" + testcard.AssistPIN + "\n", nil}, {renewed, "33334444", "1234\n", []string{"--dob", testcard.DOB}}} {
 		reg.card.insert(pcsctest.Addr(0, 0))
 		waitCard(t, true)
-		o, errs, code := cliStdin(t, "1234\n", "register", "--pin-stdin", "--patron", reg.patron, "--json")
+		o, errs, code := cliStdin(t, reg.in, append([]string{"register", "--pin-stdin", "--patron", reg.patron, "--json"}, reg.dob...)...)
 		if code != 0 {
 			t.Fatalf("register %s: %s%s", reg.patron, o, errs)
 		}
@@ -217,6 +225,16 @@ dir = "logs"
 	}
 	typed += "11112222^M"
 	target.Wait(typed, 5*time.Second)
+
+	// The genuine-card check: each card that is not the genuine registered
+	// one ends in its own outcome and types nothing (the target's content
+	// is compared at the end).
+	for v, outcome := range map[string]string{
+		testcard.NoSurface: "no-surface-ap", testcard.Cloned: "cloned-card", testcard.DOBLocked: "dob-locked",
+		testcard.WrongDOB: "not-genuine", testcard.Uncertified: "not-genuine", testcard.OtherCard: "cloned-card",
+	} {
+		want(tap(newFixtureCard(t, "user", vcard.Faults{}, v), pcsctest.Addr(0, 0)), outcome, "good", "")
+	}
 
 	// Revoked by OCSP.
 	c, _, _ := testpki.Load("user-renewed")

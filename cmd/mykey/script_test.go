@@ -13,6 +13,7 @@ import (
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 )
@@ -34,7 +35,9 @@ func TestMain(m *testing.M) {
 // on "Virtual Reader 0", "Virtual Reader 1"… ("-" leaves a reader empty),
 // VCARD_TRIES sets their PIN tries left, VCARD_FAULT their faults (as
 // mykey vcard --fault), VCARD_KEY makes them hold another fixture's key (a
-// copied certificate). Cards hold PIN 1234. The keyboard is a recorder
+// copied certificate), VCARD_VARIANT their card-surface applet (a
+// testcard variant; genuine when empty). Cards hold PIN 1234, input-assist
+// PIN 5678 and date of birth 19800217. The keyboard is a recorder
 // whose focused window is VWINDOW ("exe:title"; none when empty); what it
 // typed is appended to $WORK/typed.txt.
 func runScripted(args []string) int {
@@ -104,7 +107,11 @@ func scriptReaders() (*vcard.Readers, error) {
 		if err != nil {
 			return nil, err
 		}
-		card, err := vcard.New(vcard.Config{AuthCert: cert, AuthCA: caDER, Key: key, PIN: "1234", TriesLeft: tries, Faults: faults}, nil)
+		cfg := vcard.Config{AuthCert: cert, AuthCA: caDER, Key: key, PIN: "1234", TriesLeft: tries, Faults: faults}
+		if err := testcard.Apply(&cfg, name, os.Getenv("VCARD_VARIANT")); err != nil {
+			return nil, err
+		}
+		card, err := vcard.New(cfg, nil)
 		if err != nil {
 			return nil, err
 		}

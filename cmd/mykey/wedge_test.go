@@ -10,11 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mykey-jp/mykey/internal/testcard"
+	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/internal/xdesk"
 )
 
 func writeConfig(t *testing.T, dir, extra string) {
 	t.Helper()
+	if !strings.Contains(extra, "[genuine]") { // the check on, with the test CVC CA
+		extra += testcard.ConfigTOML(testpki.Dir())
+	}
 	if err := os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte("[database]\npath = \"registry.db\"\n"+extra), 0o644); err != nil {
 		t.Fatal(err)
 	}

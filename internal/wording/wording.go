@@ -320,6 +320,8 @@ func (l Lang) genuineFailure(err error) (Failure, bool) {
 	switch {
 	case errors.Is(err, app.ErrNoAuthorities):
 		return Failure{"no-cvc-authorities", Usage, l.T(Msg{"真正性確認に使う CVC 発行者の公開鍵が設定されていません。設定の genuine.authorities に \"鍵ID=ファイル\" を書いてください（README 参照）。", "no CVC CA keys are configured for the genuine-card check: list \"KEY ID=FILE\" in genuine.authorities (see the README)."})}, true
+	case errors.Is(err, app.ErrBadDOB):
+		return Failure{"bad-dob", Usage, l.T(Msg{"生年月日は西暦 8 桁（YYYYMMDD、例: 19800217）で入力してください。", "type the date of birth as YYYYMMDD (e.g. 19800217)."})}, true
 	case errors.Is(err, app.ErrNoDOB):
 		return Failure{"no-dob", Usage, l.T(Msg{"真正性確認には生年月日が必要です。券面の生年月日を --dob YYYYMMDD で入力するか、--dob-from-card で券面事項入力補助用の暗証番号を入力してもらってください。", "the genuine-card check needs the date of birth: type it from the card face with --dob YYYYMMDD, or use --dob-from-card and have the patron enter the input-assist PIN."})}, true
 	case errors.Is(err, app.ErrAssistPIN) && errors.As(err, &pe):
