@@ -1,8 +1,10 @@
 // Command mykey-demo shows mykey end to end on a PC without a card reader:
 // a test PKI (JPKI-TEST) and an OCSP responder on 127.0.0.1, a virtual My
-// Number Card registered with its PIN and linked to a patron number, then
-// the desk and a tap of the card, which types the number; then a tap of an
-// unregistered card, which types nothing. It is a thin caller of the
+// Number Card registered with its PIN (and its date of birth, for the
+// genuine-card check) and linked to a patron number, then the desk and a
+// tap of the card, which types the number; then a tap of an unregistered
+// card and of a clone carrying a copy of the first card's certificate,
+// which type nothing. It is a thin caller of the
 // application core (package app), like mykey itself, and is not shipped in
 // the release: its PKI is a test one.
 //
@@ -14,7 +16,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +35,7 @@ import (
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/internal/ocsptest"
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
 )
 
@@ -145,11 +150,24 @@ func (d *demo) run(dir string, viaPCSCD bool) error {
 	}
 	d.info(d.t("設定: %s（test_mode = true: テスト用カードを受け付けます）", "configuration: %s (test_mode = true: test cards are accepted)", cfg.File))
 
-	cards := make([]*vcard.Card, len(pki.Cards))
-	for i, c := range pki.Cards {
-		if cards[i], err = vcard.New(vcard.Config{AuthCert: c.Cert, AuthCA: pki.CADER, Key: c.Key, PIN: demoPIN}, nil); err != nil {
+	// Cards 1 and 2, genuine My Number Cards (both applets of the
+	// genuine-card check), and a clone of card 1: its certificate copied
+	// onto a card whose surface applet signs with a key of its own.
+	var cards []*vcard.Card
+	for i, c := range append(pki.Cards, pki.Cards[0]) {
+		vc := vcard.Config{AuthCert: c.Cert, AuthCA: pki.CADER, Key: c.Key, PIN: demoPIN}
+		variant := testcard.Genuine
+		if i == len(pki.Cards) {
+			variant = testcard.Cloned
+		}
+		if err := testcard.Apply(&vc, fmt.Sprintf("demo %d", i%len(pki.Cards)), variant); err != nil {
 			return err
 		}
+		card, err := vcard.New(vc, nil)
+		if err != nil {
+			return err
+		}
+		cards = append(cards, card)
 	}
 	var r reader
 	if viaPCSCD {
@@ -169,8 +187,8 @@ func (d *demo) run(dir string, viaPCSCD bool) error {
 	core := app.New(cfg, devices, "demo")
 	defer core.Close()
 
-	d.say("窓口でカード1を登録します（暗証番号 %s を入力、カードが乱数に署名）。利用者番号 %s に紐付けます。",
-		"Register card 1 at the counter (PIN %s; the card signs a random challenge) and link patron number %s.", demoPIN, demoPatron)
+	d.say("窓口でカード1を登録します（暗証番号 %s を入力、カードが乱数に署名）。利用者番号 %s に紐付けます。真正性確認のため、券面事項入力補助用暗証番号 %s でカードから生年月日を読み、カードで照合して暗号化して保存します。",
+		"Register card 1 at the counter (PIN %s; the card signs a random challenge) and link patron number %s. For the genuine-card check, the date of birth is read from the card with the input-assist PIN %s, confirmed by the card and kept sealed.", demoPIN, demoPatron, testcard.AssistPIN)
 	id, err := d.register(ctx, core, r, cards[0])
 	if err != nil {
 		return err
@@ -209,7 +227,13 @@ func (d *demo) run(dir string, viaPCSCD bool) error {
 	if err != nil {
 		return err
 	}
-	if s1.Outcome != desk.Typed || s2.Outcome != desk.Unknown {
+	d.say("カード1の証明書を写した偽のカードをかざします。真正性確認で見抜かれ、何も入力されません。",
+		"Hold up a fake card carrying a copy of card 1's certificate: the genuine-card check catches it, nothing is typed.")
+	s3, err := d.tap(ctx, r, cards[2], statuses)
+	if err != nil {
+		return err
+	}
+	if s1.Outcome != desk.Typed || s2.Outcome != desk.Unknown || s3.Outcome != desk.Cloned {
 		return errors.New(d.t("実演の結果が想定と違います。", "the demo did not go as expected."))
 	}
 	fmt.Fprintln(d.out, "\n"+d.t("実演は終わりです。実際の窓口では mykey register で登録し、mykey run で受付をします。",
@@ -219,13 +243,18 @@ func (d *demo) run(dir string, viaPCSCD bool) error {
 
 // config writes the demo's configuration into dir and loads it.
 func (d *demo) config(dir string, caDER []byte, ocspURL string) (*config.Config, error) {
-	caPath := filepath.Join(dir, "demo-ca.der")
+	caPath, cvcPath := filepath.Join(dir, "demo-ca.der"), filepath.Join(dir, testcard.KeyFile)
 	if err := os.WriteFile(caPath, caDER, 0o644); err != nil {
 		return nil, err
 	}
+	_, cvcKey := testpki.CVCCA()
+	der, _ := x509.MarshalPKIXPublicKey(&cvcKey.PublicKey)
+	if err := os.WriteFile(cvcPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		return nil, err
+	}
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	text := fmt.Sprintf("lang = %q\n[database]\npath = %s\n[keyfile]\npath = %s\n[wedge]\noutput = %q\n[revocation]\nmethod = \"ocsp\"\nocsp_url = %s\ntrust_anchors = [%s]\ntest_mode = true\n[log]\ndir = %s\n",
-		d.lang, q(filepath.Join(dir, "registry.db")), q(filepath.Join(dir, "pseudonym.key")), d.output, q(ocspURL), q(caPath), q(filepath.Join(dir, "logs")))
+	text := fmt.Sprintf("lang = %q\n[database]\npath = %s\n[keyfile]\npath = %s\n[wedge]\noutput = %q\n[revocation]\nmethod = \"ocsp\"\nocsp_url = %s\ntrust_anchors = [%s]\ntest_mode = true\n[log]\ndir = %s\n[genuine]\nmode = \"dob\"\nauthorities = [%s]\ntest_keys = true\n",
+		d.lang, q(filepath.Join(dir, "registry.db")), q(filepath.Join(dir, "pseudonym.key")), d.output, q(ocspURL), q(caPath), q(filepath.Join(dir, "logs")), q(testcard.AuthorityID+"="+cvcPath))
 	path := filepath.Join(dir, "mykey.toml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		return nil, err
@@ -241,9 +270,10 @@ func (d *demo) register(ctx context.Context, core *app.App, r reader, card *vcar
 	}
 	defer remove()
 	res, err := core.Register(ctx, app.RegisterRequest{
-		Card:   app.CardRequest{Reader: r.name(), Wait: 10 * time.Second},
-		Target: app.Target{Patron: demoPatron, Service: core.Service("")},
-		PIN:    func(int) ([]byte, error) { return []byte(demoPIN), nil },
+		Card:      app.CardRequest{Reader: r.name(), Wait: 10 * time.Second},
+		Target:    app.Target{Patron: demoPatron, Service: core.Service("")},
+		PIN:       func(int) ([]byte, error) { return []byte(demoPIN), nil },
+		AssistPIN: func(int) ([]byte, error) { return []byte(testcard.AssistPIN), nil },
 	})
 	return string(res.MyKeyID), err
 }
@@ -265,8 +295,8 @@ func (d *demo) tap(ctx context.Context, r reader, card *vcard.Card, statuses <-c
 		return s, ctx.Err()
 	}
 	d.info(d.t("結果: %s", "result: %s", outcomeText(d, s)))
-	d.info(d.t("確認: %s（%s）、読み取り %.1f ms、確認 %.1f ms、照会 %.1f ms、入力 %.1f ms", "check: %s (%s), read %.1f ms, check %.1f ms, lookup %.1f ms, typing %.1f ms",
-		s.Decision.Reason, s.Decision.Method, ms(s.Timing.Read), ms(s.Timing.Check), ms(s.Timing.Lookup), ms(s.Timing.Type)))
+	d.info(d.t("確認: %s（%s）、読み取り %.1f ms、確認 %.1f ms、照会 %.1f ms、真正性確認 %.1f ms、入力 %.1f ms", "check: %s (%s), read %.1f ms, check %.1f ms, lookup %.1f ms, genuine card %.1f ms, typing %.1f ms",
+		s.Decision.Reason, s.Decision.Method, ms(s.Timing.Read), ms(s.Timing.Check), ms(s.Timing.Lookup), ms(s.Timing.Genuine), ms(s.Timing.Type)))
 	if d.output == "stdout" {
 		d.info(d.t("キー入力: %q", "keys: %q", strings.ReplaceAll(d.typed.String(), "\n", "⏎")))
 		d.typed.Reset()
@@ -283,6 +313,8 @@ func outcomeText(d *demo, s desk.Status) string {
 		return d.t("入力しました。", "typed.")
 	case desk.Unknown:
 		return d.t("登録されていないカードです。窓口で登録してください。", "this card is not registered; register it at the counter.")
+	case desk.Cloned:
+		return d.t("登録されたカードではないか、複製の疑いがあるカードです。入力しません。", "not the registered card, or a suspected clone: nothing typed.")
 	}
 	return fmt.Sprintf("%s (%s)", s.Outcome, s.Detail)
 }
