@@ -32,8 +32,11 @@ sh scripts/pcsc-ns.sh go test -race -count=1 -timeout 15m ./...
 echo "== the import benchmark: 1M rows against the sqlite3 shell (prints the ratio)"
 go test -run '^$' -bench ImportLinks -benchtime 1x ./cmd/mykey/
 
+echo "== the genuine-card check's cost per tap, per mode, through pcscd + vpcd and in process (APDUs, ms)"
+sh scripts/pcsc-ns.sh go test -run '^$' -bench GenuineCheck -benchtime 50x ./cardio/pcsc/
+
 echo "== core without cgo"
-CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/ ./internal/cmdline/ ./genuine/
+CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/ ./internal/cmdline/ ./genuine/ ./internal/testcard/
 
 echo "== Windows release (exes, MSI, signing) and its checks under Wine"
 sh scripts/build-windows.sh

@@ -2,12 +2,17 @@ package pcsc_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/cardio/cardiotest"
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/genuine"
+	"github.com/mykey-jp/mykey/internal/testpki"
+	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
 )
 
@@ -62,5 +67,75 @@ func BenchmarkRead(b *testing.B) {
 			b.ReportMetric(float64(st.Bytes), "bytes/read")
 			b.ReportMetric(float64(len(cert)), "cert-bytes")
 		})
+	}
+}
+
+// BenchmarkGenuineCheck measures what the genuine-card check adds to a tap,
+// per mode, through pcscd and vpcd and in process: each op reads the
+// certificate as the desk does (not counted) and then runs the check in the
+// same connection (counted). It reports the check's APDUs and its time per
+// tap; targets: dob ≤ 10 short APDUs (≤ 8 extended) with the CVC cached,
+// card-key ≤ 2, ≤ 10 ms through pcscd.
+//
+//	sh scripts/pcsc-ns.sh go test -run '^$' -bench GenuineCheck ./cardio/pcsc/
+func BenchmarkGenuineCheck(b *testing.B) {
+	pcsctest.Start(b, 1)
+	c := &pcsc.Client{}
+	defer c.Close()
+	ctx := context.Background()
+	card, _ := cardiotest.NewCard(b, vcard.Faults{})
+	insert(b, card, pcsctest.Addr(0, 0))
+	rs, err := c.Readers(ctx)
+	if err != nil || len(rs) == 0 {
+		b.Fatal(err)
+	}
+	waitPresent(b, c, rs[0].Name, true)
+	k, err := c.Connect(ctx, rs[0].Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Close()
+	keys, _ := keyid.NewPseudonymizer(make([]byte, keyid.SecretLen))
+	id, ca := testpki.CVCCA()
+	for _, tr := range []struct {
+		name string
+		t    cardio.Transport
+	}{{"pcscd", k}, {"in-process", card}} {
+		for _, bc := range []struct {
+			mode     genuine.Mode
+			extended bool
+		}{{genuine.ModeDOB, false}, {genuine.ModeDOB, true}, {genuine.ModeCardKey, false}} {
+			name := fmt.Sprintf("%s/%s/extended=%v", tr.name, bc.mode, bc.extended)
+			b.Run(name, func(b *testing.B) {
+				chk := &genuine.Checker{Mode: bc.mode, Authorities: genuine.Authorities{id: &ca.PublicKey}, Keys: keys}
+				session := func() *cardio.Session {
+					s := &cardio.Session{T: tr.t, Extended: bc.extended}
+					if err := s.Select(ctx); err != nil {
+						b.Fatal(err)
+					}
+					if _, _, err := s.Leaf(ctx); err != nil {
+						b.Fatal(err)
+					}
+					return s
+				}
+				kept, err := chk.Capture(ctx, session(), cardiotest.DOB) // registration; caches the CVC
+				if err != nil {
+					b.Fatal(err)
+				}
+				var spent time.Duration
+				var apdus int
+				for b.Loop() {
+					s := session()
+					before, t0 := s.Stats.APDUs, time.Now()
+					if err := chk.Tap(ctx, s, &kept); err != nil {
+						b.Fatal(err)
+					}
+					spent += time.Since(t0)
+					apdus = s.Stats.APDUs - before
+				}
+				b.ReportMetric(float64(apdus), "extra-apdus/tap")
+				b.ReportMetric(float64(spent.Microseconds())/1000/float64(b.N), "extra-ms/tap")
+			})
+		}
 	}
 }

@@ -2,7 +2,11 @@
 // machine with pcscd and the vpcd virtual reader (vsmartcard-vpcd): it
 // connects to vpcd and stays inserted until stopped (Ctrl+C, SIGTERM);
 // after a removal it is inserted again. --fault reproduces card faults. The
-// APDU log never shows the PIN. It is not shipped in the release.
+// card has the card-surface and input-assist applets of the genuine-card
+// check (date of birth 19800217, input-assist PIN 5678, signed under the
+// test CVC CA 6000023/001), genuine or as --variant shows them. The APDU
+// log never shows a PIN or the date of birth. It is not shipped in the
+// release.
 package main
 
 import (
@@ -13,10 +17,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mykey-jp/mykey/cardio/vcard"
+	"github.com/mykey-jp/mykey/internal/testcard"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -33,8 +39,9 @@ func run(args []string, stderr io.Writer) int {
 	faults := fs.String("fault", "", "faults to reproduce, comma separated: remove-after=N, delay=50ms, not-jpki, short-reads=N, get-response, wrong-le=N, empty-eof, no-extended / 再現する故障")
 	apduLog := fs.String("apdu-log", "", "`FILE` to log APDUs to (PIN redacted) / APDU の記録")
 	reinsert := fs.Duration("reinsert", time.Second, "pause before re-inserting after a removal / 挿し直すまでの時間")
+	variant := fs.String("variant", "", "the card-surface applet: genuine when empty, or one of "+strings.Join(testcard.Variants, ", ")+" / 券面事項確認APの状態")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mykey-vcard --cert FILE --key FILE --ca FILE --pin 1234 [--vpcd ADDR] [--fault LIST] [--apdu-log FILE]")
+		fmt.Fprintln(stderr, "usage: mykey-vcard --cert FILE --key FILE --ca FILE --pin 1234 [--vpcd ADDR] [--fault LIST] [--variant V] [--apdu-log FILE]")
 		fmt.Fprintln(stderr, "試験・実演用の仮想マイナンバーカードを pcscd の vpcd 仮想リーダーに挿します（Ctrl+C で終了）。")
 		fs.PrintDefaults()
 	}
@@ -54,6 +61,10 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	cfg.PIN, cfg.TriesLeft = *pin, *tries
+	if err := testcard.Apply(&cfg, *certPath, *variant); err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 2
+	}
 	var log io.Writer
 	if *apduLog != "" {
 		f, err := os.Create(*apduLog)

@@ -15,6 +15,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/mykey-jp/mykey/internal/pcsctest"
+	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testenv"
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/internal/xdesk"
@@ -47,8 +48,8 @@ func TestTrayStartsAndQuits(t *testing.T) {
 	bus := sessionBus(t)
 	dir := setupCLI(t)
 	pki := testpki.Dir()
-	os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\ntrust_anchors = [%q]\n[log]\ndir = \"logs\"\n",
-		filepath.Join(pki, "ca-2023.der"))), 0o644)
+	os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\n[revocation]\ntrust_anchors = [%q]\n[log]\ndir = \"logs\"\n%s",
+		filepath.Join(pki, "ca-2023.der"), testcard.ConfigTOML(pki))), 0o644)
 
 	cmd := exec.Command(os.Args[0], "run", "--lang", "en")
 	cmd.Env = append(os.Environ(), "MYKEY_RUN_MAIN=1", "GORACE=atexit_sleep_ms=0", "DISPLAY="+d.Display, "DBUS_SESSION_BUS_ADDRESS="+bus)
