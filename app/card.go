@@ -11,6 +11,7 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/genuine"
 )
 
 // Errors of choosing a reader.
@@ -114,6 +115,9 @@ type CardInfo struct {
 	Stats       cardio.Stats
 	Elapsed     time.Duration
 	Extended    bool
+	// Genuine is what the card shows of the genuine-card check without a
+	// date of birth (nil when the check is off or not configured).
+	Genuine *genuine.Inspection
 }
 
 // ReadCard reads the user-identification certificate without a PIN.
@@ -131,6 +135,10 @@ func (a *App) ReadCard(ctx context.Context, q CardRequest) (CardInfo, error) {
 		}
 		info = CardInfo{Reader: reader, Token: token, Certificate: leaf, SHA256: sha256.Sum256(der),
 			Stats: s.Stats, Elapsed: time.Since(start), Extended: s.Extended}
+		if chk, err := a.GenuineChecker(nil); err == nil && chk.Mode != genuine.ModeOff {
+			in := chk.Inspect(ctx, s)
+			info.Genuine = &in
+		}
 		return nil
 	})
 	return info, err
@@ -145,17 +153,6 @@ func (a *App) PINStatus(ctx context.Context, q CardRequest) (reader string, trie
 		return err
 	})
 	return reader, tries, err
-}
-
-// CardCertificate reads the user-identification certificate of the card.
-func (a *App) CardCertificate(ctx context.Context, q CardRequest) (*x509.Certificate, error) {
-	var leaf *x509.Certificate
-	err := a.WithCard(ctx, q, func(ctx context.Context, _ string, s *cardio.Session) error {
-		var err error
-		leaf, _, err = s.Leaf(ctx)
-		return err
-	})
-	return leaf, err
 }
 
 // CheckCertificate decides about leaf with the configured policy.

@@ -279,3 +279,42 @@ func Outcome(err error) string {
 	}
 	return ""
 }
+
+// Inspection is what a card shows of the check without its holder's date
+// of birth: the surface applet, its CVC under the configured authorities,
+// and the date-of-birth key's tries left.
+type Inspection struct {
+	SurfaceAP    bool   `json:"surface_ap"`
+	CVC          string `json:"cvc,omitempty"` // "issuer → subject" key ids
+	CVCVerified  bool   `json:"cvc_verified"`
+	DOBTriesLeft int    `json:"dob_tries_left"`    // -1: the card does not say
+	Problem      string `json:"problem,omitempty"` // why the card would fail, "" when nothing is seen
+}
+
+// Inspect looks at the card in s without a date of birth (nothing is
+// spent): the full check needs the registered one.
+func (c *Checker) Inspect(ctx context.Context, s *cardio.Session) Inspection {
+	var in Inspection
+	if err := s.SelectSurface(ctx); err != nil {
+		in.Problem = err.Error()
+		return in
+	}
+	in.SurfaceAP = true
+	cvc, err := s.SurfaceCVC(ctx)
+	if err != nil {
+		in.Problem = err.Error()
+		return in
+	}
+	in.CVC = cvc.Issuer.String() + " → " + cvc.Subject.String()
+	if err := c.certify(cvc); err != nil {
+		in.Problem = err.Error()
+		return in
+	}
+	in.CVCVerified = true
+	if in.DOBTriesLeft, err = s.DOBTriesLeft(ctx); err != nil {
+		in.Problem = err.Error()
+	} else if in.DOBTriesLeft >= 0 && in.DOBTriesLeft <= keepTries {
+		in.Problem = ErrDOBLocked.Error()
+	}
+	return in
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/internal/cmdline"
 	"github.com/mykey-jp/mykey/internal/wording"
 )
@@ -138,6 +139,7 @@ func (a *invocation) cardRead(q app.CardRequest) int {
 		"apdus":      info.Stats.APDUs, "bytes": info.Stats.Bytes,
 		"elapsed_ms": ms(info.Elapsed),
 		"extended":   info.Extended,
+		"genuine":    info.Genuine,
 	}
 	if a.json {
 		a.printJSON(res)
@@ -146,7 +148,18 @@ func (a *invocation) cardRead(q app.CardRequest) int {
 	for _, k := range []string{"reader", "token", "issuer", "subject", "serial", "not_before", "not_after", "sha256", "apdus", "bytes", "elapsed_ms"} {
 		fmt.Fprintf(a.stdout, "%-11s %v\n", k+":", res[k])
 	}
+	if info.Genuine != nil {
+		fmt.Fprintln(a.stdout, a.genuineLine(info.Genuine))
+	}
 	return exitOK
+}
+
+// genuineLine words what the card shows of the genuine-card check.
+func (a *invocation) genuineLine(in *genuine.Inspection) string {
+	if in.Problem != "" {
+		return a.t(msg{"真正性確認: 不可（%s）", "genuine-card check: would fail (%s)"}, in.Problem)
+	}
+	return a.t(msg{"真正性確認: 券面事項確認APあり、CVC %s 検証済み、生年月日照合の残り %d 回（照合には登録時の生年月日が必要）", "genuine-card check: card-surface applet present, CVC %s verified, date-of-birth key %d tries left (the full check needs the registered date of birth)"}, in.CVC, in.DOBTriesLeft)
 }
 
 func (a *invocation) pinStatus(q app.CardRequest) int {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/internal/wording"
 )
 
@@ -124,11 +125,13 @@ func (a *invocation) certCheck(args []string, card bool, q app.CardRequest) int 
 		return a.fail(err, "")
 	}
 	var leaf *x509.Certificate
-	var err error
+	var onCard *genuine.Inspection
 	if card {
-		if leaf, err = a.core.CardCertificate(a.ctx, q); err != nil {
+		info, err := a.core.ReadCard(a.ctx, q)
+		if err != nil {
 			return a.fail(err, "")
 		}
+		leaf, onCard = info.Certificate, info.Genuine
 	} else {
 		certs, err := certcheck.LoadCertificates(args)
 		if err != nil || len(certs) == 0 {
@@ -143,12 +146,15 @@ func (a *invocation) certCheck(args []string, card bool, q app.CardRequest) int 
 	text := a.words().T(wording.ReasonText[d.Reason])
 	if a.json {
 		a.printJSON(map[string]any{"ok": d.OK(), "reason": string(d.Reason), "method": d.Method, "detail": d.Detail, "message": text,
-			"not_after": leaf.NotAfter.UTC().Format(time.RFC3339)})
+			"not_after": leaf.NotAfter.UTC().Format(time.RFC3339), "genuine": onCard})
 	} else {
 		fmt.Fprintln(a.stdout, text)
 		fmt.Fprintln(a.stdout, a.t(mCertReason, d.Reason, d.Method))
 		if d.Detail != "" {
 			fmt.Fprintln(a.stdout, "  "+d.Detail)
+		}
+		if onCard != nil {
+			fmt.Fprintln(a.stdout, a.genuineLine(onCard))
 		}
 	}
 	if !d.OK() {
