@@ -20,15 +20,12 @@ var (
 
 func init() {
 	register(&command{
-		name:    "backup",
-		summary: msg{"登録簿をバックアップする", "back up the registry"},
-		usage:   "mykey backup FILE",
-		args:    "FILE",
-		needs:   needRegistry,
-		desc: msg{
-			"登録簿の一貫したコピーを FILE に作ります（受付サービスが動いていても安全です）。ファイルは所有者だけが読めます。秘密鍵ファイルは含まれないので、別に保管してください（両方そろわないと復元後にカードを識別できません）。",
-			"Writes a consistent copy of the registry to FILE, safe while the desk service runs; only its owner can read it. The secret key file is not included: keep it apart (both are needed to recognise cards after a restore).",
-		},
+		name:     "backup",
+		summary:  msg{"登録簿をバックアップする", "back up the registry"},
+		usage:    "mykey backup FILE",
+		args:     "FILE",
+		needs:    needRegistry,
+		desc:     msg{"登録簿の一貫したコピーを FILE に作ります（受付サービスが動いていても安全です）。ファイルは所有者だけが読めます。秘密鍵ファイルは含まれないので、別に保管してください（両方そろわないと復元後にカードを識別できません）。", "Writes a consistent copy of the registry to FILE, safe while the desk service runs; only its owner can read it. The secret key file is not included: keep it apart (both are needed to recognise cards after a restore)."},
 		examples: []string{"mykey backup D:\\backup\\mykey-2026-11-27.db"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			return func(args []string) int { return a.backup(args[0]) }
@@ -36,15 +33,12 @@ func init() {
 	})
 
 	register(&command{
-		name:    "restore",
-		summary: msg{"バックアップから登録簿を戻す", "restore the registry from a backup"},
-		usage:   "mykey restore FILE --yes",
-		args:    "FILE",
-		needs:   needRegistry,
-		desc: msg{
-			"バックアップ FILE が mykey の登録簿であること（形式と整合性）を確かめてから、今の登録簿の内容を置き換えます。違うファイルは受け付けません。秘密鍵ファイルはバックアップを取ったときと同じものが必要です。",
-			"Checks that FILE is a mykey registry (schema and integrity), then replaces the current registry's content with it. Other files are refused. The secret key file must be the one in use when the backup was made.",
-		},
+		name:     "restore",
+		summary:  msg{"バックアップから登録簿を戻す", "restore the registry from a backup"},
+		usage:    "mykey restore FILE --yes",
+		args:     "FILE",
+		needs:    needRegistry,
+		desc:     msg{"バックアップ FILE が mykey の登録簿であること（形式と整合性）を確かめてから、今の登録簿の内容を置き換えます。違うファイルは受け付けません。秘密鍵ファイルはバックアップを取ったときと同じものが必要です。", "Checks that FILE is a mykey registry (schema and integrity), then replaces the current registry's content with it. Other files are refused. The secret key file must be the one in use when the backup was made."},
 		examples: []string{"mykey restore D:\\backup\\mykey-2026-11-27.db --yes"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			yes := fs.Bool("yes", false, a.t(msg{"置き換えてよいことを確認する", "confirm replacing the registry"}))

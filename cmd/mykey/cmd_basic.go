@@ -32,13 +32,10 @@ func init() {
 	})
 
 	register(&command{
-		name:    "config init",
-		summary: msg{"説明付きの設定ファイルを作る", "write a commented configuration file"},
-		usage:   "mykey config init [--path FILE] [--force]",
-		desc: msg{
-			"すべての項目と説明を含む設定ファイルを書き出します。既定の書き出し先は --config の場所です。既にあるファイルは --force がない限り上書きしません。",
-			"Writes a configuration file with every key and its explanation. It goes where --config points unless --path is given. An existing file is kept unless --force is given.",
-		},
+		name:     "config init",
+		summary:  msg{"説明付きの設定ファイルを作る", "write a commented configuration file"},
+		usage:    "mykey config init [--path FILE] [--force]",
+		desc:     msg{"すべての項目と説明を含む設定ファイルを書き出します。既定の書き出し先は --config の場所です。既にあるファイルは --force がない限り上書きしません。", "Writes a configuration file with every key and its explanation. It goes where --config points unless --path is given. An existing file is kept unless --force is given."},
 		examples: []string{"mykey config init", "mykey config init --path ./mykey.toml", "mykey --config ./mykey.toml config check"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			path := fs.String("path", "", a.t(msg{"書き出すファイル `FILE`", "`FILE` to write"}))
@@ -62,13 +59,10 @@ func init() {
 	})
 
 	register(&command{
-		name:    "config check",
-		summary: msg{"設定ファイルを検査する", "check the configuration file"},
-		usage:   "mykey [--config FILE] config check [--json]",
-		desc: msg{
-			"設定ファイルを読み、この窓口で安全に動かせるかを確かめます。信頼する CA 証明書（あるか、読めるか、CA か、有効期間内か）と、失効したカードを受け付けてしまう設定も調べ、問題をすべて「ファイル:行: キー: 内容」の形で表示します。問題があれば終了コード 2 です。問題がなければ、使われる登録簿・秘密鍵・ログの場所を表示します。",
-			"Checks that the configuration is safe to run at this desk: besides every key, the trusted CA certificates (present, readable, CA certificates, valid now) and settings that would accept revoked cards. Every problem is listed as FILE:LINE: KEY: PROBLEM, with exit code 2. Otherwise prints where the registry, secret key and logs will be.",
-		},
+		name:     "config check",
+		summary:  msg{"設定ファイルを検査する", "check the configuration file"},
+		usage:    "mykey [--config FILE] config check [--json]",
+		desc:     msg{"設定ファイルを読み、この窓口で安全に動かせるかを確かめます。信頼する CA 証明書（あるか、読めるか、CA か、有効期間内か）と、失効したカードを受け付けてしまう設定も調べ、問題をすべて「ファイル:行: キー: 内容」の形で表示します。問題があれば終了コード 2 です。問題がなければ、使われる登録簿・秘密鍵・ログの場所を表示します。", "Checks that the configuration is safe to run at this desk: besides every key, the trusted CA certificates (present, readable, CA certificates, valid now) and settings that would accept revoked cards. Every problem is listed as FILE:LINE: KEY: PROBLEM, with exit code 2. Otherwise prints where the registry, secret key and logs will be."},
 		examples: []string{"mykey config check", "mykey --config C:\\ProgramData\\mykey\\mykey.toml config check --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"
-	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/internal/cmdline"
 	"github.com/mykey-jp/mykey/internal/wording"
 )
@@ -37,14 +36,11 @@ func (a *invocation) cardFlags(fs *flag.FlagSet) *app.CardRequest {
 
 func init() {
 	register(&command{
-		name:    "readers",
-		summary: msg{"カードリーダーとカードの有無を表示する", "list card readers and whether they hold a card"},
-		usage:   "mykey readers [--json]",
-		needs:   needCore,
-		desc: msg{
-			"スマートカードサービス（Windows: Smart Card、Linux: pcscd）が知っているカードリーダーと、カードがあるかどうかを表示します。",
-			"Lists the card readers the smart-card service (Windows: Smart Card; Linux: pcscd) knows, and whether each holds a card.",
-		},
+		name:     "readers",
+		summary:  msg{"カードリーダーとカードの有無を表示する", "list card readers and whether they hold a card"},
+		usage:    "mykey readers [--json]",
+		needs:    needCore,
+		desc:     msg{"スマートカードサービス（Windows: Smart Card、Linux: pcscd）が知っているカードリーダーと、カードがあるかどうかを表示します。", "Lists the card readers the smart-card service (Windows: Smart Card; Linux: pcscd) knows, and whether each holds a card."},
 		examples: []string{"mykey readers", "mykey readers --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -78,14 +74,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "card read",
-		summary: msg{"カードの利用者証明用証明書を読む（暗証番号不要）", "read the card's user-identification certificate (no PIN)"},
-		usage:   "mykey card read [--reader NAME] [--wait DURATION] [--extended] [--json]",
-		needs:   needCore,
-		desc: msg{
-			"暗証番号なしで、JPKI の利用者証明用電子証明書を読み取り、その内容（発行者、有効期間、シリアル番号＝発行番号、指紋）と読み取りにかかった APDU 数・時間を表示します。表示するだけで、どこにも保存しません。基本4情報は読みません。",
-			"Reads the JPKI user-identification certificate without a PIN and shows its issuer, validity, serial number (the issuance number) and fingerprint, with the APDUs and time the read took. Nothing is stored. The personal-data applications are never read.",
-		},
+		name:     "card read",
+		summary:  msg{"カードの利用者証明用証明書を読む（暗証番号不要）", "read the card's user-identification certificate (no PIN)"},
+		usage:    "mykey card read [--reader NAME] [--wait DURATION] [--extended] [--json]",
+		needs:    needCore,
+		desc:     msg{"暗証番号なしで、JPKI の利用者証明用電子証明書を読み取り、その内容（発行者、有効期間、シリアル番号＝発行番号、指紋）と読み取りにかかった APDU 数・時間を表示します。表示するだけで、どこにも保存しません。基本4情報は読みません。真正性確認が有効なら、券面事項確認APの CVC の検証結果と生年月日照合の残り回数も表示します（生年月日は読みません）。", "Reads the JPKI user-identification certificate without a PIN and shows its issuer, validity, serial number (the issuance number) and fingerprint, with the APDUs and time the read took. Nothing is stored; name, address, sex and birth date are never read. With the genuine-card check on, it also shows whether the card-surface applet's CVC verifies and the date-of-birth key's tries left (the date of birth itself is not read)."},
 		examples: []string{"mykey card read", "mykey card read --reader PaSoRi --json", "mykey card read --extended --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.cardFlags(fs)
@@ -100,14 +93,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "card pin-status",
-		summary: msg{"暗証番号の残り回数を表示する", "show the PIN tries left"},
-		usage:   "mykey card pin-status [--reader NAME] [--wait DURATION] [--json]",
-		needs:   needCore,
-		desc: msg{
-			"利用者証明用暗証番号の残り回数を、回数を減らさずに表示します。0 ならロックされています。",
-			"Shows how many tries the user-identification PIN has left, without using one. 0 means blocked.",
-		},
+		name:     "card pin-status",
+		summary:  msg{"暗証番号の残り回数を表示する", "show the PIN tries left"},
+		usage:    "mykey card pin-status [--reader NAME] [--wait DURATION] [--json]",
+		needs:    needCore,
+		desc:     msg{"利用者証明用暗証番号の残り回数を、回数を減らさずに表示します。0 ならロックされています。", "Shows how many tries the user-identification PIN has left, without using one. 0 means blocked."},
 		examples: []string{"mykey card pin-status", "mykey card pin-status --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.cardFlags(fs)
@@ -149,17 +139,9 @@ func (a *invocation) cardRead(q app.CardRequest) int {
 		fmt.Fprintf(a.stdout, "%-11s %v\n", k+":", res[k])
 	}
 	if info.Genuine != nil {
-		fmt.Fprintln(a.stdout, a.genuineLine(info.Genuine))
+		fmt.Fprintln(a.stdout, a.words().Inspection(info.Genuine))
 	}
 	return exitOK
-}
-
-// genuineLine words what the card shows of the genuine-card check.
-func (a *invocation) genuineLine(in *genuine.Inspection) string {
-	if in.Problem != "" {
-		return a.t(msg{"真正性確認: 不可（%s）", "genuine-card check: would fail (%s)"}, in.Problem)
-	}
-	return a.t(msg{"真正性確認: 券面事項確認APあり、CVC %s 検証済み、生年月日照合の残り %d 回（照合には登録時の生年月日が必要）", "genuine-card check: card-surface applet present, CVC %s verified, date-of-birth key %d tries left (the full check needs the registered date of birth)"}, in.CVC, in.DOBTriesLeft)
 }
 
 func (a *invocation) pinStatus(q app.CardRequest) int {

@@ -21,15 +21,12 @@ var (
 
 func init() {
 	register(&command{
-		name:    "crl import",
-		summary: msg{"CRL（失効リスト）を取り込む", "import a CRL (revocation list)"},
-		usage:   "mykey crl import (FILE | URL) [--json]",
-		args:    "FILE | URL",
-		needs:   needCore,
-		desc: msg{
-			"DER 形式の CRL をファイルまたは URL から読み、信頼する CA の署名を確かめ、失効した発行番号だけを小さな索引にして保存します。CRL 番号が戻る（古い CRL）ときや、壊れている・署名が合わないときは取り込まず、前の索引をそのまま使います。数百万件でも 1 秒ほどで、メモリもわずかです。",
-			"Reads a DER CRL from a file or a URL, checks its signature against the trusted CAs, and keeps only the revoked serial numbers in a compact index. An older CRL (its number going backwards), a damaged file or a bad signature is refused and the previous index stays in use. Millions of entries take about a second and little memory.",
-		},
+		name:     "crl import",
+		summary:  msg{"CRL（失効リスト）を取り込む", "import a CRL (revocation list)"},
+		usage:    "mykey crl import (FILE | URL) [--json]",
+		args:     "FILE | URL",
+		needs:    needCore,
+		desc:     msg{"DER 形式の CRL をファイルまたは URL から読み、信頼する CA の署名を確かめ、失効した発行番号だけを小さな索引にして保存します。CRL 番号が戻る（古い CRL）ときや、壊れている・署名が合わないときは取り込まず、前の索引をそのまま使います。数百万件でも 1 秒ほどで、メモリもわずかです。", "Reads a DER CRL from a file or a URL, checks its signature against the trusted CAs, and keeps only the revoked serial numbers in a compact index. An older CRL (its number going backwards), a damaged file or a bad signature is refused and the previous index stays in use. Millions of entries take about a second and little memory."},
 		examples: []string{"mykey crl import auth.crl", "mykey crl import http://crl.example.jp/auth.crl --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -38,14 +35,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "crl status",
-		summary: msg{"取り込んだ CRL の状態", "show the imported CRLs"},
-		usage:   "mykey crl status [--json]",
-		needs:   needCore,
-		desc: msg{
-			"信頼する CA ごとに、取り込んだ CRL の発行日時、次回更新予定、件数、経過時間、古くなっていないかを表示します。",
-			"Shows, for each trusted CA, the imported CRL's issue time, next update, entries, age, and whether it is stale.",
-		},
+		name:     "crl status",
+		summary:  msg{"取り込んだ CRL の状態", "show the imported CRLs"},
+		usage:    "mykey crl status [--json]",
+		needs:    needCore,
+		desc:     msg{"信頼する CA ごとに、取り込んだ CRL の発行日時、次回更新予定、件数、経過時間、古くなっていないかを表示します。", "Shows, for each trusted CA, the imported CRL's issue time, next update, entries, age, and whether it is stale."},
 		examples: []string{"mykey crl status", "mykey crl status --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -54,15 +48,12 @@ func init() {
 	})
 
 	register(&command{
-		name:    "cert check",
-		summary: msg{"証明書の有効性と失効を確認する", "check a certificate's validity and revocation"},
-		usage:   "mykey cert check (FILE | --card [--reader NAME]) [--json]",
-		args:    "*",
-		needs:   needCore,
-		desc: msg{
-			"証明書ファイル、またはカードの利用者証明用電子証明書を、設定の方式（OCSP、CRL、OCSP がだめなら CRL）で確かめ、判定とその理由を表示します。有効なときだけ終了コード 0 です。",
-			"Checks a certificate file, or the card's user-identification certificate, with the configured method (OCSP, CRL, or OCSP then CRL) and shows the decision and why. Exits 0 only when the certificate is good.",
-		},
+		name:     "cert check",
+		summary:  msg{"証明書の有効性と失効を確認する", "check a certificate's validity and revocation"},
+		usage:    "mykey cert check (FILE | --card [--reader NAME]) [--json]",
+		args:     "*",
+		needs:    needCore,
+		desc:     msg{"証明書ファイル、またはカードの利用者証明用電子証明書を、設定の方式（OCSP、CRL、OCSP がだめなら CRL）で確かめ、判定とその理由を表示します。有効なときだけ終了コード 0 です。", "Checks a certificate file, or the card's user-identification certificate, with the configured method (OCSP, CRL, or OCSP then CRL) and shows the decision and why. Exits 0 only when the certificate is good."},
 		examples: []string{"mykey cert check user.der", "mykey cert check --card --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			card := fs.Bool("card", false, a.t(msg{"カードから読む", "read it from the card"}))
@@ -154,7 +145,7 @@ func (a *invocation) certCheck(args []string, card bool, q app.CardRequest) int 
 			fmt.Fprintln(a.stdout, "  "+d.Detail)
 		}
 		if onCard != nil {
-			fmt.Fprintln(a.stdout, a.genuineLine(onCard))
+			fmt.Fprintln(a.stdout, a.words().Inspection(onCard))
 		}
 	}
 	if !d.OK() {

@@ -28,15 +28,12 @@ var (
 
 func init() {
 	register(&command{
-		name:    "import links",
-		summary: msg{"マイキーIDと利用者番号の組を CSV から取り込む", "import (MyKey ID, patron number) pairs from CSV"},
-		usage:   "mykey import links FILE [--encoding auto|utf-8|cp932] [--dry-run] [--skip-invalid] [--json]",
-		args:    "FILE",
-		needs:   needRegistry,
-		desc: msg{
-			"CSV の各行（マイキーID, 利用者番号[, サービス]）で紐付けます。文字コードは UTF-8（BOM あり・なし）と Shift_JIS（CP932）を自動で判別し、改行は CRLF と LF、見出し行は英語でも日本語（マイキーID、利用者番号）でもなくてもよく、全角の数字や英字も受け付け、空行は無視します。既定では1行でも正しくなければ何も変えません（--skip-invalid で正しい行だけ取り込み）。正しくない行はすべて行・列・理由を表示します。同じファイルをもう一度取り込んでも何も変わりません。途中で止まっても登録簿は元のままです。",
-			"Links each CSV row (MyKey ID, patron number[, service]). UTF-8 with or without BOM and Shift_JIS (CP932) are detected; CRLF or LF; the header is optional, in English or Japanese (マイキーID, 利用者番号); full-width characters are accepted; blank lines are ignored. By default any invalid row aborts the whole import and nothing changes (--skip-invalid imports the valid rows). Every invalid row is listed with its line, column and reason. Importing the same file again changes nothing; an interrupted import leaves the registry as it was.",
-		},
+		name:     "import links",
+		summary:  msg{"マイキーIDと利用者番号の組を CSV から取り込む", "import (MyKey ID, patron number) pairs from CSV"},
+		usage:    "mykey import links FILE [--encoding auto|utf-8|cp932] [--dry-run] [--skip-invalid] [--json]",
+		args:     "FILE",
+		needs:    needRegistry,
+		desc:     msg{"CSV の各行（マイキーID, 利用者番号[, サービス]）で紐付けます。文字コードは UTF-8（BOM あり・なし）と Shift_JIS（CP932）を自動で判別し、改行は CRLF と LF、見出し行は英語でも日本語（マイキーID、利用者番号）でもなくてもよく、全角の数字や英字も受け付け、空行は無視します。既定では1行でも正しくなければ何も変えません（--skip-invalid で正しい行だけ取り込み）。正しくない行はすべて行・列・理由を表示します。同じファイルをもう一度取り込んでも何も変わりません。途中で止まっても登録簿は元のままです。", "Links each CSV row (MyKey ID, patron number[, service]). UTF-8 with or without BOM and Shift_JIS (CP932) are detected; CRLF or LF; the header is optional, in English or Japanese (マイキーID, 利用者番号); full-width characters are accepted; blank lines are ignored. By default any invalid row aborts the whole import and nothing changes (--skip-invalid imports the valid rows). Every invalid row is listed with its line, column and reason. Importing the same file again changes nothing; an interrupted import leaves the registry as it was."},
 		examples: []string{"mykey import links links.csv --dry-run", "mykey import links links.csv", "mykey import links links.csv --skip-invalid --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.importFlags(fs, batch.Auto)
@@ -46,15 +43,12 @@ func init() {
 	})
 
 	register(&command{
-		name:    "import patrons",
-		summary: msg{"図書館の利用者名簿を CSV から取り込む", "import the library's patron roster from CSV"},
-		usage:   "mykey import patrons FILE [--encoding auto|utf-8|cp932] [--dry-run] [--allow-shrink] [--service S] [--json]",
-		args:    "FILE",
-		needs:   needRegistry,
-		desc: msg{
-			"図書館システムから書き出した利用者名簿（利用者番号[, 状態, 有効期限]）を取り込み、そのサービスの名簿を置き換えます。名簿を取り込んだ後は、名簿にない利用者番号や、無効・期限切れの利用者番号は登録・紐付けできません（既存の紐付けはそのまま）。状態は active / inactive（有効 / 無効）、有効期限は 2027-03-31 の形です。文字コードや見出しの扱いは import links と同じで、1行でも正しくなければ何も変えません。",
-			"Imports the patron roster exported from the library system (patron number[, status, expiry]) and replaces that service's roster. From then on, registration and linking refuse patron numbers that are not on it, or are inactive or expired (existing links stay). Status is active / inactive (有効 / 無効); expiry looks like 2027-03-31. Encodings and headers as for import links; any invalid row aborts the import.",
-		},
+		name:     "import patrons",
+		summary:  msg{"図書館の利用者名簿を CSV から取り込む", "import the library's patron roster from CSV"},
+		usage:    "mykey import patrons FILE [--encoding auto|utf-8|cp932] [--dry-run] [--allow-shrink] [--service S] [--json]",
+		args:     "FILE",
+		needs:    needRegistry,
+		desc:     msg{"図書館システムから書き出した利用者名簿（利用者番号[, 状態, 有効期限]）を取り込み、そのサービスの名簿を置き換えます。名簿を取り込んだ後は、名簿にない利用者番号や、無効・期限切れの利用者番号は登録・紐付けできません（既存の紐付けはそのまま）。状態は active / inactive（有効 / 無効）、有効期限は 2027-03-31 の形です。文字コードや見出しの扱いは import links と同じで、1行でも正しくなければ何も変えません。", "Imports the patron roster exported from the library system (patron number[, status, expiry]) and replaces that service's roster. From then on, registration and linking refuse patron numbers that are not on it, or are inactive or expired (existing links stay). Status is active / inactive (有効 / 無効); expiry looks like 2027-03-31. Encodings and headers as for import links; any invalid row aborts the import."},
 		examples: []string{"mykey import patrons roster.csv --dry-run", "mykey import patrons roster.csv"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.importFlags(fs, batch.Auto)
@@ -64,15 +58,12 @@ func init() {
 	})
 
 	register(&command{
-		name:    "export links",
-		summary: msg{"紐付けを CSV に書き出す", "export the links to CSV"},
-		usage:   "mykey export links FILE [--encoding utf-8|cp932] [--service S] [--force]",
-		args:    "FILE",
-		needs:   needRegistry,
-		desc: msg{
-			"紐付け（マイキーID, 利用者番号, サービス）を Excel で開ける CSV に書き出します。既定は BOM 付き UTF-8、--encoding cp932 で Shift_JIS。= + - @ で始まるセルは数式として実行されないよう先頭に ' を付けます。",
-			"Writes the links (MyKey ID, patron number, service) as a CSV that Excel opens safely: UTF-8 with BOM by default, Shift_JIS with --encoding cp932. Cells starting with = + - @ get a leading ' so they are never run as formulas.",
-		},
+		name:     "export links",
+		summary:  msg{"紐付けを CSV に書き出す", "export the links to CSV"},
+		usage:    "mykey export links FILE [--encoding utf-8|cp932] [--service S] [--force]",
+		args:     "FILE",
+		needs:    needRegistry,
+		desc:     msg{"紐付け（マイキーID, 利用者番号, サービス）を Excel で開ける CSV に書き出します。既定は BOM 付き UTF-8、--encoding cp932 で Shift_JIS。= + - @ で始まるセルは数式として実行されないよう先頭に ' を付けます。", "Writes the links (MyKey ID, patron number, service) as a CSV that Excel opens safely: UTF-8 with BOM by default, Shift_JIS with --encoding cp932. Cells starting with = + - @ get a leading ' so they are never run as formulas."},
 		examples: []string{"mykey export links links.csv", "mykey export links links-sjis.csv --encoding cp932"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			q := a.importFlags(fs, batch.UTF8)

@@ -63,14 +63,11 @@ func (a *invocation) readPIN(fromStdin bool, prompt string) ([]byte, error) {
 
 func init() {
 	register(&command{
-		name:    "register",
-		summary: msg{"カードを登録する（暗証番号が必要）", "register a card (the PIN is needed)"},
-		usage:   "mykey register [--patron N] [--mykey-id ID] [--dob YYYYMMDD] [--reader NAME] [--pin-stdin] [--force-last-try] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"窓口でカードを登録します。証明書を確かめ、暗証番号の残り回数を表示し、利用者が暗証番号（数字4桁、画面に出ません）を入力すると、カードに乱数へ署名させて本物のカードであることを確かめます。そのうえでマイキーIDを発行し（登録済みのカードならそのIDを、更新されたカードなら --mykey-id か --patron の利用者のIDを使い続けます）、--patron があれば紐付けます。真正性確認（genuine.mode）のため、券面事項入力補助用の暗証番号（利用者証明用と異なることがあります）でカードから生年月日を読むか、--dob で券面の生年月日を受け取り、カードで照合して暗号化して保存します。残り1回のときは --force-last-try がない限り暗証番号を送りません。失敗したときは登録簿を変えません。暗証番号は記録も保存もしません。",
-			"Registers a card at the counter: checks the certificate, shows the PIN tries left, takes the PIN (4 digits, not echoed), has the card sign a random challenge to prove it is genuine, then mints a MyKey ID (or keeps the card's, or, for a renewed card, the one named by --mykey-id or --patron) and links --patron. For the genuine-card check (genuine.mode) it reads the date of birth from the card with the input-assist PIN (which may differ from the JPKI PIN), or takes it from the card face with --dob, confirms it on the card and keeps it sealed. With one try left the PIN is not sent without --force-last-try. A failure leaves the registry unchanged. The PIN is never logged or stored.",
-		},
+		name:     "register",
+		summary:  msg{"カードを登録する（暗証番号が必要）", "register a card (the PIN is needed)"},
+		usage:    "mykey register [--patron N] [--mykey-id ID] [--dob YYYYMMDD] [--reader NAME] [--pin-stdin] [--force-last-try] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"窓口でカードを登録します。証明書を確かめ、暗証番号の残り回数を表示し、利用者が暗証番号（数字4桁、画面に出ません）を入力すると、カードに乱数へ署名させて本物のカードであることを確かめます。そのうえでマイキーIDを発行し（登録済みのカードならそのIDを、更新されたカードなら --mykey-id か --patron の利用者のIDを使い続けます）、--patron があれば紐付けます。真正性確認（genuine.mode）のため、券面事項入力補助用の暗証番号（利用者証明用と異なることがあります）でカードから生年月日を読むか、--dob で券面の生年月日を受け取り、カードで照合して暗号化して保存します。残り1回のときは --force-last-try がない限り暗証番号を送りません。失敗したときは登録簿を変えません。暗証番号は記録も保存もしません。", "Registers a card at the counter: checks the certificate, shows the PIN tries left, takes the PIN (4 digits, not echoed), has the card sign a random challenge to prove it is genuine, then mints a MyKey ID (or keeps the card's, or, for a renewed card, the one named by --mykey-id or --patron) and links --patron. For the genuine-card check (genuine.mode) it reads the date of birth from the card with the input-assist PIN (which may differ from the JPKI PIN), or takes it from the card face with --dob, confirms it on the card and keeps it sealed. With one try left the PIN is not sent without --force-last-try. A failure leaves the registry unchanged. The PIN is never logged or stored."},
 		examples: []string{"mykey register --patron 12345678", "mykey register --mykey-id 7K3M9QXF", "mykey register --patron 12345678 --dob 19800217", "printf '1234\\n5678\\n' | mykey register --pin-stdin --patron 12345678 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)

@@ -116,14 +116,11 @@ func (a *invocation) link(c *command, s *app.Selector, replace bool) int {
 
 func init() {
 	register(&command{
-		name:    "id new",
-		summary: msg{"新しいマイキーIDを発行して登録する", "mint and register new MyKey IDs"},
-		usage:   "mykey id new [--count N] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"乱数から新しいマイキーID（8文字、最後の1文字は検査文字）を発行し、登録簿に記録します。通常はカード登録（mykey register）が自動で発行します。",
-			"Mints new random MyKey IDs (8 symbols, the last one a check character) and records them in the registry. Card registration (mykey register) normally does this itself.",
-		},
+		name:     "id new",
+		summary:  msg{"新しいマイキーIDを発行して登録する", "mint and register new MyKey IDs"},
+		usage:    "mykey id new [--count N] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"乱数から新しいマイキーID（8文字、最後の1文字は検査文字）を発行し、登録簿に記録します。通常はカード登録（mykey register）が自動で発行します。", "Mints new random MyKey IDs (8 symbols, the last one a check character) and records them in the registry. Card registration (mykey register) normally does this itself."},
 		examples: []string{"mykey id new", "mykey id new --count 3 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			count := fs.Int("count", 1, a.t(msg{"発行する数 `N`（1〜1000）", "how many to mint, `N` (1 to 1000)"}))
@@ -139,14 +136,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "id check",
-		summary: msg{"マイキーIDの書式と検査文字を確かめる", "check the form and check character of MyKey IDs"},
-		usage:   "mykey id check [--json] ID...",
-		args:    "ID...",
-		desc: msg{
-			"マイキーIDの書式と検査文字を確かめます（登録簿は見ません）。小文字、全角文字、空白やハイフンは受け付けます。1つでも誤りがあれば終了コード 2 です。",
-			"Checks the form and check character of MyKey IDs, without looking at the registry. Lower case, full-width characters, spaces and hyphens are accepted. Exits with 2 if any is invalid.",
-		},
+		name:     "id check",
+		summary:  msg{"マイキーIDの書式と検査文字を確かめる", "check the form and check character of MyKey IDs"},
+		usage:    "mykey id check [--json] ID...",
+		args:     "ID...",
+		desc:     msg{"マイキーIDの書式と検査文字を確かめます（登録簿は見ません）。小文字、全角文字、空白やハイフンは受け付けます。1つでも誤りがあれば終了コード 2 です。", "Checks the form and check character of MyKey IDs, without looking at the registry. Lower case, full-width characters, spaces and hyphens are accepted. Exits with 2 if any is invalid."},
 		examples: []string{"mykey id check 7K3M9QXF", "mykey id check 7k3m-9qxf --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -183,14 +177,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "audit verify",
-		summary: msg{"監査ログが改ざんされていないか確かめる", "check that the audit log was not tampered with"},
-		usage:   "mykey audit verify [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"監査ログの各記録は、前の記録を含めたハッシュで連鎖しています。最初の記録から連鎖をたどり、mykey の外で書き換え・削除・挿入された記録があれば、最初に連鎖が切れた番号を示して終了コード 1 で終わります。",
-			"Every audit entry carries a hash that covers the entry before it. This follows the chain from the first entry; if an entry was changed, removed or inserted outside mykey it names the first entry where the chain breaks and exits with 1.",
-		},
+		name:     "audit verify",
+		summary:  msg{"監査ログが改ざんされていないか確かめる", "check that the audit log was not tampered with"},
+		usage:    "mykey audit verify [--json]",
+		needs:    needRegistry,
+		desc:     msg{"監査ログの各記録は、前の記録を含めたハッシュで連鎖しています。最初の記録から連鎖をたどり、mykey の外で書き換え・削除・挿入された記録があれば、最初に連鎖が切れた番号を示して終了コード 1 で終わります。", "Every audit entry carries a hash that covers the entry before it. This follows the chain from the first entry; if an entry was changed, removed or inserted outside mykey it names the first entry where the chain breaks and exits with 1."},
 		examples: []string{"mykey audit verify", "mykey audit verify --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
@@ -199,40 +190,31 @@ func init() {
 	})
 
 	register(&command{
-		name:    "link",
-		summary: msg{"マイキーIDと利用者番号を紐付ける", "link a MyKey ID to a patron number"},
-		usage:   "mykey link --mykey-id ID --patron N [--service S] [--replace] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"マイキーIDを利用者番号に紐付けます。1つのマイキーIDには1つの利用者番号、1つの利用者番号には1つのマイキーIDです（サービスごと）。既に別の相手と紐付いていれば失敗します。--replace を付けると古い紐付けを外して付け替えます。監査ログに記録されます。",
-			"Links a MyKey ID to a patron number: one patron number per MyKey ID and one MyKey ID per patron number, per service. Fails if either is already linked elsewhere; --replace removes the old links and relinks. Recorded in the audit log.",
-		},
+		name:     "link",
+		summary:  msg{"マイキーIDと利用者番号を紐付ける", "link a MyKey ID to a patron number"},
+		usage:    "mykey link --mykey-id ID --patron N [--service S] [--replace] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"マイキーIDを利用者番号に紐付けます。1つのマイキーIDには1つの利用者番号、1つの利用者番号には1つのマイキーIDです（サービスごと）。既に別の相手と紐付いていれば失敗します。--replace を付けると古い紐付けを外して付け替えます。監査ログに記録されます。", "Links a MyKey ID to a patron number: one patron number per MyKey ID and one MyKey ID per patron number, per service. Fails if either is already linked elsewhere; --replace removes the old links and relinks. Recorded in the audit log."},
 		examples: []string{"mykey link --mykey-id 7K3M9QXF --patron 12345678", "mykey link --mykey-id 7K3M9QXF --patron 87654321 --replace --json"},
 		setup:    linkSetup("link", false),
 	})
 
 	register(&command{
-		name:    "relink",
-		summary: msg{"紐付けを付け替える（link --replace と同じ）", "relink (the same as link --replace)"},
-		usage:   "mykey relink --mykey-id ID --patron N [--service S] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"マイキーIDを利用者番号に紐付け、どちらかの古い紐付けがあれば外します。利用者番号が変わったとき（図書館カードの再発行）や、別のマイキーIDに移すときに使います。監査ログに記録されます。",
-			"Links a MyKey ID to a patron number, removing either one's old link: for a patron number that changed (a reissued library card) or moved to another MyKey ID. Recorded in the audit log.",
-		},
+		name:     "relink",
+		summary:  msg{"紐付けを付け替える（link --replace と同じ）", "relink (the same as link --replace)"},
+		usage:    "mykey relink --mykey-id ID --patron N [--service S] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"マイキーIDを利用者番号に紐付け、どちらかの古い紐付けがあれば外します。利用者番号が変わったとき（図書館カードの再発行）や、別のマイキーIDに移すときに使います。監査ログに記録されます。", "Links a MyKey ID to a patron number, removing either one's old link: for a patron number that changed (a reissued library card) or moved to another MyKey ID. Recorded in the audit log."},
 		examples: []string{"mykey relink --mykey-id 7K3M9QXF --patron 87654321"},
 		setup:    linkSetup("relink", true),
 	})
 
 	register(&command{
-		name:    "unlink",
-		summary: msg{"紐付けを解除する", "remove a link"},
-		usage:   "mykey unlink (--mykey-id ID | --patron N) [--service S] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"マイキーIDまたは利用者番号の紐付けを解除します。マイキーID自体と証明書の登録は残ります。監査ログに記録されます。",
-			"Removes the link of a MyKey ID or of a patron number. The MyKey ID and its certificates stay registered. Recorded in the audit log.",
-		},
+		name:     "unlink",
+		summary:  msg{"紐付けを解除する", "remove a link"},
+		usage:    "mykey unlink (--mykey-id ID | --patron N) [--service S] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"マイキーIDまたは利用者番号の紐付けを解除します。マイキーID自体と証明書の登録は残ります。監査ログに記録されます。", "Removes the link of a MyKey ID or of a patron number. The MyKey ID and its certificates stay registered. Recorded in the audit log."},
 		examples: []string{"mykey unlink --mykey-id 7K3M9QXF", "mykey unlink --patron 12345678 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
@@ -241,14 +223,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "lookup",
-		summary: msg{"マイキーIDまたは利用者番号を調べる", "look up a MyKey ID or a patron number"},
-		usage:   "mykey lookup (--mykey-id ID | --patron N) [--service S] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"マイキーIDから利用者番号を、または利用者番号からマイキーIDを調べます。見つからなければ終了コード 3 です。照会は監査ログに記録されます。",
-			"Finds the patron number of a MyKey ID, or the MyKey ID of a patron number. Exits with 3 if there is none. Lookups are recorded in the audit log.",
-		},
+		name:     "lookup",
+		summary:  msg{"マイキーIDまたは利用者番号を調べる", "look up a MyKey ID or a patron number"},
+		usage:    "mykey lookup (--mykey-id ID | --patron N) [--service S] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"マイキーIDから利用者番号を、または利用者番号からマイキーIDを調べます。見つからなければ終了コード 3 です。照会は監査ログに記録されます。", "Finds the patron number of a MyKey ID, or the MyKey ID of a patron number. Exits with 3 if there is none. Lookups are recorded in the audit log."},
 		examples: []string{"mykey lookup --mykey-id 7K3M9QXF", "mykey lookup --patron 12345678 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			s := a.selectorFlags(fs)
@@ -257,14 +236,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "list",
-		summary: msg{"登録されているマイキーIDの一覧", "list the registered MyKey IDs"},
-		usage:   "mykey list [--service S] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"登録されているすべてのマイキーIDを、紐付いた利用者番号とともに登録順に表示します。一覧の表示は監査ログに記録されます。",
-			"Lists every registered MyKey ID in order of registration, with its patron number. Listing is recorded in the audit log.",
-		},
+		name:     "list",
+		summary:  msg{"登録されているマイキーIDの一覧", "list the registered MyKey IDs"},
+		usage:    "mykey list [--service S] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"登録されているすべてのマイキーIDを、紐付いた利用者番号とともに登録順に表示します。一覧の表示は監査ログに記録されます。", "Lists every registered MyKey ID in order of registration, with its patron number. Listing is recorded in the audit log."},
 		examples: []string{"mykey list", "mykey list --json > registry.json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			service := fs.String("service", "", a.t(mFlagService))
@@ -274,14 +250,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "audit",
-		summary: msg{"監査ログを表示する", "show the audit log"},
-		usage:   "mykey audit [--since T] [--limit N] [--json]",
-		needs:   needRegistry,
-		desc: msg{
-			"監査ログ（いつ、誰が、何を、どのマイキーIDに、結果）を古い順に表示します。利用者番号や発行番号は記録されません。",
-			"Shows the audit log (when, which OS user, what, which MyKey ID, outcome), oldest first. Patron numbers and issuance numbers are never recorded.",
-		},
+		name:     "audit",
+		summary:  msg{"監査ログを表示する", "show the audit log"},
+		usage:    "mykey audit [--since T] [--limit N] [--json]",
+		needs:    needRegistry,
+		desc:     msg{"監査ログ（いつ、誰が、何を、どのマイキーIDに、結果）を古い順に表示します。利用者番号や発行番号は記録されません。", "Shows the audit log (when, which OS user, what, which MyKey ID, outcome), oldest first. Patron numbers and issuance numbers are never recorded."},
 		examples: []string{"mykey audit", "mykey audit --since 2026-11-01 --limit 0 --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			limit := fs.Int("limit", 100, a.t(msg{"表示する件数 `N`（0 ならすべて）", "show the newest `N` entries (0: all)"}))

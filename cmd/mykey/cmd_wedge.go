@@ -35,14 +35,11 @@ func windowJSON(w keyboardwedge.Window) map[string]any {
 
 func init() {
 	register(&command{
-		name:    "wedge test",
-		summary: msg{"設定どおりにキー入力を試す", "type a test text through the configured wedge"},
-		usage:   "mykey wedge test --text T [--after DURATION] [--json]",
-		needs:   needCore,
-		desc: msg{
-			"窓口の設定用です。T を設定の書式（wedge.template）と入力先の制限（wedge.allow_exe, wedge.allow_title）のとおりに、フォーカスのあるウィンドウへキー入力します。--after の間に入力先をクリックしてください。許可されていないウィンドウには入力しません。",
-			"For setting up a desk: types T through the configured template (wedge.template) and target allowlist (wedge.allow_exe, wedge.allow_title) into the focused window. Click into the target during --after. Windows not allowed receive nothing.",
-		},
+		name:     "wedge test",
+		summary:  msg{"設定どおりにキー入力を試す", "type a test text through the configured wedge"},
+		usage:    "mykey wedge test --text T [--after DURATION] [--json]",
+		needs:    needCore,
+		desc:     msg{"窓口の設定用です。T を設定の書式（wedge.template）と入力先の制限（wedge.allow_exe, wedge.allow_title）のとおりに、フォーカスのあるウィンドウへキー入力します。--after の間に入力先をクリックしてください。許可されていないウィンドウには入力しません。", "For setting up a desk: types T through the configured template (wedge.template) and target allowlist (wedge.allow_exe, wedge.allow_title) into the focused window. Click into the target during --after. Windows not allowed receive nothing."},
 		examples: []string{"mykey wedge test --text 12345678", "mykey wedge test --text 12345678 --after 5s --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			text := fs.String("text", "", a.t(msg{"入力する文字 `T`（数字、英字、-）", "`T`ext to type (digits, letters, -)"}))
@@ -58,14 +55,11 @@ func init() {
 	})
 
 	register(&command{
-		name:    "wedge focus",
-		summary: msg{"フォーカスのあるウィンドウを表示する", "show the window that has keyboard focus"},
-		usage:   "mykey wedge focus [--after DURATION] [--json]",
-		needs:   needCore,
-		desc: msg{
-			"キー入力を受けるウィンドウのプログラム名、タイトル、PID を表示します。設定の wedge.allow_exe と wedge.allow_title を書くときに使います。--after の間に図書館システムの入力欄をクリックしてください。",
-			"Shows the program name, title and PID of the window that receives keys, for writing wedge.allow_exe and wedge.allow_title. Click into the library system's input field during --after.",
-		},
+		name:     "wedge focus",
+		summary:  msg{"フォーカスのあるウィンドウを表示する", "show the window that has keyboard focus"},
+		usage:    "mykey wedge focus [--after DURATION] [--json]",
+		needs:    needCore,
+		desc:     msg{"キー入力を受けるウィンドウのプログラム名、タイトル、PID を表示します。設定の wedge.allow_exe と wedge.allow_title を書くときに使います。--after の間に図書館システムの入力欄をクリックしてください。", "Shows the program name, title and PID of the window that receives keys, for writing wedge.allow_exe and wedge.allow_title. Click into the library system's input field during --after."},
 		examples: []string{"mykey wedge focus --after 5s", "mykey wedge focus --json"},
 		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
 			after := fs.Duration("after", 0, a.t(msg{"調べるまでの待ち時間 `DURATION`", "pause before looking, `DURATION`"}))

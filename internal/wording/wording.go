@@ -341,6 +341,26 @@ func (l Lang) genuineFailure(err error) (Failure, bool) {
 	return Failure{}, false
 }
 
+// Inspection words what a card shows of the genuine-card check.
+func (l Lang) Inspection(in *genuine.Inspection) string {
+	if in.Problem != "" {
+		return l.T(Msg{"真正性確認: 不可（%s）", "genuine-card check: would fail (%s)"}, in.Problem)
+	}
+	return l.T(Msg{"真正性確認: 券面事項確認APあり、CVC %s 検証済み、生年月日照合の残り %d 回（照合には登録時の生年月日が必要）", "genuine-card check: card-surface applet present, CVC %s verified, date-of-birth key %d tries left (the full check needs the registered date of birth)"}, in.CVC, in.DOBTriesLeft)
+}
+
+// GenuineCount words how many links of the genuine-card check's mode lack
+// its data.
+func (l Lang) GenuineCount(mode string, n store.GenuineCount) string {
+	return l.T(Msg{"真正性確認（%s）: 紐付け %d 件、情報なし %d 件", "genuine-card check (%s): %d links, %d lacking the data"}, mode, n.Linked, n.Missing)
+}
+
+// GenuineMissing warns, as the desk starts, of links that lack the data.
+func (l Lang) GenuineMissing(n store.GenuineCount) string {
+	return l.T(Msg{"注意: 紐付け %[2]d 件のうち %[1]d 件は真正性確認の情報がなく、かざしても入力されません。窓口で mykey register をやり直してください。",
+		"note: %[1]d of %[2]d linked cards lack the genuine-card data and type nothing when held up; register them again at the counter (mykey register)."}, n.Missing, n.Linked)
+}
+
 var OutcomeText = map[desk.Outcome]Msg{
 	desk.NotGenuine:     genuineText["not-genuine"],
 	desk.Cloned:         genuineText["cloned-card"],
