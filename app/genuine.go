@@ -67,6 +67,16 @@ func (a *App) GenuineChecker(keys genuine.Keys) (*genuine.Checker, error) {
 	return chk, nil
 }
 
+// CheckGenuine checks every configured CVC CA key file as the desk will
+// load it (none configured is not a problem here: the desk says so).
+func (a *App) CheckGenuine() []config.Problem {
+	var ce *config.Error
+	if _, err := a.GenuineChecker(nil); errors.As(err, &ce) {
+		return ce.Problems
+	}
+	return nil
+}
+
 // GenuineCount counts the linked MyKey IDs of service that still lack what
 // the configured genuine-card check needs: those cards are refused at the
 // desk until registered again.

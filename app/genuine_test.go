@@ -7,8 +7,8 @@ import (
 	"github.com/rs/zerolog"
 	"math/rand/v2"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio"

@@ -11,9 +11,9 @@ import (
 	"github.com/mykey-jp/mykey/cardio/pcsc"
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/genuine"
+	"github.com/mykey-jp/mykey/internal/pcsctest"
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/keyid"
-	"github.com/mykey-jp/mykey/internal/pcsctest"
 )
 
 // BenchmarkRead measures one PIN-less read of the user-identification

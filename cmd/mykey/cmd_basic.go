@@ -104,11 +104,14 @@ func (a *invocation) checkAnchors() error {
 	if err != nil {
 		return err
 	}
-	if probs := core.CheckAnchors(); len(probs) > 0 {
+	if probs := append(core.CheckAnchors(), core.CheckGenuine()...); len(probs) > 0 {
 		return &config.Error{Problems: probs}
 	}
 	if len(core.Config.Revocation.TrustAnchors) == 0 && !a.json {
 		fmt.Fprintln(a.stderr, a.t(mNoAnchorsYet))
+	}
+	if g := core.Config.Genuine; g.Mode != "off" && len(g.Authorities) == 0 && !a.json {
+		fmt.Fprintln(a.stderr, a.words().Explain(app.ErrNoAuthorities, "").Text)
 	}
 	return nil
 }
