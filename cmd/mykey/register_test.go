@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
@@ -178,5 +179,26 @@ func TestGenuineRegisterThroughPCSCD(t *testing.T) {
 	out, _, _ := cli(t, "audit", "--json")
 	if !strings.Contains(out, `"outcome": "dob-locked"`) || strings.Contains(out, testcard.DOB) || strings.Contains(out, "19800218") {
 		t.Errorf("audit:\n%s", out)
+	}
+
+	// Mode card-key end to end: registering again keeps the card key; mykey
+	// run types the genuine card (to stdout here) and refuses another chip.
+	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q]\n[wedge]\noutput = \"stdout\"\n%s",
+		filepath.Join(pki, "ca-2023.der"), testcard.ConfigTOML(pki, "card-key")))
+	if m, errs := reg(good, "1234\n", "--patron", "12345678", "--dob", testcard.DOB); m["genuine"] != true {
+		t.Fatalf("register in mode card-key: %v %s", m, errs)
+	}
+	svc := startService(t, nil)
+	time.Sleep(500 * time.Millisecond) // the service finds the readers
+	for _, tt := range []struct {
+		card    *fixtureCard
+		outcome string
+	}{{good, "typed"}, {newFixtureCard(t, "user", vcard.Faults{}, testcard.OtherCard), "cloned-card"}} {
+		tt.card.insert(pcsctest.Addr(0, 0))
+		if st := svc.next(t); st["outcome"] != tt.outcome {
+			t.Errorf("mode card-key: %v, want %s", st, tt.outcome)
+		}
+		tt.card.remove()
+		waitCard(t, false)
 	}
 }
