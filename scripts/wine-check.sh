@@ -39,7 +39,8 @@ step "CLI: version, config, id, link and lookup with Japanese text"
 wine dist/mykey.exe version | grep -q 'windows/amd64' || fail "version"
 wine dist/mykey.exe config init --path 'C:\mk\commented.toml' >/dev/null
 wine dist/mykey.exe --config 'C:\mk\commented.toml' config check >/dev/null || fail "config check of the commented template"
-printf '[database]\npath = "C:/mk/registry.db"\n[revocation]\ntrust_anchors = ["C:/mk/ca.der"]\n[log]\ndir = "C:/mk/logs"\n' > "$C/mk/mykey.toml"
+cp testdata/pki/cvc-ca-test.pem "$C/mk/cvc-ca-test.pem"
+printf '[database]\npath = "C:/mk/registry.db"\n[revocation]\ntrust_anchors = ["C:/mk/ca.der"]\n[log]\ndir = "C:/mk/logs"\n[genuine]\nauthorities = ["6000023/001=C:/mk/cvc-ca-test.pem"]\ntest_keys = true\n' > "$C/mk/mykey.toml"
 M config check >/dev/null || { M config check; fail "config check"; }
 id="$(M id new --json | grep -o '"[0-9A-Z]\{8\}"' | tr -d '"')"
 [ -n "$id" ] || fail "id new"
