@@ -1,10 +1,11 @@
 // Package desk is the pipeline at the library desk: when a card is held on a
 // reader it reads the user-identification certificate without a PIN, checks
 // it with the revocation policy, turns its issuance number into the keyed
-// pseudonym, finds the MyKey ID and the linked patron number, and types the
-// number through the keyboard wedge. Nothing is typed unless every step
-// succeeded; every tap ends in a Status with a distinct Outcome, and an
-// audit record without personal data.
+// pseudonym, finds the MyKey ID and the linked patron number, confirms in
+// the same card connection that the card is a genuine My Number Card
+// (package genuine), and types the number through the keyboard wedge.
+// Nothing is typed unless every step succeeded; every tap ends in a Status
+// with a distinct Outcome, and an audit record without personal data.
 package desk
 
 import (
