@@ -69,9 +69,11 @@ service = "library"
 # Patron number format (regular expression), checked after NFKC (full-width
 # digits become ASCII).
 pattern = '^[0-9]{4,16}$'
-# チェックディジット方式: "none", "mod10"（重み3-1, JAN式）, "mod11"（重み2-7）, "luhn"
-# Check digit: "none", "mod10" (weights 3-1, as JAN), "mod11" (weights 2-7),
-# "luhn".
+# 利用者番号の末尾のチェックディジットの方式: "none", "mod10"（M10W31、重み3-1、JAN式）,
+# "mod11"（重み2-7）, "luhn"（M10W21 分割）, "m10w21"（M10W21 一括）, "mod7"（7DR）
+# Check digit at the end of patron numbers: "none", "mod10" (M10W31, weights
+# 3-1, as JAN), "mod11" (weights 2-7), "luhn" (M10W21 split), "m10w21"
+# (M10W21 whole products), "mod7" (7DR, the remainder by 7).
 check_digit = "none"
 
 [readers]

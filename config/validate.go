@@ -33,8 +33,9 @@ func (c *Config) validate() []Problem {
 	if c.Patron.Service == "" || len(c.Patron.Service) > 64 {
 		bad("patron.service", "must be 1 to 64 characters")
 	}
-	oneOf("patron.check_digit", c.Patron.CheckDigit, "none", "mod10", "mod11", "luhn")
-	if _, err := keyid.NewPatronRule(c.Patron.Pattern, keyid.CheckDigit(c.Patron.CheckDigit)); err != nil && slices.Contains([]string{"none", "mod10", "mod11", "luhn"}, c.Patron.CheckDigit) {
+	if _, err := keyid.ParseCheckDigit(c.Patron.CheckDigit); err != nil {
+		bad("patron.check_digit", "%v", err)
+	} else if _, err := keyid.NewPatronRule(c.Patron.Pattern, keyid.CheckDigit(c.Patron.CheckDigit)); err != nil {
 		bad("patron.pattern", "%v", err)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -28,12 +29,40 @@ const (
 	// digit; check = 11 - (sum mod 11), where a remainder of 0 or 1 gives 0
 	// (the common Japanese convention, which needs no 'X').
 	CheckMod11 CheckDigit = "mod11"
-	// CheckLuhn: the Luhn algorithm (modulus 10, weights 2,1 with digit sums).
+	// CheckLuhn: the Luhn algorithm (modulus 10, weights 2,1 with digit sums;
+	// NW-7 label printers call it "M10W21 分割").
 	CheckLuhn CheckDigit = "luhn"
+	// CheckM10W21: modulus 10, weights 2,1,2,1… from the rightmost data
+	// digit, products summed whole ("M10W21 一括"); check = (10 - sum mod
+	// 10) mod 10.
+	CheckM10W21 CheckDigit = "m10w21"
+	// CheckMod7: the remainder of the number divided by 7 ("7DR", as NW-7
+	// numbering uses).
+	CheckMod7 CheckDigit = "mod7"
 )
 
 // CheckDigits lists the schemes in the order they are documented.
-var CheckDigits = []CheckDigit{CheckNone, CheckMod10, CheckMod11, CheckLuhn}
+var CheckDigits = []CheckDigit{CheckNone, CheckMod10, CheckMod11, CheckLuhn, CheckM10W21, CheckMod7}
+
+// CheckDigitNames are other names of the schemes, as label printers and
+// barcode readers call them.
+var CheckDigitNames = map[string]CheckDigit{"m10w31": CheckMod10, "7dr": CheckMod7}
+
+// ParseCheckDigit returns the scheme named s (a scheme or one of its other
+// names, any case; empty means none).
+func ParseCheckDigit(s string) (CheckDigit, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return CheckNone, nil
+	}
+	if c, ok := CheckDigitNames[s]; ok {
+		return c, nil
+	}
+	if c := CheckDigit(s); slices.Contains(CheckDigits, c) {
+		return c, nil
+	}
+	return "", fmt.Errorf("unknown check-digit scheme %q (want one of %v, or m10w31, 7dr)", s, CheckDigits)
+}
 
 // ErrInvalidPatron is the sentinel every patron-number error unwraps to.
 var ErrInvalidPatron = errors.New("invalid patron number")
@@ -94,13 +123,9 @@ func NewPatronRule(pattern string, check CheckDigit) (*PatronRule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling patron pattern: %w", err)
 	}
-	if check == "" {
-		check = CheckNone
-	}
-	switch check {
-	case CheckNone, CheckMod10, CheckMod11, CheckLuhn:
-	default:
-		return nil, fmt.Errorf("unknown check-digit scheme %q (want none, mod10, mod11 or luhn)", check)
+	check, err = ParseCheckDigit(string(check))
+	if err != nil {
+		return nil, err
 	}
 	return &PatronRule{pattern: re, check: check}, nil
 }
@@ -137,6 +162,13 @@ func (r *PatronRule) Check(s string) (string, error) {
 // CheckDigitFor returns the check digit that scheme appends to the decimal
 // digits data. data must consist of ASCII digits only.
 func CheckDigitFor(scheme CheckDigit, data string) byte {
+	if scheme == CheckMod7 { // long division: any length
+		r := 0
+		for i := 0; i < len(data); i++ {
+			r = (r*10 + int(data[i]-'0')) % 7
+		}
+		return byte('0' + r)
+	}
 	sum := 0
 	// i counts positions from the rightmost data digit, starting at 0.
 	for i := 0; i < len(data); i++ {
@@ -155,11 +187,15 @@ func CheckDigitFor(scheme CheckDigit, data string) byte {
 					d -= 9
 				}
 			}
+		case CheckM10W21:
+			if i%2 == 0 {
+				d *= 2
+			}
 		}
 		sum += d
 	}
 	switch scheme {
-	case CheckMod10, CheckLuhn:
+	case CheckMod10, CheckLuhn, CheckM10W21:
 		return byte('0' + (10-sum%10)%10)
 	case CheckMod11:
 		r := sum % 11

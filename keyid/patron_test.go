@@ -2,6 +2,7 @@ package keyid
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 )
@@ -110,4 +111,93 @@ func TestPseudonym(t *testing.T) {
 	if len(a1.String()) != 64 || len(a1.Short()) != 12 {
 		t.Errorf("String %q Short %q", a1, a1.Short())
 	}
+}
+
+// TestCheckDigitPublishedExamples computes check digits of examples that
+// barcode references publish (the data, then the digit they give).
+func TestCheckDigitPublishedExamples(t *testing.T) {
+	for _, tt := range []struct {
+		scheme string
+		data   string
+		want   byte
+	}{
+		{"m10w31", "491234567890", '4'},  // JAN-13, weights 3,1
+		{"m10w31", "1456995111617", '6'}, // ITF-14
+		{"m10w31", "400763000011", '6'},  // EAN-13
+		{"m10w31", "4972253", '6'},       // JAN-8
+		{"luhn", "12345678", '2'},        // NW-7 "M10W21 分割"
+		{"luhn", "7992739871", '3'},      // the textbook Luhn example
+		{"m10w21", "12345678", '4'},      // NW-7 "M10W21 一括"
+		{"7dr", "99991234567", '0'},      // NW-7 "7DR": the number mod 7
+	} {
+		scheme, err := ParseCheckDigit(tt.scheme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := CheckDigitFor(scheme, tt.data); got != tt.want {
+			t.Errorf("%s(%s) = %c, want %c", tt.scheme, tt.data, got, tt.want)
+		}
+	}
+}
+
+// TestMod7LongNumbers: mod7 is the remainder for numbers of any length
+// (long division), as math/big computes it.
+func TestMod7LongNumbers(t *testing.T) {
+	for _, n := range []string{"0", "6", "7", "12345678", "99991234567", "123456789012345678901234567890"} {
+		b, _ := new(big.Int).SetString(n, 10)
+		want := byte('0' + new(big.Int).Mod(b, big.NewInt(7)).Int64())
+		if got := CheckDigitFor(CheckMod7, n); got != want {
+			t.Errorf("mod7(%s) = %c, want %c", n, got, want)
+		}
+	}
+}
+
+// TestCheckDigitSingleErrors changes every digit of many numbers to every
+// other digit and counts the changes each scheme misses. M10W31 and Luhn
+// miss none; the others miss exactly what their arithmetic says: M10W21
+// 一括 a change by 5 where the weight is 2 (2 × 5 ≡ 0 mod 10), mod7 a change
+// by 7 (0↔7, 1↔8, 2↔9), mod11 only where two remainders share the digit 0.
+func TestCheckDigitSingleErrors(t *testing.T) {
+	for _, scheme := range CheckDigits[1:] {
+		missed, total := 0, 0
+		for n := 0; n < 20000; n += 7 {
+			data := []byte(fmt.Sprintf("%08d", n*4999%100000000))
+			check := CheckDigitFor(scheme, string(data))
+			for pos := range data {
+				orig := data[pos]
+				for d := byte('0'); d <= '9'; d++ {
+					if d == orig {
+						continue
+					}
+					data[pos] = d
+					total++
+					if CheckDigitFor(scheme, string(data)) == check {
+						missed++
+						delta := int(d) - int(orig)
+						fromRight := len(data) - 1 - pos
+						ok := scheme == CheckM10W21 && (delta == 5 || delta == -5) && fromRight%2 == 0 ||
+							scheme == CheckMod7 && (delta == 7 || delta == -7) ||
+							scheme == CheckMod11 && mod11Rem(string(data)) <= 1 && mod11Rem(fmt.Sprintf("%s%c%s", data[:pos], orig, data[pos+1:])) <= 1
+						if !ok {
+							t.Fatalf("%s misses %c→%c at position %d of %s", scheme, orig, d, pos, data)
+						}
+					}
+				}
+				data[pos] = orig
+			}
+		}
+		t.Logf("%s: %d of %d single-digit errors undetected", scheme, missed, total)
+		if (scheme == CheckMod10 || scheme == CheckLuhn) && missed != 0 {
+			t.Errorf("%s missed %d single-digit errors", scheme, missed)
+		}
+	}
+}
+
+// mod11Rem is the remainder mod11 divides by 11 (weights 2..7 from the right).
+func mod11Rem(data string) int {
+	sum := 0
+	for i := 0; i < len(data); i++ {
+		sum += int(data[len(data)-1-i]-'0') * (2 + i%6)
+	}
+	return sum % 11
 }
