@@ -284,8 +284,14 @@ func (a *App) Typer() (*keyboardwedge.Typer, error) {
 	if err != nil {
 		return nil, err
 	}
+	format := keyboardwedge.Format{TrimPrefix: w.TrimPrefix, Width: w.PadWidth}
+	if scheme, err := keyid.ParseCheckDigit(w.CheckDigit); err != nil {
+		return nil, fmt.Errorf("wedge.check_digit: %w", err)
+	} else if scheme != keyid.CheckNone {
+		format.Check = func(digits string) byte { return keyid.CheckDigitFor(scheme, digits) }
+	}
 	if w.Output == "stdout" {
-		return &keyboardwedge.Typer{Injector: &keyboardwedge.TextSink{W: a.Devices.Output}, Template: tmpl}, nil
+		return &keyboardwedge.Typer{Injector: &keyboardwedge.TextSink{W: a.Devices.Output}, Template: tmpl, Format: format}, nil
 	}
 	g := keyboardwedge.Guard{Exes: w.AllowExe}
 	if w.AllowTitle != "" {
@@ -294,7 +300,7 @@ func (a *App) Typer() (*keyboardwedge.Typer, error) {
 		}
 	}
 	t := keyboardwedge.NewTyper(a.Devices.Wedge, tmpl, g)
-	t.KeyDelay = time.Duration(w.KeyDelayMS) * time.Millisecond
+	t.KeyDelay, t.Format = time.Duration(w.KeyDelayMS)*time.Millisecond, format
 	return t, nil
 }
 

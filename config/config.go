@@ -70,6 +70,11 @@ type Wedge struct {
 	AllowTitle     string   `toml:"allow_title"`
 	LockoutSeconds int      `toml:"lockout_seconds"`
 	Sound          bool     `toml:"sound"`
+	// The patron number's format before the template: a prefix trimmed,
+	// zeros on the left to a width, a check digit appended.
+	TrimPrefix string `toml:"trim_prefix"`
+	PadWidth   int    `toml:"pad_width"`
+	CheckDigit string `toml:"check_digit"`
 }
 
 // Revocation configures certificate checking.
@@ -151,7 +156,7 @@ func Default() *Config {
 		Readers: Readers{Include: []string{}, Exclude: []string{}},
 		Wedge: Wedge{
 			Output: "keyboard", Template: "{patron}{enter}", KeyDelayMS: 2,
-			AllowExe: []string{}, LockoutSeconds: 10, Sound: true,
+			AllowExe: []string{}, LockoutSeconds: 10, Sound: true, CheckDigit: "none",
 		},
 		Revocation: Revocation{
 			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24, CRLMaxMB: 1024, CRLTimeoutS: 300,

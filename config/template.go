@@ -93,11 +93,26 @@ extended_length = false
 # 出力先: "keyboard"（図書館システムへキー入力）または "stdout"（画面表示のみ）
 # Output: "keyboard" (type into the library system) or "stdout" (print only).
 output = "keyboard"
-# 入力の書式。{patron} が利用者番号、{tab} と {enter} はキー。前後に英数字を
-# 付けられます（例: Codabar の開始・終了文字 "A{patron}A{enter}"）。
-# What is typed. {patron} is the patron number; {tab} and {enter} are keys.
-# Literal ASCII may surround it, e.g. Codabar start/stop "A{patron}A{enter}".
+# 入力の書式。{patron} が利用者番号、{tab}、{enter}、{f1}〜{f12} はキー。前後に英数字を
+# 付けられます（例: NW-7 の開始・終了文字 "A{patron}A{enter}"、利用者欄へ移るキーを先に
+# 押す "{f2}{patron}{enter}"、Enter なし "{patron}"）。
+# What is typed. {patron} is the patron number; {tab}, {enter} and
+# {f1}..{f12} are keys. Literal ASCII may surround it: NW-7 start/stop
+# "A{patron}A{enter}", a key that focuses the patron field first
+# "{f2}{patron}{enter}", no Enter "{patron}".
 template = "{patron}{enter}"
+# {patron} の書式（この順に適用）: 先頭から取り除く文字列、左を 0 で埋める桁数（0: 埋めない）、
+# 末尾に付けるチェックディジット（"none", "mod10"＝M10W31, "mod11", "luhn"＝M10W21 分割,
+# "m10w21"＝M10W21 一括, "mod7"＝7DR）。例: 番号 1234、pad_width = 8、check_digit = "mod7"
+# → 000012342。確かめるには mykey wedge test --text 1234。
+# How {patron} is formatted, in this order: a prefix removed, zeros on the
+# left up to a width (0: none), a check digit appended ("none", "mod10" =
+# M10W31, "mod11", "luhn" = M10W21 split, "m10w21" = M10W21 whole, "mod7" =
+# 7DR). E.g. 1234 with pad_width = 8 and check_digit = "mod7" types
+# 000012342. Try it with: mykey wedge test --text 1234.
+trim_prefix = ""
+pad_width = 0
+check_digit = "none"
 # 1キーごとの待ち時間（ミリ秒）。既定の 2 なら 10 桁と Enter で 30 ミリ秒以内。
 # 文字が抜ける遅い PC やリモートデスクトップでは 10〜20 に増やしてください。
 # Delay per key in milliseconds. The default 2 types 10 digits and Enter in

@@ -44,6 +44,13 @@ func (c *Config) validate() []Problem {
 		bad("wedge.template", "%v", err)
 	}
 	between("wedge.key_delay_ms", c.Wedge.KeyDelayMS, 0, 1000)
+	between("wedge.pad_width", c.Wedge.PadWidth, 0, 32)
+	if _, err := keyid.ParseCheckDigit(c.Wedge.CheckDigit); err != nil {
+		bad("wedge.check_digit", "%v", err)
+	}
+	if len(c.Wedge.TrimPrefix) > 16 || strings.Trim(c.Wedge.TrimPrefix, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") != "" {
+		bad("wedge.trim_prefix", "%q: want up to 16 letters, digits or '-' (what a patron number may hold)", c.Wedge.TrimPrefix)
+	}
 	between("wedge.lockout_seconds", c.Wedge.LockoutSeconds, 0, 3600)
 	if c.Wedge.AllowTitle != "" {
 		if _, err := regexp.Compile(c.Wedge.AllowTitle); err != nil {

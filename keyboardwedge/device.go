@@ -54,11 +54,12 @@ func (r *Recorder) TypeChar(_ context.Context, c rune) error {
 	return nil
 }
 
-// Press implements Injector: Enter as a new line, Tab as a tab.
+// Press implements Injector: Enter as a new line, Tab as a tab, a function
+// key as {f2}.
 func (r *Recorder) Press(_ context.Context, k Key) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.record(map[Key]string{KeyEnter: "\n", KeyTab: "\t"}[k])
+	r.record(pressed(k))
 	return nil
 }
 

@@ -27,10 +27,18 @@ func (s *TextSink) TypeChar(_ context.Context, r rune) error {
 func (s *TextSink) Press(_ context.Context, k Key) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := "\n"
-	if k == KeyTab {
-		c = "\t"
-	}
-	_, err := io.WriteString(s.W, c)
+	_, err := io.WriteString(s.W, pressed(k))
 	return err
+}
+
+// pressed is what a key puts in a text: a new line, a tab; a function key
+// is shown as {f2}.
+func pressed(k Key) string {
+	switch k {
+	case KeyEnter:
+		return "\n"
+	case KeyTab:
+		return "\t"
+	}
+	return k.String()
 }

@@ -2,18 +2,26 @@ package keyboardwedge
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
 // Key is a real key the wedge presses.
 type Key int
 
-// The keys a template may name.
+// The keys a template may name: Enter, Tab, and the function keys F1–F12
+// (KeyF1 + n - 1), which a library system may need pressed to focus its
+// patron field.
 const (
 	KeyEnter Key = iota + 1
 	KeyTab
+	KeyF1
+	KeyF12 = KeyF1 + 11
 )
+
+// FunctionKey reports whether k is F1–F12, and which.
+func (k Key) FunctionKey() (n int, ok bool) {
+	return int(k-KeyF1) + 1, k >= KeyF1 && k <= KeyF12
+}
 
 func (k Key) String() string {
 	switch k {
@@ -22,7 +30,21 @@ func (k Key) String() string {
 	case KeyTab:
 		return "{tab}"
 	}
+	if n, ok := k.FunctionKey(); ok {
+		return fmt.Sprintf("{f%d}", n)
+	}
 	return "{?}"
+}
+
+// keyNamed returns the key a placeholder names ("{enter}", "{f2}"), 0 for
+// none.
+func keyNamed(p string) Key {
+	for k := KeyEnter; k <= KeyF12; k++ {
+		if k.String() == p {
+			return k
+		}
+	}
+	return 0
 }
 
 // Step is one element of an expanded template: a character or a key.
@@ -44,11 +66,12 @@ type part struct {
 }
 
 // Placeholders a template may use.
-var Placeholders = []string{"{patron}", "{tab}", "{enter}"}
+var Placeholders = []string{"{patron}", "{tab}", "{enter}", "{f1}…{f12}"}
 
-// ParseTemplate parses an output template: {patron} exactly once, {tab} and
-// {enter} as keys, and printable ASCII literals around them (for example
-// Codabar start and stop letters: "A{patron}A{enter}").
+// ParseTemplate parses an output template: {patron} exactly once, {tab},
+// {enter} and {f1}…{f12} as keys, and printable ASCII literals around them
+// (for example Codabar start and stop letters: "A{patron}A{enter}", or a
+// function key that focuses the patron field first: "{f2}{patron}{enter}").
 func ParseTemplate(s string) (*Template, error) {
 	t := &Template{src: s}
 	if strings.Count(s, "{patron}") != 1 {
@@ -58,16 +81,13 @@ func ParseTemplate(s string) (*Template, error) {
 	for rest != "" {
 		if rest[0] == '{' {
 			end := strings.IndexByte(rest, '}')
-			if end < 0 || !slices.Contains(Placeholders, rest[:end+1]) {
-				return nil, fmt.Errorf("template %q: unknown placeholder (known: %s)", s, strings.Join(Placeholders, " "))
-			}
-			switch rest[:end+1] {
-			case "{patron}":
+			switch {
+			case end >= 0 && rest[:end+1] == "{patron}":
 				t.parts = append(t.parts, part{patron: true})
-			case "{tab}":
-				t.parts = append(t.parts, part{key: KeyTab})
-			case "{enter}":
-				t.parts = append(t.parts, part{key: KeyEnter})
+			case end >= 0 && keyNamed(rest[:end+1]) != 0:
+				t.parts = append(t.parts, part{key: keyNamed(rest[:end+1])})
+			default:
+				return nil, fmt.Errorf("template %q: unknown placeholder (known: %s)", s, strings.Join(Placeholders, " "))
 			}
 			rest = rest[end+1:]
 			continue
@@ -119,4 +139,29 @@ func Render(steps []Step) string {
 		}
 	}
 	return b.String()
+}
+
+// Format turns a patron number into what the library system's field
+// expects: a prefix trimmed, zeros on the left up to a width, and a check
+// digit appended (computed over the padded number). The zero Format
+// changes nothing.
+type Format struct {
+	TrimPrefix string
+	Width      int                      // pad with zeros on the left to this width; 0: no padding
+	Check      func(digits string) byte // the check digit to append; nil: none
+}
+
+// Apply formats n (already normalised).
+func (f Format) Apply(n string) (string, error) {
+	n = strings.TrimPrefix(n, f.TrimPrefix)
+	if len(n) < f.Width {
+		n = strings.Repeat("0", f.Width-len(n)) + n
+	}
+	if f.Check != nil {
+		if n == "" || strings.Trim(n, "0123456789") != "" {
+			return "", fmt.Errorf("%w: a check digit needs a number of digits only", ErrBadText)
+		}
+		n += string(f.Check(n))
+	}
+	return n, nil
 }

@@ -103,6 +103,7 @@ type Typer struct {
 	IME      IME         // nil where there is none to manage
 	Guard    Guard
 	Template *Template
+	Format   Format        // applied to the patron number before the template
 	KeyDelay time.Duration // pause after each key
 }
 
@@ -136,6 +137,9 @@ func Normalize(s string) (string, error) {
 func (t *Typer) Type(ctx context.Context, patron string) (Result, error) {
 	start := time.Now()
 	n, err := Normalize(patron)
+	if err == nil {
+		n, err = t.Format.Apply(n)
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -3,6 +3,7 @@ package keyboardwedge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -201,5 +202,49 @@ func TestDedup(t *testing.T) {
 	l.Allow("r", "c", now)
 	if l.Allow("r", "c", now.Add(5*time.Second)) || !l.Allow("r", "c", now.Add(11*time.Second)) {
 		t.Error("lockout not applied")
+	}
+}
+
+// TestFormat: prefix, padding and check digit, in that order; a check
+// digit refuses a number with letters; the zero Format changes nothing.
+func TestFormat(t *testing.T) {
+	mod10 := func(d string) byte { // M10W31
+		sum := 0
+		for i := range len(d) {
+			w := 1
+			if i%2 == 0 {
+				w = 3
+			}
+			sum += int(d[len(d)-1-i]-'0') * w
+		}
+		return byte('0' + (10-sum%10)%10)
+	}
+	for _, tt := range []struct {
+		f       Format
+		in, out string
+	}{
+		{Format{}, "A-12", "A-12"},
+		{Format{TrimPrefix: "L"}, "L0042", "0042"},
+		{Format{TrimPrefix: "L"}, "0042", "0042"},
+		{Format{Width: 6}, "42", "000042"},
+		{Format{Width: 2}, "12345", "12345"}, // never cut
+		{Format{Check: mod10}, "491234567890", "4912345678904"},
+		{Format{TrimPrefix: "L", Width: 12, Check: mod10}, "L91234567890", "0912345678908"},
+	} {
+		if got, err := tt.f.Apply(tt.in); err != nil || got != tt.out {
+			t.Errorf("%+v.Apply(%q) = %q, %v; want %q", tt.f, tt.in, got, err, tt.out)
+		}
+	}
+	if _, err := (Format{Check: mod10}).Apply("A-12"); !errors.Is(err, ErrBadText) {
+		t.Errorf("a check digit over letters: %v", err)
+	}
+	for n := 1; n <= 12; n++ {
+		tmpl, err := ParseTemplate(fmt.Sprintf("{f%d}{patron}", n))
+		if err != nil || Render(tmpl.Expand("1")) != fmt.Sprintf("{f%d}1", n) {
+			t.Errorf("{f%d}: %v", n, err)
+		}
+	}
+	if _, err := ParseTemplate("{f13}{patron}"); err == nil {
+		t.Error("{f13} accepted")
 	}
 }

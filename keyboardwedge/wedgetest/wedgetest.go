@@ -29,6 +29,7 @@ type Env struct {
 	NewTarget func(t *testing.T, title string) Target
 	Exe       string // the target windows' program name
 	Enter     string // how a target shows Enter ("\n", "^M")
+	Tab, F2   string // how a target shows Tab ("\t") and F2 ("{f2}", "^[OQ" in xterm)
 	// IME is true when the device's IME can be opened (SetOpen) and must be
 	// closed while typing; TypedWithIME then counts keys typed while open.
 	IME          bool
@@ -85,6 +86,30 @@ func Run(t *testing.T, env Env) {
 		if got := ils.Received(); got != before {
 			t.Fatalf("typed %q", strings.TrimPrefix(got, before))
 		}
+	})
+
+	t.Run("formats the number and presses its keys", func(t *testing.T) {
+		// An NW-7 field: F2 focuses it, start/stop A, the library's "L"
+		// prefix trimmed, 8 digits, the 7DR check digit, then Tab.
+		tmpl, err := keyboardwedge.ParseTemplate("{f2}A{patron}A{tab}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nw7 := keyboardwedge.NewTyper(env.Device, tmpl, guard)
+		nw7.Format = keyboardwedge.Format{TrimPrefix: "L", Width: 8, Check: func(d string) byte {
+			r := 0
+			for _, c := range d {
+				r = (r*10 + int(c-'0')) % 7
+			}
+			return byte('0' + r)
+		}}
+		ils.Focus()
+		want := ils.Received()
+		res, err := nw7.Type(ctx, "L1234")
+		if err != nil || res.Typed != "{f2}A000012342A{tab}" {
+			t.Fatalf("Type = %+v, %v", res, err)
+		}
+		ils.Wait(t, want+env.F2+"A000012342A"+env.Tab, 5*time.Second)
 	})
 
 	t.Run("many numbers in a row", func(t *testing.T) {

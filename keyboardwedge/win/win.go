@@ -9,6 +9,7 @@ package win
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"syscall"
 	"unsafe"
@@ -60,6 +61,9 @@ func (*Wedge) Press(_ context.Context, k keyboardwedge.Key) error {
 	name := "enter"
 	if k == keyboardwedge.KeyTab {
 		name = "tab"
+	}
+	if n, ok := k.FunctionKey(); ok {
+		name = fmt.Sprintf("f%d", n)
 	}
 	return robotgo.KeyTap(name)
 }

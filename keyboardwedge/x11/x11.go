@@ -31,6 +31,7 @@ import (
 const (
 	ksReturn = 0xff0d
 	ksTab    = 0xff09
+	ksF1     = 0xffbe
 	ksShiftL = 0xffe1
 )
 
@@ -177,6 +178,9 @@ func (d *Display) Press(_ context.Context, k keyboardwedge.Key) error {
 	ks := xproto.Keysym(ksReturn)
 	if k == keyboardwedge.KeyTab {
 		ks = ksTab
+	}
+	if n, ok := k.FunctionKey(); ok {
+		ks = xproto.Keysym(ksF1 + n - 1)
 	}
 	return d.tap(ks, false)
 }
