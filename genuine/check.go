@@ -198,10 +198,7 @@ func (c *Checker) record(ctx context.Context, s *cardio.Session, dob string) (*c
 	if err := c.certify(cvc); err != nil {
 		return nil, err
 	}
-	if err := verify(cvc.Key, rec.Signed, rec.Signature); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRecord, err)
-	}
-	return rec, nil
+	return rec, verifyRecord(cvc.Key, rec)
 }
 
 // cachedKeyVerifies reports whether an AP key of a CVC verified before
@@ -214,7 +211,7 @@ func (c *Checker) cachedKeyVerifies(rec *cardio.AgeRecord) bool {
 	}
 	c.mu.Unlock()
 	for _, k := range keys {
-		if verify(k, rec.Signed, rec.Signature) == nil {
+		if verifyRecord(k, rec) == nil {
 			return true
 		}
 	}
@@ -223,12 +220,8 @@ func (c *Checker) cachedKeyVerifies(rec *cardio.AgeRecord) bool {
 
 // certify verifies cvc under a configured authority and caches its key.
 func (c *Checker) certify(cvc *cardio.CVC) error {
-	ca, ok := c.Authorities[cvc.Issuer]
-	if !ok {
-		return fmt.Errorf("%w (%s)", ErrUnknownAuthority, cvc.Issuer)
-	}
-	if err := verify(ca, cvc.Body, cvc.Signature); err != nil {
-		return fmt.Errorf("%w: %v", ErrCVC, err)
+	if err := c.Authorities.certify(cvc); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -253,10 +246,7 @@ func (c *Checker) challenge(ctx context.Context, s *cardio.Session, key *rsa.Pub
 	if err != nil {
 		return err
 	}
-	if err := verify(key, nonce, sig); err != nil {
-		return fmt.Errorf("%w: %v", ErrChallenge, err)
-	}
-	return nil
+	return verifyChallenge(key, nonce, sig)
 }
 
 // Outcome names a failure of the check for audit entries and the desk:

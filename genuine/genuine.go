@@ -31,6 +31,17 @@ type Authorities map[cardio.KeyID]*rsa.PublicKey
 // the CVC's key, and sig (the card's signature of
 // cardio.DigestInfoSHA256(nonce)) under rec's card key.
 func Verify(cas Authorities, cvc *cardio.CVC, rec *cardio.AgeRecord, nonce, sig []byte) error {
+	if err := cas.certify(cvc); err != nil {
+		return err
+	}
+	if err := verifyRecord(cvc.Key, rec); err != nil {
+		return err
+	}
+	return verifyChallenge(rec.CardKey, nonce, sig)
+}
+
+// certify verifies cvc under its issuer's key in cas.
+func (cas Authorities) certify(cvc *cardio.CVC) error {
 	ca, ok := cas[cvc.Issuer]
 	if !ok {
 		return fmt.Errorf("%w (%s)", ErrUnknownAuthority, cvc.Issuer)
@@ -38,10 +49,21 @@ func Verify(cas Authorities, cvc *cardio.CVC, rec *cardio.AgeRecord, nonce, sig 
 	if err := verify(ca, cvc.Body, cvc.Signature); err != nil {
 		return fmt.Errorf("%w: %v", ErrCVC, err)
 	}
-	if err := verify(cvc.Key, rec.Signed, rec.Signature); err != nil {
+	return nil
+}
+
+// verifyRecord verifies rec under the AP key apKey.
+func verifyRecord(apKey *rsa.PublicKey, rec *cardio.AgeRecord) error {
+	if err := verify(apKey, rec.Signed, rec.Signature); err != nil {
 		return fmt.Errorf("%w: %v", ErrRecord, err)
 	}
-	if err := verify(rec.CardKey, nonce, sig); err != nil {
+	return nil
+}
+
+// verifyChallenge verifies the card's signature sig over nonce with its
+// card key.
+func verifyChallenge(cardKey *rsa.PublicKey, nonce, sig []byte) error {
+	if err := verify(cardKey, nonce, sig); err != nil {
 		return fmt.Errorf("%w: %v", ErrChallenge, err)
 	}
 	return nil
