@@ -24,22 +24,8 @@ import (
 //
 //	sh scripts/pcsc-ns.sh go test -run '^$' -bench Read ./cardio/pcsc/
 func BenchmarkRead(b *testing.B) {
-	pcsctest.Start(b, 1)
-	c := &pcsc.Client{}
-	defer c.Close()
 	ctx := context.Background()
-	card, cert := cardiotest.NewCard(b, vcard.Faults{})
-	insert(b, card, pcsctest.Addr(0, 0))
-	rs, err := c.Readers(ctx)
-	if err != nil || len(rs) == 0 {
-		b.Fatal(err)
-	}
-	waitPresent(b, c, rs[0].Name, true)
-	k, err := c.Connect(ctx, rs[0].Name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer k.Close()
+	card, cert, k := connected(b)
 	for _, bc := range []struct {
 		name     string
 		t        cardio.Transport
@@ -79,22 +65,8 @@ func BenchmarkRead(b *testing.B) {
 //
 //	sh scripts/pcsc-ns.sh go test -run '^$' -bench GenuineCheck ./cardio/pcsc/
 func BenchmarkGenuineCheck(b *testing.B) {
-	pcsctest.Start(b, 1)
-	c := &pcsc.Client{}
-	defer c.Close()
 	ctx := context.Background()
-	card, _ := cardiotest.NewCard(b, vcard.Faults{})
-	insert(b, card, pcsctest.Addr(0, 0))
-	rs, err := c.Readers(ctx)
-	if err != nil || len(rs) == 0 {
-		b.Fatal(err)
-	}
-	waitPresent(b, c, rs[0].Name, true)
-	k, err := c.Connect(ctx, rs[0].Name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer k.Close()
+	card, _, k := connected(b)
 	keys, _ := keyid.NewPseudonymizer(make([]byte, keyid.SecretLen))
 	id, ca := testpki.CVCCA()
 	for _, tr := range []struct {
@@ -138,4 +110,26 @@ func BenchmarkGenuineCheck(b *testing.B) {
 			})
 		}
 	}
+}
+
+// connected starts pcscd with one vpcd reader, inserts the test card and
+// connects to it through pcscd; all is released when b ends.
+func connected(b *testing.B) (*vcard.Card, []byte, cardio.Card) {
+	pcsctest.Start(b, 1)
+	c := &pcsc.Client{}
+	b.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	card, cert := cardiotest.NewCard(b, vcard.Faults{})
+	insert(b, card, pcsctest.Addr(0, 0))
+	rs, err := c.Readers(ctx)
+	if err != nil || len(rs) == 0 {
+		b.Fatal(err)
+	}
+	waitPresent(b, c, rs[0].Name, true)
+	k, err := c.Connect(ctx, rs[0].Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { k.Close() })
+	return card, cert, k
 }
