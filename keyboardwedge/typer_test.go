@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mykey-jp/mykey/keyid"
 )
 
 // recorder is an Injector that records keys; onKey runs before each.
@@ -208,17 +210,7 @@ func TestDedup(t *testing.T) {
 // TestFormat: prefix, padding and check digit, in that order; a check
 // digit refuses a number with letters; the zero Format changes nothing.
 func TestFormat(t *testing.T) {
-	mod10 := func(d string) byte { // M10W31
-		sum := 0
-		for i := range len(d) {
-			w := 1
-			if i%2 == 0 {
-				w = 3
-			}
-			sum += int(d[len(d)-1-i]-'0') * w
-		}
-		return byte('0' + (10-sum%10)%10)
-	}
+	mod10 := func(d string) byte { return keyid.CheckDigitFor(keyid.CheckMod10, d) } // M10W31
 	for _, tt := range []struct {
 		f       Format
 		in, out string

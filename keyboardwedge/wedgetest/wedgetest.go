@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mykey-jp/mykey/keyboardwedge"
+	"github.com/mykey-jp/mykey/keyid"
 )
 
 // Target is a window of the desktop under test.
@@ -96,13 +97,7 @@ func Run(t *testing.T, env Env) {
 			t.Fatal(err)
 		}
 		nw7 := keyboardwedge.NewTyper(env.Device, tmpl, guard)
-		nw7.Format = keyboardwedge.Format{TrimPrefix: "L", Width: 8, Check: func(d string) byte {
-			r := 0
-			for _, c := range d {
-				r = (r*10 + int(c-'0')) % 7
-			}
-			return byte('0' + r)
-		}}
+		nw7.Format = keyboardwedge.Format{TrimPrefix: "L", Width: 8, Check: func(d string) byte { return keyid.CheckDigitFor(keyid.CheckMod7, d) }}
 		ils.Focus()
 		want := ils.Received()
 		res, err := nw7.Type(ctx, "L1234")
