@@ -93,13 +93,15 @@ extended_length = false
 # 出力先: "keyboard"（図書館システムへキー入力）または "stdout"（画面表示のみ）
 # Output: "keyboard" (type into the library system) or "stdout" (print only).
 output = "keyboard"
-# 入力の書式。{patron} が利用者番号、{tab}、{enter}、{f1}〜{f12} はキー。前後に英数字を
+# 入力の書式。{patron} が利用者番号、{tab}、{enter}、{f1}〜{f12} はキー（{ctrl+f2}、
+# {ctrl+b}、{alt+p} のように Ctrl・Alt・Shift と組み合わせ可）。前後に英数字を
 # 付けられます（例: NW-7 の開始・終了文字 "A{patron}A{enter}"、利用者欄へ移るキーを先に
 # 押す "{f2}{patron}{enter}"、Enter なし "{patron}"）。
 # What is typed. {patron} is the patron number; {tab}, {enter} and
-# {f1}..{f12} are keys. Literal ASCII may surround it: NW-7 start/stop
-# "A{patron}A{enter}", a key that focuses the patron field first
-# "{f2}{patron}{enter}", no Enter "{patron}".
+# {f1}..{f12} are keys, also with modifiers ({ctrl+f2}, {ctrl+b}, {alt+p}).
+# Literal ASCII may surround it: NW-7 start/stop "A{patron}A{enter}", a key
+# that focuses the patron field first "{f2}{patron}{enter}", no Enter
+# "{patron}".
 template = "{patron}{enter}"
 # {patron} の書式（この順に適用）: 先頭から取り除く文字列、左を 0 で埋める桁数（0: 埋めない）、
 # 末尾に付けるチェックディジット（"none", "mod10"＝M10W31, "mod11", "luhn"＝M10W21 分割,

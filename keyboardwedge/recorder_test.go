@@ -28,7 +28,7 @@ func (w window) Wait(t *testing.T, want string, _ time.Duration) {
 func TestRecorderSuite(t *testing.T) {
 	rec := &keyboardwedge.Recorder{}
 	wedgetest.Run(t, wedgetest.Env{
-		Device: rec, Exe: "ils.exe", Enter: "\n", Tab: "\t", F2: "{f2}", IME: true,
+		Device: rec, Exe: "ils.exe", Enter: "\n", Tab: "\t", F2: "{f2}", CtrlB: "{ctrl+b}", IME: true,
 		TypedWithIME: rec.TypedWithIME,
 		NewTarget: func(t *testing.T, title string) wedgetest.Target {
 			h := fnv.New64()

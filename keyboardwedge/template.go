@@ -5,12 +5,13 @@ import (
 	"strings"
 )
 
-// Key is a real key the wedge presses.
+// Key is a real key the wedge presses, possibly with modifiers held.
 type Key int
 
 // The keys a template may name: Enter, Tab, and the function keys F1–F12
 // (KeyF1 + n - 1), which a library system may need pressed to focus its
-// patron field.
+// patron field. A letter or digit key is its lower-case ASCII code and is
+// only pressed with Ctrl or Alt (alone it is typed as a character).
 const (
 	KeyEnter Key = iota + 1
 	KeyTab
@@ -18,31 +19,96 @@ const (
 	KeyF12 = KeyF1 + 11
 )
 
-// FunctionKey reports whether k is F1–F12, and which.
+// Modifiers held while a key is pressed, or-ed into a Key.
+const (
+	ModCtrl  Key = 1 << 8
+	ModAlt   Key = 1 << 9
+	ModShift Key = 1 << 10
+	modMask      = ModCtrl | ModAlt | ModShift
+)
+
+var modNames = []struct {
+	mod  Key
+	name string
+}{{ModCtrl, "ctrl"}, {ModAlt, "alt"}, {ModShift, "shift"}}
+
+// Base returns the key without its modifiers.
+func (k Key) Base() Key { return k &^ modMask }
+
+// Mods returns the modifiers held with the key.
+func (k Key) Mods() Key { return k & modMask }
+
+// FunctionKey reports whether k's base is F1–F12, and which.
 func (k Key) FunctionKey() (n int, ok bool) {
-	return int(k-KeyF1) + 1, k >= KeyF1 && k <= KeyF12
+	b := k.Base()
+	return int(b-KeyF1) + 1, b >= KeyF1 && b <= KeyF12
+}
+
+// Char returns the letter or digit of a letter or digit key.
+func (k Key) Char() (rune, bool) {
+	b := rune(k.Base())
+	return b, b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
+}
+
+// name is the base key's name in a placeholder: "enter", "f2", "b".
+func (k Key) name() string {
+	switch k.Base() {
+	case KeyEnter:
+		return "enter"
+	case KeyTab:
+		return "tab"
+	}
+	if n, ok := k.FunctionKey(); ok {
+		return fmt.Sprintf("f%d", n)
+	}
+	if c, ok := k.Char(); ok {
+		return string(c)
+	}
+	return "?"
 }
 
 func (k Key) String() string {
-	switch k {
-	case KeyEnter:
-		return "{enter}"
-	case KeyTab:
-		return "{tab}"
+	var b strings.Builder
+	b.WriteByte('{')
+	for _, m := range modNames {
+		if k&m.mod != 0 {
+			b.WriteString(m.name + "+")
+		}
 	}
-	if n, ok := k.FunctionKey(); ok {
-		return fmt.Sprintf("{f%d}", n)
-	}
-	return "{?}"
+	b.WriteString(k.name() + "}")
+	return b.String()
 }
 
-// keyNamed returns the key a placeholder names ("{enter}", "{f2}"), 0 for
-// none.
+// keyNamed returns the key a placeholder names ("{enter}", "{f2}",
+// "{ctrl+f2}", "{alt+p}"), 0 for none. A letter or digit needs Ctrl or
+// Alt; each modifier may be named once.
 func keyNamed(p string) Key {
-	for k := KeyEnter; k <= KeyF12; k++ {
-		if k.String() == p {
-			return k
+	if len(p) < 3 || p[0] != '{' || p[len(p)-1] != '}' {
+		return 0
+	}
+	names := strings.Split(strings.ToLower(p[1:len(p)-1]), "+")
+	var k Key
+next:
+	for _, n := range names[:len(names)-1] {
+		for _, m := range modNames {
+			if m.name == n && k&m.mod == 0 {
+				k |= m.mod
+				continue next
+			}
 		}
+		return 0
+	}
+	last := names[len(names)-1]
+	for b := KeyEnter; b <= KeyF12; b++ {
+		if b.name() == last {
+			return k | b
+		}
+	}
+	if len(last) != 1 || k&(ModCtrl|ModAlt) == 0 {
+		return 0
+	}
+	if _, ok := Key(last[0]).Char(); ok {
+		return k | Key(last[0])
 	}
 	return 0
 }
@@ -66,12 +132,14 @@ type part struct {
 }
 
 // Placeholders a template may use.
-var Placeholders = []string{"{patron}", "{tab}", "{enter}", "{f1}…{f12}"}
+var Placeholders = []string{"{patron}", "{tab}", "{enter}", "{f1}…{f12}", "{ctrl+…}", "{alt+…}", "{shift+…}"}
 
 // ParseTemplate parses an output template: {patron} exactly once, {tab},
-// {enter} and {f1}…{f12} as keys, and printable ASCII literals around them
-// (for example Codabar start and stop letters: "A{patron}A{enter}", or a
-// function key that focuses the patron field first: "{f2}{patron}{enter}").
+// {enter} and {f1}…{f12} as keys, optionally with modifiers ("{ctrl+f2}",
+// "{ctrl+b}", "{alt+p}"; a letter or digit needs Ctrl or Alt), and
+// printable ASCII literals around them (for example Codabar start and stop
+// letters: "A{patron}A{enter}", or a key that focuses the patron field
+// first: "{f2}{patron}{enter}").
 func ParseTemplate(s string) (*Template, error) {
 	t := &Template{src: s}
 	if strings.Count(s, "{patron}") != 1 {

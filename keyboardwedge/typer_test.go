@@ -65,6 +65,11 @@ func TestTemplates(t *testing.T) {
 		"{tab}{patron}{tab}": "{tab}12345678{tab}",
 		"ID:{patron}{enter}": "ID:12345678{enter}",
 		"{patron}":           "12345678",
+		// Pre-keys with modifiers, written in any case, rendered canonically.
+		"{Ctrl+F2}{patron}{enter}":    "{ctrl+f2}12345678{enter}",
+		"{alt+ctrl+p}{patron}":        "{ctrl+alt+p}12345678",
+		"{ctrl+b}{patron}{shift+tab}": "{ctrl+b}12345678{shift+tab}",
+		"{alt+1}{patron}":             "{alt+1}12345678",
 	} {
 		tp, err := ParseTemplate(tmpl)
 		if err != nil {
@@ -74,7 +79,8 @@ func TestTemplates(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tmpl, got, want)
 		}
 	}
-	for _, bad := range []string{"", "{enter}", "{patron}{patron}", "{patron}{esc}", "{patron", "{patron}\n", "{patron}あ"} {
+	for _, bad := range []string{"", "{enter}", "{patron}{patron}", "{patron}{esc}", "{patron", "{patron}\n", "{patron}あ",
+		"{ctrl+}{patron}", "{+b}{patron}", "{shift+b}{patron}", "{b}{patron}", "{ctrl+ctrl+b}{patron}", "{ctrl+bb}{patron}", "{ctrl+;}{patron}", "{meta+b}{patron}", "{ctrl+patron}"} {
 		if _, err := ParseTemplate(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

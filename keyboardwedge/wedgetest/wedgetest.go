@@ -31,6 +31,7 @@ type Env struct {
 	Exe       string // the target windows' program name
 	Enter     string // how a target shows Enter ("\n", "^M")
 	Tab, F2   string // how a target shows Tab ("\t") and F2 ("{f2}", "^[OQ" in xterm)
+	CtrlB     string // how a target shows Ctrl+B ("{ctrl+b}", "^B" in xterm)
 	// IME is true when the device's IME can be opened (SetOpen) and must be
 	// closed while typing; TypedWithIME then counts keys typed while open.
 	IME          bool
@@ -90,9 +91,10 @@ func Run(t *testing.T, env Env) {
 	})
 
 	t.Run("formats the number and presses its keys", func(t *testing.T) {
-		// An NW-7 field: F2 focuses it, start/stop A, the library's "L"
-		// prefix trimmed, 8 digits, the 7DR check digit, then Tab.
-		tmpl, err := keyboardwedge.ParseTemplate("{f2}A{patron}A{tab}")
+		// An NW-7 field: F2 and Ctrl+B focus it, start/stop A, the
+		// library's "L" prefix trimmed, 8 digits, the 7DR check digit,
+		// then Tab.
+		tmpl, err := keyboardwedge.ParseTemplate("{f2}{ctrl+b}A{patron}A{tab}")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,10 +103,10 @@ func Run(t *testing.T, env Env) {
 		ils.Focus()
 		want := ils.Received()
 		res, err := nw7.Type(ctx, "L1234")
-		if err != nil || res.Typed != "{f2}A000012342A{tab}" {
+		if err != nil || res.Typed != "{f2}{ctrl+b}A000012342A{tab}" {
 			t.Fatalf("Type = %+v, %v", res, err)
 		}
-		ils.Wait(t, want+env.F2+"A000012342A"+env.Tab, 5*time.Second)
+		ils.Wait(t, want+env.F2+env.CtrlB+"A000012342A"+env.Tab, 5*time.Second)
 	})
 
 	t.Run("many numbers in a row", func(t *testing.T) {

@@ -56,16 +56,28 @@ func (*Wedge) TypeChar(_ context.Context, r rune) error {
 	return nil
 }
 
-// Press implements keyboardwedge.Injector.
+// Press implements keyboardwedge.Injector, holding the key's modifiers.
 func (*Wedge) Press(_ context.Context, k keyboardwedge.Key) error {
 	name := "enter"
-	if k == keyboardwedge.KeyTab {
+	if k.Base() == keyboardwedge.KeyTab {
 		name = "tab"
 	}
 	if n, ok := k.FunctionKey(); ok {
 		name = fmt.Sprintf("f%d", n)
 	}
-	return robotgo.KeyTap(name)
+	if c, ok := k.Char(); ok {
+		name = string(c)
+	}
+	var mods []any
+	for _, m := range []struct {
+		mod  keyboardwedge.Key
+		name string
+	}{{keyboardwedge.ModCtrl, "ctrl"}, {keyboardwedge.ModAlt, "alt"}, {keyboardwedge.ModShift, "shift"}} {
+		if k&m.mod != 0 {
+			mods = append(mods, m.name)
+		}
+	}
+	return robotgo.KeyTap(name, mods...)
 }
 
 // Focused implements keyboardwedge.FocusReader.

@@ -65,7 +65,7 @@ func TestOwnerSuite(t *testing.T) {
 	owner := &x11.Owner{Display: d.Display}
 	defer owner.Close()
 	wedgetest.Run(t, wedgetest.Env{
-		Device: owner, Exe: "xterm", Enter: "^M", Tab: "\t", F2: "^[OQ",
+		Device: owner, Exe: "xterm", Enter: "^M", Tab: "\t", F2: "^[OQ", CtrlB: "^B",
 		NewTarget: func(t *testing.T, title string) wedgetest.Target { return xterm{d.Target(title, false)} },
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ const (
 	ksTab    = 0xff09
 	ksF1     = 0xffbe
 	ksShiftL = 0xffe1
+	ksCtrlL  = 0xffe3
+	ksAltL   = 0xffe9
 )
 
 func init() {
@@ -133,8 +136,9 @@ func (d *Display) sync() error {
 	return err
 }
 
-// tap presses and releases ks, with Shift when needed.
-func (d *Display) tap(ks xproto.Keysym, letter bool) error {
+// tap presses and releases ks with mods held, and with Shift when the
+// layout (or CapsLock, for a letter) needs it.
+func (d *Display) tap(ks xproto.Keysym, letter bool, mods ...xproto.Keysym) error {
 	if err := d.loadKeymap(); err != nil {
 		return err
 	}
@@ -145,17 +149,22 @@ func (d *Display) tap(ks xproto.Keysym, letter bool) error {
 	if letter && d.capsLock() {
 		shift = !shift // CapsLock inverts Shift for letters
 	}
-	var shiftCode xproto.Keycode
-	if shift {
-		if shiftCode, _, ok = d.find(ksShiftL); !ok {
-			return fmt.Errorf("no Shift key on the current keyboard layout")
+	if shift && !slices.Contains(mods, ksShiftL) {
+		mods = append(mods, ksShiftL)
+	}
+	held := make([]xproto.Keycode, len(mods))
+	for i, m := range mods {
+		if held[i], _, ok = d.find(m); !ok {
+			return fmt.Errorf("no modifier key %#x on the current keyboard layout", m)
 		}
-		d.fake(true, shiftCode)
+	}
+	for _, c := range held {
+		d.fake(true, c)
 	}
 	d.fake(true, code)
 	d.fake(false, code)
-	if shift {
-		d.fake(false, shiftCode)
+	for i := len(held) - 1; i >= 0; i-- {
+		d.fake(false, held[i])
 	}
 	return d.sync()
 }
@@ -176,13 +185,25 @@ func (d *Display) Press(_ context.Context, k keyboardwedge.Key) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ks := xproto.Keysym(ksReturn)
-	if k == keyboardwedge.KeyTab {
+	if k.Base() == keyboardwedge.KeyTab {
 		ks = ksTab
 	}
 	if n, ok := k.FunctionKey(); ok {
 		ks = xproto.Keysym(ksF1 + n - 1)
 	}
-	return d.tap(ks, false)
+	if c, ok := k.Char(); ok {
+		ks = xproto.Keysym(c)
+	}
+	var mods []xproto.Keysym
+	for _, m := range []struct {
+		mod keyboardwedge.Key
+		ks  xproto.Keysym
+	}{{keyboardwedge.ModCtrl, ksCtrlL}, {keyboardwedge.ModAlt, ksAltL}, {keyboardwedge.ModShift, ksShiftL}} {
+		if k&m.mod != 0 {
+			mods = append(mods, m.ks)
+		}
+	}
+	return d.tap(ks, false, mods...)
 }
 
 // Focused implements keyboardwedge.FocusReader with the server's input
