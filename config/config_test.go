@@ -74,7 +74,7 @@ func TestProblemsNameLineAndKey(t *testing.T) {
 		{"bad values", "lang = \"fr\"\n[wedge]\ntemplate = \"{patron}{esc}\"\nkey_delay_ms = -1\n[revocation]\nmethod = \"ldap\"\nocsp_url = \"ftp://x\"\n",
 			[]Problem{
 				{Line: 1, Key: "lang", Msg: `"fr" is not one of ja, en`},
-				{Line: 3, Key: "wedge.template", Msg: `template "{patron}{esc}": unknown placeholder (known: {patron} {tab} {enter} {f1}…{f12})`},
+				{Line: 3, Key: "wedge.template", Msg: `template "{patron}{esc}": unknown placeholder (known: {patron} {tab} {enter} {f1}…{f12} {ctrl+…} {alt+…} {shift+…})`},
 				{Line: 4, Key: "wedge.key_delay_ms", Msg: "-1 is outside 0..1000"},
 				{Line: 6, Key: "revocation.method", Msg: `"ldap" is not one of ocsp, crl, ocsp-then-crl`},
 				{Line: 7, Key: "revocation.ocsp_url", Msg: `"ftp://x" is not an http, https or ldap URL`},
