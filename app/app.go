@@ -227,7 +227,7 @@ func (a *App) loadAnchors() ([]*x509.Certificate, []config.Problem) {
 	var anchors []*x509.Certificate
 	var probs []config.Problem
 	bad := func(format string, args ...any) {
-		probs = append(probs, config.Problem{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+		probs = append(probs, c.Problem(key, format, args...))
 	}
 	for _, path := range c.Revocation.TrustAnchors {
 		if err := fileperm.CheckTrusted(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

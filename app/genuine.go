@@ -37,7 +37,7 @@ func (a *App) GenuineChecker(keys genuine.Keys) (*genuine.Checker, error) {
 	var probs []config.Problem
 	for _, entry := range c.Authorities {
 		bad := func(format string, args ...any) {
-			probs = append(probs, config.Problem{File: a.Config.File, Line: a.Config.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+			probs = append(probs, a.Config.Problem(key, format, args...))
 		}
 		idText, path, _ := config.Authority(entry)
 		id, err := genuine.Authority(idText)

@@ -28,14 +28,14 @@ type Config struct {
 	Revocation Revocation `toml:"revocation"`
 	Genuine    Genuine    `toml:"genuine"`
 	Log        Log        `toml:"log"`
+	// Profiles handle the taps of some readers differently, by name.
+	Profiles map[string]Profile `toml:"profiles"`
 
 	// File is the file the configuration was read from ("" for defaults).
-	File  string         `toml:"-"`
-	lines map[string]int // key → line in File
+	File    string              `toml:"-"`
+	lines   map[string]int      // key → line in File
+	managed map[string]location // key → the managed source that set it
 }
-
-// Line returns the line of key in the configuration file (0 when absent).
-func (c *Config) Line(key string) int { return c.lines[key] }
 
 // Database locates the registry.
 type Database struct {
@@ -75,6 +75,75 @@ type Wedge struct {
 	TrimPrefix string `toml:"trim_prefix"`
 	PadWidth   int    `toml:"pad_width"`
 	CheckDigit string `toml:"check_digit"`
+}
+
+// Profile is how taps on some readers are handled: the counter reader
+// types into the circulation window, the registration reader only looks
+// up. A key left out takes its value from [wedge].
+type Profile struct {
+	Readers    []string `toml:"readers"` // parts of reader names, as readers.include
+	Action     string   `toml:"action"`  // "type" or "lookup" (identify and show, never type)
+	Template   string   `toml:"template"`
+	AllowExe   []string `toml:"allow_exe"`
+	AllowTitle string   `toml:"allow_title"`
+	Sound      bool     `toml:"sound"`
+}
+
+// Profile actions.
+const (
+	ActionType   = "type"
+	ActionLookup = "lookup"
+)
+
+// ProfileFor returns the name and profile of the first profile (by name)
+// whose readers match reader; ok is false when none does.
+func (c *Config) ProfileFor(reader string) (name string, p Profile, ok bool) {
+	names := make([]string, 0, len(c.Profiles))
+	for n := range c.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if c.Profiles[n].matches(reader) {
+			return n, c.Profiles[n], true
+		}
+	}
+	return "", Profile{}, false
+}
+
+func (p Profile) matches(reader string) bool {
+	for _, x := range p.Readers {
+		if strings.Contains(reader, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// inherit fills each profile's keys that raw (the merged settings) leaves
+// out from [wedge].
+func (c *Config) inherit(raw map[string]any) {
+	profiles, _ := raw["profiles"].(map[string]any)
+	for n, p := range c.Profiles {
+		set, _ := profiles[n].(map[string]any)
+		has := func(k string) bool { _, ok := set[k]; return ok }
+		if !has("action") {
+			p.Action = ActionType
+		}
+		if !has("template") {
+			p.Template = c.Wedge.Template
+		}
+		if !has("allow_exe") {
+			p.AllowExe = c.Wedge.AllowExe
+		}
+		if !has("allow_title") {
+			p.AllowTitle = c.Wedge.AllowTitle
+		}
+		if !has("sound") {
+			p.Sound = c.Wedge.Sound
+		}
+		c.Profiles[n] = p
+	}
 }
 
 // Revocation configures certificate checking.
@@ -162,8 +231,9 @@ func Default() *Config {
 			Method: "ocsp-then-crl", OCSPTimeoutMS: 3000, CRLGraceHours: 24, CRLMaxMB: 1024, CRLTimeoutS: 300,
 			OnUnavailable: "deny", TrustAnchors: []string{},
 		},
-		Genuine: Genuine{Mode: "dob", Authorities: []string{}},
-		Log:     Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
+		Genuine:  Genuine{Mode: "dob", Authorities: []string{}},
+		Log:      Log{Level: "info", MaxSizeMB: 10, MaxBackups: 5},
+		Profiles: map[string]Profile{},
 	}
 }
 
@@ -203,36 +273,37 @@ func (e *Error) Error() string {
 // 8 KB).
 const MaxBytes = 1 << 20
 
-// Load reads the configuration in path. A missing file is not an error when
-// optional is true: the defaults are returned. Every problem in the file is
-// reported at once in an *Error; what is not a regular file of at most
-// MaxBytes is one too.
+// Load reads the configuration in path, with the managed settings that
+// override it (see DropInDir). A missing file is not an error when optional
+// is true: the defaults are used. Every problem is reported at once in an
+// *Error; what is not a regular file of at most MaxBytes is one too.
 func Load(path string, optional bool) (*Config, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
+	var data []byte
 	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) && optional {
-		c := Default()
-		c.resolve(DefaultLocations(), path)
-		return c, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && optional:
+	case err != nil:
 		return nil, err
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > MaxBytes { // a FIFO or /dev/zero would never end
+	case !fi.Mode().IsRegular() || fi.Size() > MaxBytes: // a FIFO or /dev/zero would never end
 		return nil, &Error{[]Problem{{File: path, Msg: fmt.Sprintf("not a configuration file: a regular file of at most %d KB is expected (%v, %d bytes)", MaxBytes>>10, fi.Mode().Type(), fi.Size())}}}
+	default:
+		if err := fileperm.CheckTrusted(path); err != nil {
+			return nil, &Error{[]Problem{{File: path, Msg: fmt.Sprintf("%v; only its owner (or the administrator) may be able to change it (Linux: chmod 644, and chown to the desk user or root)", err)}}}
+		}
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
 	}
-	if err := fileperm.CheckTrusted(path); err != nil {
-		return nil, &Error{[]Problem{{File: path, Msg: fmt.Sprintf("%v; only its owner (or the administrator) may be able to change it (Linux: chmod 644, and chown to the desk user or root)", err)}}}
-	}
-	data, err := os.ReadFile(path)
+	managed, probs := managedLayers(path)
+	c, err := parse(path, data, managed, probs)
 	if err != nil {
 		return nil, err
 	}
-	c, err := Parse(path, data)
-	if err != nil {
-		return nil, err
+	if data == nil {
+		c.File, c.lines = "", nil // defaults
 	}
 	c.resolve(DefaultLocations(), path)
 	return c, nil
@@ -240,43 +311,91 @@ func Load(path string, optional bool) (*Config, error) {
 
 // Parse parses and checks the content of a configuration file; name is used
 // in problem reports. Paths are left as written.
-func Parse(name string, data []byte) (*Config, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // Notepad's BOM
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &Error{[]Problem{{File: name, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}}
-		}
-		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
-	}
-	lines := keyLines(string(data))
-	var probs []Problem
-	checkTypes(raw, reflect.TypeOf(Config{}), "", func(key, msg string) {
-		probs = append(probs, Problem{File: name, Line: lines[key], Key: key, Msg: msg})
-	})
-	if len(probs) > 0 {
-		sortProblems(probs)
-		return nil, &Error{probs}
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, nil, nil) }
+
+// parse lays the managed layers over the file's content, then checks the
+// result; probs are the managed sources' own problems.
+func parse(name string, data []byte, managed []layer, probs []Problem) (*Config, error) {
+	base, p := fileLayer(name, data)
+	if p != nil {
+		return nil, &Error{p}
 	}
 	c := Default()
-	if _, err := toml.Decode(string(data), c); err != nil {
-		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
-	}
-	c.File, c.lines = name, lines
-	for _, p := range c.validate() {
-		p.File, p.Line = name, lines[p.Key]
-		probs = append(probs, p)
+	c.File, c.lines, c.managed = name, keyLines(string(data)), map[string]location{}
+	merged := map[string]any{}
+	for i, l := range append([]layer{base}, managed...) {
+		if i > 0 {
+			coerceDWORDs(l.raw, reflect.TypeOf(Config{}))
+		}
+		checkTypes(l.raw, reflect.TypeOf(Config{}), "", func(key, msg string) {
+			file, line := l.where(key)
+			probs = append(probs, Problem{File: file, Line: line, Key: key, Msg: msg})
+		})
+		merge(merged, l.raw, "", func(key string) {
+			if i > 0 {
+				file, line := l.where(key)
+				c.managed[key] = location{file, line}
+			}
+		})
 	}
 	if len(probs) > 0 {
-		sortProblems(probs)
-		return nil, &Error{probs}
+		return nil, &Error{sortProblems(name, probs)}
+	}
+	var text bytes.Buffer
+	if err := toml.NewEncoder(&text).Encode(merged); err != nil {
+		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
+	}
+	if _, err := toml.Decode(text.String(), c); err != nil {
+		return nil, &Error{[]Problem{{File: name, Msg: err.Error()}}}
+	}
+	c.inherit(merged)
+	for _, p := range c.validate() {
+		probs = append(probs, c.Problem(p.Key, "%s", p.Msg))
+	}
+	if len(probs) > 0 {
+		return nil, &Error{sortProblems(name, probs)}
 	}
 	return c, nil
 }
 
-func sortProblems(p []Problem) {
-	sort.SliceStable(p, func(i, j int) bool { return p[i].Line < p[j].Line })
+// rawError is a TOML syntax error at a line.
+type rawError struct {
+	line     int
+	key, msg string
+}
+
+func (e *rawError) at(file string) Problem {
+	return Problem{File: file, Line: e.line, Key: e.key, Msg: e.msg}
+}
+
+// decodeRaw decodes TOML into generic values.
+func decodeRaw(data []byte, raw *map[string]any) *rawError {
+	if _, err := toml.Decode(string(data), raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return &rawError{pe.Position.Line, pe.LastKey, pe.Message}
+		}
+		return &rawError{msg: err.Error()}
+	}
+	return nil
+}
+
+// sortProblems orders problems by line, the configuration file's first,
+// then each managed source's in the order they apply.
+func sortProblems(file string, p []Problem) []Problem {
+	rank := map[string]int{file: 0}
+	for _, q := range p {
+		if _, ok := rank[q.File]; !ok {
+			rank[q.File] = len(rank)
+		}
+	}
+	sort.SliceStable(p, func(i, j int) bool {
+		if ri, rj := rank[p[i].File], rank[p[j].File]; ri != rj {
+			return ri < rj
+		}
+		return p[i].Line < p[j].Line
+	})
+	return p
 }
 
 // resolve fills empty paths with defaults and makes relative paths relative
@@ -335,7 +454,7 @@ func goKind(t reflect.Type) string {
 		return "boolean"
 	case reflect.Slice:
 		return "array of " + goKind(t.Elem()) + "s"
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		return "table"
 	}
 	return t.String()
@@ -374,8 +493,23 @@ func checkTypes(raw map[string]any, t reflect.Type, prefix string, report func(k
 			report(key, fmt.Sprintf("want %s, got %s", goKind(f.Type), tomlKind(v)))
 			continue
 		}
-		if m, ok := v.(map[string]any); ok {
+		m, _ := v.(map[string]any)
+		switch f.Type.Kind() {
+		case reflect.Struct:
 			checkTypes(m, f.Type, key+".", report)
+		case reflect.Map: // a table of named tables, e.g. [profiles.counter]
+			names := make([]string, 0, len(m))
+			for n := range m {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if e, ok := m[n].(map[string]any); ok {
+					checkTypes(e, f.Type.Elem(), key+"."+n+".", report)
+				} else {
+					report(key+"."+n, fmt.Sprintf("want table, got %s", tomlKind(m[n])))
+				}
+			}
 		}
 	}
 }
@@ -391,7 +525,7 @@ func fits(v any, t reflect.Type) bool {
 	case reflect.Bool:
 		_, ok := v.(bool)
 		return ok
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		_, ok := v.(map[string]any)
 		return ok
 	case reflect.Slice:

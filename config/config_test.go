@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,7 +17,7 @@ func TestTemplateIsValidAndComplete(t *testing.T) {
 		t.Fatalf("template does not pass its own check:\n%v", err)
 	}
 	want := Default()
-	want.File, want.lines = path, c.lines
+	want.File, want.lines, want.managed = path, c.lines, c.managed
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("template values differ from Default():\n got %+v\nwant %+v", c, want)
 	}
@@ -199,5 +200,108 @@ func TestGenuine(t *testing.T) {
 		case err == nil && len(c.Genuine.Authorities) > 0 && !strings.HasSuffix(c.Genuine.Authorities[0], "="+filepath.Join(filepath.Dir(path), "cvc.pem")):
 			t.Errorf("%q: authority file not resolved: %v", tt.body, c.Genuine.Authorities)
 		}
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDropInsOverrideTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mykey.toml")
+	write(t, path, "lang = \"ja\"\n[wedge]\ntemplate = \"{patron}{enter}\"\nkey_delay_ms = 5\n")
+	write(t, filepath.Join(dir, "mykey.d", "10-fleet.toml"), "[wedge]\ntemplate = \"{f2}{patron}{tab}\"\nallow_exe = [\"ils.exe\"]\n")
+	write(t, filepath.Join(dir, "mykey.d", "20-branch.toml"), "# the branch's own\n[wedge]\nallow_exe = [\"opac.exe\"]\n")
+	write(t, filepath.Join(dir, "mykey.d", "notes.txt"), "not a drop-in")
+	c, err := Load(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Wedge.Template != "{f2}{patron}{tab}" || !reflect.DeepEqual(c.Wedge.AllowExe, []string{"opac.exe"}) || c.Wedge.KeyDelayMS != 5 || c.Lang != "ja" {
+		t.Errorf("merged wedge = %+v", c.Wedge)
+	}
+	want := []Setting{
+		{Key: "wedge.allow_exe", From: filepath.Join(dir, "mykey.d", "20-branch.toml") + ":3"},
+		{Key: "wedge.template", From: filepath.Join(dir, "mykey.d", "10-fleet.toml") + ":2"},
+	}
+	if got := c.Managed(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Managed() = %v, want %v", got, want)
+	}
+
+	// A bad managed value is reported where it was set.
+	write(t, filepath.Join(dir, "mykey.d", "30-bad.toml"), "\n[wedge]\nkey_delay_ms = 99999\nsound = \"yes\"\n")
+	_, err = Load(path, false)
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].File != filepath.Join(dir, "mykey.d", "30-bad.toml") || ce.Problems[0].Line != 4 || ce.Problems[0].Key != "wedge.sound" {
+		t.Fatalf("bad drop-in: %v", err)
+	}
+	write(t, filepath.Join(dir, "mykey.d", "30-bad.toml"), "\n[wedge]\nkey_delay_ms = 99999\n")
+	if _, err = Load(path, false); !errors.As(err, &ce) || ce.Problems[0].String() != filepath.Join(dir, "mykey.d", "30-bad.toml")+":3: wedge.key_delay_ms: 99999 is outside 0..1000" {
+		t.Fatalf("bad drop-in value: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "mykey.d", "30-bad.toml"))
+
+	// Drop-ins apply without a configuration file too.
+	os.Remove(path)
+	if c, err := Load(path, true); err != nil || c.Wedge.Template != "{f2}{patron}{tab}" {
+		t.Fatalf("drop-ins without a file: %+v, %v", c, err)
+	}
+
+	// A drop-in others may change is refused, like the file.
+	os.Chmod(filepath.Join(dir, "mykey.d", "10-fleet.toml"), 0o666)
+	if _, err := Load(path, true); !errors.As(err, &ce) || !strings.Contains(err.Error(), "10-fleet.toml") {
+		t.Fatalf("writable drop-in: %v", err)
+	}
+}
+
+func TestProfiles(t *testing.T) {
+	c, err := Parse("m.toml", []byte(`
+[wedge]
+template = "{patron}{tab}"
+allow_exe = ["ils.exe"]
+sound = false
+[profiles.counter]
+readers = ["Sony"]
+template = "{f2}{patron}{enter}"
+[profiles.registration]
+readers = ["ACS", "Reg"]
+action = "lookup"
+sound = true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := Profile{Readers: []string{"Sony"}, Action: ActionType, Template: "{f2}{patron}{enter}", AllowExe: []string{"ils.exe"}}
+	if !reflect.DeepEqual(c.Profiles["counter"], counter) {
+		t.Errorf("counter = %+v, want %+v", c.Profiles["counter"], counter)
+	}
+	if n, p, ok := c.ProfileFor("ACS ACR1252 1S CL Reader PICC 0"); !ok || n != "registration" || p.Action != ActionLookup || !p.Sound || p.Template != "{patron}{tab}" {
+		t.Errorf("ProfileFor(ACS) = %s %+v %v", n, p, ok)
+	}
+	if _, _, ok := c.ProfileFor("Virtual PCD 00 00"); ok {
+		t.Error("a reader of no profile matched one")
+	}
+	got := problems(t, "[profiles.a]\nreaders = []\naction = \"print\"\n[profiles.\"b c\"]\nreaders = [\"x\"]\ntemplate = \"{patron}{esc}\"\n[profiles.d]\nreader = [\"x\"]\n")
+	var keys []string
+	for _, p := range got {
+		keys = append(keys, fmt.Sprintf("%d %s", p.Line, p.Key))
+	}
+	if want := []string{"8 profiles.d.reader"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("type problems %v, want %v", keys, want)
+	}
+	got = problems(t, "[profiles.a]\nreaders = []\naction = \"print\"\n[profiles.\"b c\"]\nreaders = [\"x\"]\ntemplate = \"{patron}{esc}\"\n")
+	keys = nil
+	for _, p := range got {
+		keys = append(keys, fmt.Sprintf("%d %s", p.Line, p.Key))
+	}
+	if want := []string{"2 profiles.a.readers", "3 profiles.a.action", "4 profiles.b c", "6 profiles.b c.template"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("problems %v, want %v", keys, want)
 	}
 }

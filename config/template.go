@@ -229,6 +229,36 @@ level = "info"
 # Maximum size of one log file (MB) and how many old files to keep.
 max_size_mb = 10
 max_backups = 5
+
+[profiles]
+# 読み取り機ごとの動作（任意）。読み取り機名の一部で選び、名前順で最初に合うものを使います。
+# 書かないキーは [wedge] の値を使います。action = "lookup" の読み取り機は照合して結果を
+# 表示するだけで、入力しません（登録窓口など）。読み取り機名は mykey readers で確かめられます。
+# Per-reader profiles (optional): chosen by a part of the reader's name,
+# the first match in name order. Keys left out take [wedge]'s values. A
+# reader with action = "lookup" identifies and shows the result, never
+# types (e.g. the registration desk). mykey readers lists reader names.
+#
+# [profiles.counter]
+# readers = ["Sony FeliCa"]
+# action = "type"
+# template = "{f2}{patron}{enter}"
+# allow_exe = ["ils.exe"]
+# allow_title = ""
+# sound = true
+#
+# [profiles.registration]
+# readers = ["ACS"]
+# action = "lookup"
+
+# 管理された設定: このファイルと同じフォルダの mykey.d\*.toml（名前順）、Linux では
+# /etc/mykey/mykey.d/*.toml、Windows ではグループポリシー
+# HKLM\Software\Policies\mykey の値が、このファイルの値より優先します。
+# mykey config check が、どの設定がどこで管理されているかを表示します。
+# Managed settings override this file: mykey.d/*.toml beside it (in name
+# order), on Linux /etc/mykey/mykey.d/*.toml, on Windows the Group Policy
+# values under HKLM\Software\Policies\mykey. mykey config check shows
+# which settings are managed and from where.
 `
 
 // keyBeside is the default key file for a configuration at path, for either

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -93,6 +94,25 @@ func (c *Config) validate() []Problem {
 			bad("genuine.authorities", "%q: want \"KEY ID=FILE\", e.g. \"5000023/001=cvc-ca.pem\"", a)
 		case authority[0] == '6' && !c.Genuine.TestKeys:
 			bad("genuine.authorities", "%s is a key of the J-LIS test hierarchy, for test cards only; a test desk also sets test_keys = true", id)
+		}
+	}
+
+	for _, n := range slices.Sorted(maps.Keys(c.Profiles)) {
+		pr, key := c.Profiles[n], "profiles."+n
+		if n == "" || len(n) > 32 || strings.Trim(n, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_") != "" {
+			bad(key, "profile name %q: want up to 32 letters, digits, '-' or '_'", n)
+		}
+		if len(pr.Readers) == 0 || slices.Contains(pr.Readers, "") {
+			bad(key+".readers", "name the readers of this profile: parts of their names, e.g. [\"Sony\"] (mykey card readers lists them)")
+		}
+		oneOf(key+".action", pr.Action, ActionType, ActionLookup)
+		if _, err := keyboardwedge.ParseTemplate(pr.Template); err != nil {
+			bad(key+".template", "%v", err)
+		}
+		if pr.AllowTitle != "" {
+			if _, err := regexp.Compile(pr.AllowTitle); err != nil {
+				bad(key+".allow_title", "%v", err)
+			}
 		}
 	}
 
