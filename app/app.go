@@ -280,7 +280,14 @@ func (a *App) Policy() (*certcheck.Policy, error) {
 // "stdout".
 func (a *App) Typer() (*keyboardwedge.Typer, error) {
 	w := a.Config.Wedge
-	tmpl, err := keyboardwedge.ParseTemplate(w.Template)
+	return a.typer(w.Template, w.AllowExe, w.AllowTitle)
+}
+
+// typer builds a typer with the [wedge] settings but for its template and
+// window allowlist (a reader profile's).
+func (a *App) typer(template string, allowExe []string, allowTitle string) (*keyboardwedge.Typer, error) {
+	w := a.Config.Wedge
+	tmpl, err := keyboardwedge.ParseTemplate(template)
 	if err != nil {
 		return nil, err
 	}
@@ -293,10 +300,10 @@ func (a *App) Typer() (*keyboardwedge.Typer, error) {
 	if w.Output == "stdout" {
 		return &keyboardwedge.Typer{Injector: &keyboardwedge.TextSink{W: a.Devices.Output}, Template: tmpl, Format: format}, nil
 	}
-	g := keyboardwedge.Guard{Exes: w.AllowExe}
-	if w.AllowTitle != "" {
-		if g.Title, err = regexp.Compile(w.AllowTitle); err != nil {
-			return nil, fmt.Errorf("wedge.allow_title: %w", err)
+	g := keyboardwedge.Guard{Exes: allowExe}
+	if allowTitle != "" {
+		if g.Title, err = regexp.Compile(allowTitle); err != nil {
+			return nil, fmt.Errorf("allow_title: %w", err)
 		}
 	}
 	t := keyboardwedge.NewTyper(a.Devices.Wedge, tmpl, g)

@@ -3,14 +3,17 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/mykey-jp/mykey/cardio"
+	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/keyboardwedge"
@@ -53,6 +56,10 @@ func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.S
 	if err != nil {
 		return nil, nil, err
 	}
+	profiles, err := a.Profiles()
+	if err != nil {
+		return nil, nil, err
+	}
 	reg, pseudo, err := a.open(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -65,14 +72,19 @@ func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.S
 	if chk.Mode == genuine.ModeOff {
 		chk = nil
 	}
-	sound := c.Wedge.Sound && c.Wedge.Output == "keyboard"
+	sound := func(profile string) bool {
+		if p, ok := c.Profiles[profile]; ok {
+			return p.Sound && c.Wedge.Output == "keyboard"
+		}
+		return c.Wedge.Sound && c.Wedge.Output == "keyboard"
+	}
 	d = &desk.Desk{
-		Readers: a.Devices.Readers, Checker: pol, Registry: reg, Pseudo: pseudo, Genuine: chk, Typer: ty,
+		Readers: a.Devices.Readers, Checker: pol, Registry: reg, Pseudo: pseudo, Genuine: chk, Typer: ty, Profiles: profiles,
 		Dedup:   &keyboardwedge.Dedup{Lockout: time.Duration(c.Wedge.LockoutSeconds) * time.Second},
 		Service: c.Patron.Service, Extended: c.Readers.ExtendedLength, Log: log, Now: a.Devices.Clock,
 		Accept: func(r string) bool { return cardio.Matches(r, c.Readers.Include, c.Readers.Exclude) },
 		OnStatus: func(st desk.Status) {
-			if sound && st.Outcome != desk.Duplicate {
+			if sound(st.Profile) && st.Outcome != desk.Duplicate {
 				go a.Devices.Wedge.Beep(st.Outcome == desk.Typed)
 			}
 			if onStatus != nil {
@@ -116,4 +128,24 @@ func (a *App) TypeTest(ctx context.Context, text string) (keyboardwedge.Result, 
 // Focused returns the window that has keyboard focus.
 func (a *App) Focused(ctx context.Context) (keyboardwedge.Window, error) {
 	return a.Devices.Wedge.Focused(ctx)
+}
+
+// Profiles builds the desk's reader profiles from the configuration, in
+// the order they are matched.
+func (a *App) Profiles() ([]desk.Profile, error) {
+	c := a.Config
+	var out []desk.Profile
+	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {
+		p := c.Profiles[name]
+		dp := desk.Profile{Name: name, Match: func(r string) bool { n, _, ok := c.ProfileFor(r); return ok && n == name }}
+		if p.Action == config.ActionType {
+			t, err := a.typer(p.Template, p.AllowExe, p.AllowTitle)
+			if err != nil {
+				return nil, fmt.Errorf("profiles.%s: %w", name, err)
+			}
+			dp.Typer = t
+		}
+		out = append(out, dp)
+	}
+	return out, nil
 }

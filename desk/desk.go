@@ -55,7 +55,8 @@ const (
 	FocusRefused Outcome = "focus-refused" // the focused window is not allowed
 	FocusMoved   Outcome = "focus-moved"   // the focus moved while typing
 	NoDisplay    Outcome = "no-display"
-	Failed       Outcome = "error" // anything else (the registry, a bad number)
+	Failed       Outcome = "error"     // anything else (the registry, a bad number)
+	LookedUp     Outcome = "looked-up" // every check passed on a look-up-only reader: nothing typed, by design
 
 	// The genuine-card check failed (JPKI Act Art. 38-4 ②).
 	NotGenuine     Outcome = "not-genuine"          // the issuer's chain or the date of birth fails
@@ -75,12 +76,21 @@ type Timing struct {
 type Status struct {
 	At       time.Time
 	Reader   string
+	Profile  string // the reader's profile; "" for the desk's default
 	Outcome  Outcome
 	Decision certcheck.Decision // for Rejected, and the method otherwise
 	MyKeyID  keyid.ID
 	Detail   string // technical detail, without personal data
 	Typed    int    // keys typed
 	Timing   Timing
+}
+
+// Profile handles the taps of matching readers differently from the desk's
+// default Typer.
+type Profile struct {
+	Name  string
+	Match func(reader string) bool
+	Typer Typer // nil: look up only: identify, check and report, never type
 }
 
 // Desk runs the pipeline.
@@ -91,6 +101,7 @@ type Desk struct {
 	Pseudo   *keyid.Pseudonymizer
 	Genuine  *genuine.Checker // the genuine-card check, in the connection that read the certificate; nil: off
 	Typer    Typer
+	Profiles []Profile // the first that matches a reader replaces Typer for it
 	Dedup    *keyboardwedge.Dedup
 	Service  string
 	Extended bool               // extended-length reads
@@ -161,8 +172,20 @@ func (d *Desk) Tap(ctx context.Context, reader string) Status {
 }
 
 func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
+	profile, typer := "", d.Typer
+	for _, pr := range d.Profiles {
+		if pr.Match(reader) {
+			profile, typer = pr.Name, pr.Typer
+			break
+		}
+	}
 	st, patron, p := d.identify(ctx, reader)
+	st.Profile = profile
 	if st.Outcome != "" {
+		return st
+	}
+	if typer == nil {
+		st.Outcome = LookedUp
 		return st
 	}
 	if d.paused.Load() {
@@ -175,7 +198,7 @@ func (d *Desk) tap(ctx context.Context, reader string) (st Status) {
 	}
 	d.typing.Lock()
 	t3 := time.Now()
-	res, err := d.Typer.Type(ctx, patron)
+	res, err := typer.Type(ctx, patron)
 	st.Timing.Type = time.Since(t3)
 	d.typing.Unlock()
 	st.Typed = res.Keys
@@ -295,6 +318,9 @@ func failStatus(st Status, err error) Status {
 // record writes the tap to the audit log and the service log.
 func (d *Desk) record(ctx context.Context, st Status) {
 	detail := fmt.Sprintf("reader=%q %s", st.Reader, st.Detail)
+	if st.Profile != "" {
+		detail = fmt.Sprintf("reader=%q profile=%s %s", st.Reader, st.Profile, st.Detail)
+	}
 	if st.Decision.Method != "" {
 		detail += fmt.Sprintf(" check=%s/%s", st.Decision.Reason, st.Decision.Method)
 	}
@@ -307,7 +333,7 @@ func (d *Desk) record(ctx context.Context, st Status) {
 	if st.Outcome != Typed {
 		ev = d.Log.Warn()
 	}
-	ev.Str("reader", st.Reader).Str("outcome", string(st.Outcome)).Str("mykey_id", string(st.MyKeyID)).
+	ev.Str("reader", st.Reader).Str("profile", st.Profile).Str("outcome", string(st.Outcome)).Str("mykey_id", string(st.MyKeyID)).
 		Str("detail", st.Detail).Str("check", string(st.Decision.Reason)).Str("method", st.Decision.Method).
 		Dur("read", st.Timing.Read).Dur("check_time", st.Timing.Check).Dur("lookup", st.Timing.Lookup).Dur("genuine", st.Timing.Genuine).Dur("type", st.Timing.Type).
 		Msg("tap")

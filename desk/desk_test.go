@@ -229,3 +229,41 @@ func TestNotLinkedPausedAndFocus(t *testing.T) {
 		t.Fatalf("retry after refusal: %v", st.Outcome)
 	}
 }
+
+func TestReaderProfiles(t *testing.T) {
+	f := setup(t)
+	id := f.register(t, "user", "12345678")
+	f.register(t, "user-renewed", "")
+	counter := &typer{}
+	f.d.Profiles = []desk.Profile{
+		{Name: "registration", Match: func(r string) bool { return r == "reg" }},
+		{Name: "counter", Match: func(r string) bool { return r == "counter" }, Typer: counter},
+	}
+	// The counter reader types through its own typer.
+	if st := f.tap("counter", vc(t, "user", vcard.Faults{})); st.Outcome != desk.Typed || st.Profile != "counter" || len(counter.got) != 1 || len(f.ty.got) != 0 {
+		t.Fatalf("counter: %+v, counter typed %v, default typed %v", st, counter.got, f.ty.got)
+	}
+	// The registration reader looks up and never types.
+	st := f.tap("reg", vc(t, "user", vcard.Faults{}))
+	if st.Outcome != desk.LookedUp || st.MyKeyID != id || st.Profile != "registration" || st.Typed != 0 {
+		t.Fatalf("look-up reader: %+v", st)
+	}
+	// ... and reports a card that would not be typed as the desk does.
+	if st := f.tap("reg", vc(t, "user-renewed", vcard.Faults{})); st.Outcome != desk.Rejected {
+		t.Fatalf("look-up reader, revoked card: %+v", st)
+	}
+	// A reader of no profile uses the desk's typer.
+	f.d.Dedup = nil
+	if st := f.tap("other", vc(t, "user", vcard.Faults{})); st.Outcome != desk.Typed || st.Profile != "" || len(f.ty.got) != 1 || len(counter.got) != 1 {
+		t.Fatalf("default reader: %+v", st)
+	}
+	// The audit entries name the profile.
+	log, _ := f.reg.AuditLog(ctx, 10)
+	var looked bool
+	for _, e := range log {
+		looked = looked || e.Outcome == "looked-up" && strings.Contains(e.Detail, "profile=registration")
+	}
+	if !looked {
+		t.Errorf("audit: %+v", log)
+	}
+}

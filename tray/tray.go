@@ -187,7 +187,7 @@ func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
 			text := l.Status(st)
 			m.last.SetTitle(l.T(mTrayLast, text))
 			s := trayError
-			if st.Outcome == desk.Typed || st.Outcome == desk.Duplicate {
+			if st.Outcome == desk.Typed || st.Outcome == desk.Duplicate || st.Outcome == desk.LookedUp {
 				s = trayOK
 			}
 			if d.IsPaused() {

@@ -83,7 +83,7 @@ func init() {
 				_, statErr := os.Stat(a.configPath)
 				exists := !errors.Is(statErr, os.ErrNotExist)
 				if a.json {
-					a.printJSON(map[string]any{"ok": true, "file": a.configPath, "exists": exists, "database": c.Database.Path, "keyfile": c.KeyFile.Path, "log_dir": c.Log.Dir, "lang": c.Lang})
+					a.printJSON(map[string]any{"ok": true, "file": a.configPath, "exists": exists, "database": c.Database.Path, "keyfile": c.KeyFile.Path, "log_dir": c.Log.Dir, "lang": c.Lang, "managed": c.Managed()})
 					return exitOK
 				}
 				if exists {
@@ -92,6 +92,7 @@ func init() {
 					a.println(a.t(mConfigDefaults, a.configPath))
 				}
 				fmt.Fprintf(a.stdout, "  %s: %s\n  %s: %s\n  %s: %s\n", a.t(mPathDatabase), c.Database.Path, a.t(mPathKey), c.KeyFile.Path, a.t(mPathLog), c.Log.Dir)
+				fmt.Fprint(a.stdout, a.words().Managed(c.Managed()))
 				return exitOK
 			}
 		},

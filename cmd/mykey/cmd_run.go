@@ -14,7 +14,7 @@ import (
 func (a *invocation) printStatus(st desk.Status) {
 	if a.json {
 		a.encode(map[string]any{
-			"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "outcome": string(st.Outcome), "message": a.words().Status(st),
+			"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "profile": st.Profile, "outcome": string(st.Outcome), "message": a.words().Status(st),
 			"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
 			"read_ms": ms(st.Timing.Read), "check_ms": ms(st.Timing.Check), "lookup_ms": ms(st.Timing.Lookup), "genuine_ms": ms(st.Timing.Genuine), "type_ms": ms(st.Timing.Type),
 		}, "")

@@ -294,3 +294,71 @@ dir = "logs"
 		t.Errorf("log:\n%s", logb)
 	}
 }
+
+// TestProfilesEndToEnd runs the desk with two readers of different
+// profiles, set by a managed drop-in file (pcscd + vpcd, Xvfb): the counter
+// reader presses Ctrl+B and types into the ILS window with Tab; the
+// registration reader looks up and types nothing.
+func TestProfilesEndToEnd(t *testing.T) {
+	pcsctest.Start(t, 2)
+	d := xdesk.Start(t)
+	target := d.Target("ILS", false)
+	dir := setupCLI(t)
+	pki := testpki.Dir()
+	crl := filepath.Join(dir, "auth.crl")
+	writeCRL(t, crl, 1)
+	cfg := fmt.Sprintf("[database]\npath = \"registry.db\"\n[wedge]\nallow_exe = [\"xterm\"]\nallow_title = \"^nothing$\"\nkey_delay_ms = 1\n[revocation]\nmethod = \"crl\"\ntrust_anchors = [%q]\n[log]\ndir = \"logs\"\n%s",
+		filepath.Join(pki, "ca-2023.der"), testcard.ConfigTOML(pki))
+	os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(cfg), 0o644)
+	os.Mkdir(filepath.Join(dir, "mykey.d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "mykey.d", "50-readers.toml"), []byte(`[profiles.counter]
+readers = ["Virtual PCD 00 00"]
+template = "{ctrl+b}{patron}{tab}"
+allow_title = "^ILS$"
+[profiles.registration]
+readers = ["Virtual PCD 1 "]
+action = "lookup"
+`), 0o644)
+	var check struct {
+		Managed []struct{ Key, From string } `json:"managed"`
+	}
+	cliJSON(t, &check, "config", "check")
+	if len(check.Managed) != 5 || check.Managed[0].Key != "profiles.counter.allow_title" || !strings.HasSuffix(check.Managed[0].From, "50-readers.toml:4") {
+		t.Fatalf("config check: managed %+v", check.Managed)
+	}
+	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
+		t.Fatalf("crl import: %s", errs)
+	}
+	good := newFixtureCard(t, "user", vcard.Faults{})
+	good.insert(pcsctest.Addr(0, 0))
+	waitCard(t, true)
+	if o, errs, code := cliStdin(t, "1234\n"+testcard.AssistPIN+"\n", "register", "--pin-stdin", "--patron", "11112222"); code != 0 {
+		t.Fatalf("register: %s%s", o, errs)
+	}
+	good.remove()
+	waitCard(t, false)
+
+	svc := startService(t, []string{"DISPLAY=" + d.Display})
+	time.Sleep(500 * time.Millisecond)
+	target.Focus()
+	tap := func(addr string) map[string]any {
+		t.Helper()
+		good.insert(addr)
+		m := svc.next(t)
+		good.remove()
+		return m
+	}
+	if m := tap(pcsctest.Addr(0, 0)); m["outcome"] != "typed" || m["profile"] != "counter" {
+		t.Fatalf("counter reader: %v", m)
+	}
+	target.Wait("^B11112222\t", 5*time.Second)
+	if m := tap(pcsctest.Addr(1, 0)); m["outcome"] != "looked-up" || m["profile"] != "registration" || m["mykey_id"] == "" || m["keys"] != 0.0 {
+		t.Fatalf("registration reader: %v", m)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := target.Content(); got != "^B11112222\t" {
+		t.Fatalf("the look-up reader typed: %q", got)
+	}
+	svc.cmd.Process.Signal(syscall.SIGTERM)
+	svc.cmd.Wait()
+}

@@ -9,6 +9,7 @@ package wording
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/batch"
@@ -368,6 +369,7 @@ var OutcomeText = map[desk.Outcome]Msg{
 	desk.DOBLocked:      genuineText["dob-locked"],
 	desk.GenuineMissing: genuineText["genuine-data-missing"],
 	desk.Typed:          {"入力しました。", "typed."},
+	desk.LookedUp:       {"照合しました: 登録済みで利用者番号に紐付いています（この読み取り機は入力しません）。", "looked up: registered and linked (this reader never types)."},
 	desk.Duplicate:      {"同じカードです（入力済み）。", "the same card again (already typed)."},
 	desk.Paused:         {"一時停止中のため入力しません。", "paused: nothing typed."},
 	desk.Unknown:        {"登録されていないカードです。窓口で登録してください。", "this card is not registered; register it at the counter."},
@@ -429,4 +431,17 @@ func (l Lang) Problem(p batch.Problem) string {
 		return l.T(Msg{"%d 行目 %d 列（%s）: %s", "line %d, column %d (%s): %s"}, p.Line, p.Column, p.Field, reason)
 	}
 	return l.T(Msg{"%d 行目: %s", "line %d: %s"}, p.Line, reason)
+}
+
+// Managed lists the managed settings and where each is set, "" for none.
+func (l Lang) Managed(s []config.Setting) string {
+	if len(s) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(l.T(Msg{"管理された設定（設定ファイルより優先）:", "managed settings (they override the file):"}) + "\n")
+	for _, m := range s {
+		fmt.Fprintf(&b, "  %s ← %s\n", m.Key, m.From)
+	}
+	return b.String()
 }
