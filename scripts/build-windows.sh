@@ -25,6 +25,8 @@ build() { # OUT EXTRA_LDFLAGS
 build mykey.exe ""
 build mykeyw.exe "-H windowsgui -X main.defaultArgs=run"
 go run ./cmd/mykey config init --windows-defaults --force --path dist/mykey.toml >/dev/null
+# The Group Policy template, for the domain's PolicyDefinitions store.
+rm -rf dist/policy && cp -r packaging/policy dist/policy
 
 cert="${MYKEY_SIGN_CERT:-}"
 key="${MYKEY_SIGN_KEY:-}"
@@ -44,4 +46,4 @@ sign dist/mykeyw.exe
 
 wixl -a x64 -D Version="$VERSION" -D Dist=dist -o "dist/mykey-$VERSION.msi" packaging/mykey.wxs
 sign "dist/mykey-$VERSION.msi"
-echo "built and signed: dist/mykey.exe dist/mykeyw.exe dist/mykey-$VERSION.msi"
+echo "built and signed: dist/mykey.exe dist/mykeyw.exe dist/mykey-$VERSION.msi (Group Policy template: dist/policy)"

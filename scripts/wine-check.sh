@@ -42,6 +42,22 @@ wine dist/mykey.exe --config 'C:\mk\commented.toml' config check >/dev/null || f
 cp testdata/pki/cvc-ca-test.pem "$C/mk/cvc-ca-test.pem"
 printf '[database]\npath = "C:/mk/registry.db"\n[revocation]\ntrust_anchors = ["C:/mk/ca.der"]\n[log]\ndir = "C:/mk/logs"\n[genuine]\nauthorities = ["6000023/001=C:/mk/cvc-ca-test.pem"]\ntest_keys = true\n' > "$C/mk/mykey.toml"
 M config check >/dev/null || { M config check; fail "config check"; }
+
+step "managed settings: Group Policy values under HKLM\\Software\\Policies\\mykey override the file"
+P='HKLM\Software\Policies\mykey'
+wine reg add "$P\\wedge" /v template /t REG_SZ /d '{f2}{patron}{tab}' /f >/dev/null 2>&1 || fail "reg add"
+wine reg add "$P\\wedge" /v sound /t REG_DWORD /d 0 /f >/dev/null 2>&1
+wine reg add "$P\\wedge" /v allow_exe /t REG_MULTI_SZ /d 'ils.exe\0opac.exe' /f >/dev/null 2>&1
+M config check > "$work/managed.txt" 2>&1 || { cat "$work/managed.txt"; fail "config check with policy values"; }
+for k in 'wedge.template' 'wedge.sound' 'wedge.allow_exe'; do
+	grep -q "$k ← HKLM\\\\Software\\\\Policies\\\\mykey\\\\wedge" "$work/managed.txt" || { cat "$work/managed.txt"; fail "config check does not show $k as managed"; }
+done
+M config check --json | tr -d '\r' | grep -q '"key": "wedge.template"' || fail "config check --json lacks the managed settings"
+wine reg add "$P\\wedge" /v key_delay_ms /t REG_DWORD /d 99999 /f >/dev/null 2>&1
+if M config check > "$work/managed.txt" 2>&1; then fail "a bad policy value was accepted"; fi
+grep -q 'wedge (key_delay_ms).*99999 is outside 0..1000' "$work/managed.txt" || { cat "$work/managed.txt"; fail "the bad policy value is not named"; }
+wine reg delete "$P" /f >/dev/null 2>&1
+M config check | grep -q 'managed' && fail "policy values remain after reg delete"
 id="$(M id new --json | grep -o '"[0-9A-Z]\{8\}"' | tr -d '"')"
 [ -n "$id" ] || fail "id new"
 # Wine keeps no file ACLs: it derives them from the Unix mode, so the

@@ -445,3 +445,67 @@ func (l Lang) Managed(s []config.Setting) string {
 	}
 	return b.String()
 }
+
+var doctorCheck = map[string]Msg{
+	app.CheckConfig:   {"設定", "configuration"},
+	app.CheckKeyFile:  {"秘密鍵ファイル", "key file"},
+	app.CheckRegistry: {"登録簿", "registry"},
+	app.CheckAnchors:  {"信頼する CA 証明書", "trust anchors"},
+	app.CheckCRL:      {"失効リスト（CRL）", "CRL"},
+	app.CheckOCSP:     {"OCSP レスポンダー", "OCSP responder"},
+	app.CheckReaders:  {"カード読み取り機", "card readers"},
+	app.CheckWedge:    {"入力先ウィンドウ", "input window"},
+	app.CheckClock:    {"時計", "clock"},
+}
+
+var doctorVerdict = map[app.Verdict]Msg{
+	app.OK:   {"正常", "ok"},
+	app.Warn: {"注意", "warning"},
+	app.Fail: {"異常", "FAILED"},
+	app.Skip: {"対象外", "skipped"},
+}
+
+// doctorAdvice says what to do about a finding, by its code.
+var doctorAdvice = map[string]Msg{
+	"config-invalid":     {"設定ファイルを直してください（mykey config check）。", "fix the configuration (mykey config check)."},
+	"key-missing":        {"登録済みのカードがあるなら、元の秘密鍵ファイルを戻してください。", "if cards are registered, put the original key file back."},
+	"key-unusable":       {"秘密鍵ファイルを所有者だけが読めるようにしてください（Linux: chmod 600）。", "make the key file readable by its owner only (Linux: chmod 600)."},
+	"key-mismatch":       {"この登録簿の秘密鍵ファイルを戻してください。", "put back this registry's key file."},
+	"registry-damaged":   {"バックアップから戻してください（mykey restore）。", "restore it from a backup (mykey restore)."},
+	"anchor-invalid":     {"revocation.trust_anchors の CA 証明書を確かめてください。", "check the CA certificates in revocation.trust_anchors."},
+	"anchor-none":        {"J-LIS の CA 証明書を revocation.trust_anchors に設定してください。", "set the J-LIS CA certificates in revocation.trust_anchors."},
+	"anchor-expiring":    {"新しい CA 証明書を用意してください。", "get the new CA certificate ready."},
+	"crl-none":           {"CRL を取り込んでください（mykey crl import）。", "import a CRL (mykey crl import)."},
+	"crl-stale":          {"新しい CRL を取り込んでください（mykey crl import）。", "import a current CRL (mykey crl import)."},
+	"ocsp-unreachable":   {"ネットワークと revocation.ocsp_url を確かめてください。", "check the network and revocation.ocsp_url."},
+	"no-reader":          {"読み取り機の接続と readers.include/exclude を確かめてください（mykey readers）。", "check the reader's cable and readers.include/exclude (mykey readers)."},
+	"card-unreadable":    {"カードをかざし直してください。", "hold the card again."},
+	"no-display":         {"デスクトップにログインした状態で動かしてください。", "run it in a desktop session."},
+	"window-not-allowed": {"図書館システムの入力欄をクリックしてから、もう一度確かめてください。", "click the library system's field, then check again."},
+	"no-allowlist":       {"wedge.allow_exe に図書館システムのプログラム名を設定してください。", "set the library system's program in wedge.allow_exe."},
+	"clock-skew":         {"PC の時計を合わせてください。", "set the PC's clock."},
+}
+
+// Doctor words the doctor's report, one line per check, then the verdict.
+func (l Lang) Doctor(r app.Report) string {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		detail := f.Detail
+		if f.Err != nil && f.Verdict == app.Fail {
+			detail = l.Explain(f.Err, "").Text
+		}
+		fmt.Fprintf(&b, "[%s] %s: %s\n", l.T(doctorVerdict[f.Verdict]), l.T(doctorCheck[f.Check]), detail)
+		if a, ok := doctorAdvice[f.Code]; ok && (f.Verdict == app.Fail || f.Verdict == app.Warn) {
+			fmt.Fprintf(&b, "      → %s\n", l.T(a))
+		}
+	}
+	switch r.Worst() {
+	case app.Fail:
+		b.WriteString(l.T(Msg{"結果: 異常があります。上の「異常」の行を直してください。", "result: something is wrong; fix the FAILED lines above."}))
+	case app.Warn:
+		b.WriteString(l.T(Msg{"結果: 動きますが、注意の行を確かめてください。", "result: the desk works; check the warnings."}))
+	default:
+		b.WriteString(l.T(Msg{"結果: すべて正常です。", "result: all good."}))
+	}
+	return b.String() + "\n"
+}
