@@ -189,3 +189,32 @@ func (a *App) Restore(ctx context.Context, path string) (rep store.RestoreReport
 	})
 	return rep, err
 }
+
+// Entry is the outside form of a registry entry (JSON for scripts and the
+// console).
+type Entry struct {
+	MyKeyID      string `json:"mykey_id"`
+	CreatedAt    string `json:"created_at"`
+	Service      string `json:"service"`
+	Patron       string `json:"patron,omitempty"`
+	LinkedAt     string `json:"linked_at,omitempty"`
+	Certificates int    `json:"certificates"`
+}
+
+// EntryView returns e's outside form.
+func EntryView(service string, e store.Entry) Entry {
+	j := Entry{MyKeyID: string(e.MyKeyID), CreatedAt: e.CreatedAt.Format(time.RFC3339), Service: service, Certificates: e.Certificates}
+	if e.Link != nil {
+		j.Patron, j.LinkedAt = e.Link.Patron, e.Link.LinkedAt.Format(time.RFC3339)
+	}
+	return j
+}
+
+// Subject is what a registry refusal is about, for its message: the patron
+// number for refusals about it, else the MyKey ID.
+func Subject(err error, t Target) string {
+	if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
+		return t.Patron
+	}
+	return string(t.MyKeyID)
+}

@@ -97,7 +97,7 @@ func (a *invocation) register(s *app.Selector, q *app.RegisterRequest) int {
 		if errors.Is(err, cardio.ErrLastTry) || errors.Is(err, cardio.ErrPINBlocked) {
 			fmt.Fprintln(a.stderr, a.t(mTriesBefore, res.TriesLeft))
 		}
-		return a.fail(err, subject(err, t))
+		return a.fail(err, app.Subject(err, t))
 	}
 	if a.json {
 		a.printJSON(map[string]any{"ok": true, "mykey_id": string(res.MyKeyID), "minted": res.Minted, "superseded": res.Superseded,

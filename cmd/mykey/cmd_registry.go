@@ -12,24 +12,6 @@ import (
 	"github.com/mykey-jp/mykey/store"
 )
 
-// entryJSON is the JSON form of a registry entry.
-type entryJSON struct {
-	MyKeyID      string `json:"mykey_id"`
-	CreatedAt    string `json:"created_at"`
-	Service      string `json:"service"`
-	Patron       string `json:"patron,omitempty"`
-	LinkedAt     string `json:"linked_at,omitempty"`
-	Certificates int    `json:"certificates"`
-}
-
-func toJSON(service string, e store.Entry) entryJSON {
-	j := entryJSON{MyKeyID: string(e.MyKeyID), CreatedAt: e.CreatedAt.Format(time.RFC3339), Service: service, Certificates: e.Certificates}
-	if e.Link != nil {
-		j.Patron, j.LinkedAt = e.Link.Patron, e.Link.LinkedAt.Format(time.RFC3339)
-	}
-	return j
-}
-
 func (a *invocation) printEntry(service string, e store.Entry) {
 	patron, linked := a.t(mNone), ""
 	if e.Link != nil {
@@ -66,15 +48,6 @@ func (a *invocation) resolveOne(c *command, s *app.Selector) (app.Target, int) {
 	return t, exitOK
 }
 
-// subject is what a registry refusal is about: the patron number for
-// refusals about it, else the MyKey ID.
-func subject(err error, t app.Target) string {
-	if errors.Is(err, store.ErrPatronLinked) || errors.Is(err, store.ErrNotInRoster) || errors.Is(err, store.ErrPatronInactive) {
-		return t.Patron
-	}
-	return string(t.MyKeyID)
-}
-
 // linkSetup is the setup of link and relink (which always replaces).
 func linkSetup(name string, alwaysReplace bool) func(a *invocation, fs *flag.FlagSet) func([]string) int {
 	return func(a *invocation, fs *flag.FlagSet) func([]string) int {
@@ -97,7 +70,7 @@ func (a *invocation) link(c *command, s *app.Selector, replace bool) int {
 	}
 	changed, err := a.core.Link(a.ctx, t, replace)
 	if err != nil {
-		return a.fail(err, subject(err, t))
+		return a.fail(err, app.Subject(err, t))
 	}
 	if a.json {
 		a.printJSON(map[string]any{"ok": true, "changed": changed, "mykey_id": string(t.MyKeyID), "patron": t.Patron, "service": t.Service})
@@ -313,7 +286,7 @@ func (a *invocation) lookup(s *app.Selector) int {
 		return a.fail(err, subject)
 	}
 	if a.json {
-		a.printJSON(map[string]any{"ok": true, "entry": toJSON(t.Service, e)})
+		a.printJSON(map[string]any{"ok": true, "entry": app.EntryView(t.Service, e)})
 		return exitOK
 	}
 	a.printEntry(t.Service, e)
@@ -327,9 +300,9 @@ func (a *invocation) list(service string) int {
 		return a.fail(err, "")
 	}
 	if a.json {
-		out := make([]entryJSON, len(list))
+		out := make([]app.Entry, len(list))
 		for i, e := range list {
-			out[i] = toJSON(service, e)
+			out[i] = app.EntryView(service, e)
 		}
 		a.printJSON(map[string]any{"ok": true, "service": service, "entries": out})
 		return exitOK
