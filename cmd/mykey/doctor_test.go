@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -17,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mykey-jp/mykey/cardio/vcard"
 	"github.com/mykey-jp/mykey/internal/ocsptest"
 	"github.com/mykey-jp/mykey/internal/pcsctest"
 	"github.com/mykey-jp/mykey/internal/testcard"
@@ -61,15 +62,7 @@ func TestDoctor(t *testing.T) {
 	setCfg(base(""))
 	crl := filepath.Join(dir, "auth.crl")
 	writeCRL(t, crl, 1)
-	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
-		t.Fatalf("crl import: %s", errs)
-	}
-	card := newFixtureCard(t, "user", vcard.Faults{})
-	card.insert(pcsctest.Addr(0, 0))
-	waitCard(t, true)
-	if o, errs, code := cliStdin(t, "1234\n"+testcard.AssistPIN+"\n", "register", "--pin-stdin", "--patron", "11112222"); code != 0 {
-		t.Fatalf("register: %s%s", o, errs)
-	}
+	registerOn(t, crl, "11112222") // and left on the reader
 	target.Focus()
 
 	doctor := func(t *testing.T) (doctorReport, int) {

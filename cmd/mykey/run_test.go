@@ -326,15 +326,7 @@ action = "lookup"
 	if len(check.Managed) != 5 || check.Managed[0].Key != "profiles.counter.allow_title" || !strings.HasSuffix(check.Managed[0].From, "50-readers.toml:4") {
 		t.Fatalf("config check: managed %+v", check.Managed)
 	}
-	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
-		t.Fatalf("crl import: %s", errs)
-	}
-	good := newFixtureCard(t, "user", vcard.Faults{})
-	good.insert(pcsctest.Addr(0, 0))
-	waitCard(t, true)
-	if o, errs, code := cliStdin(t, "1234\n"+testcard.AssistPIN+"\n", "register", "--pin-stdin", "--patron", "11112222"); code != 0 {
-		t.Fatalf("register: %s%s", o, errs)
-	}
+	good := registerOn(t, crl, "11112222")
 	good.remove()
 	waitCard(t, false)
 
@@ -361,4 +353,22 @@ action = "lookup"
 	}
 	svc.cmd.Process.Signal(syscall.SIGTERM)
 	svc.cmd.Wait()
+}
+
+
+// registerOn imports the CRL, then registers the fixture card "user" on the
+// first vpcd reader with the input-assist PIN, linked to patron, and leaves
+// it there.
+func registerOn(t *testing.T, crl, patron string) *fixtureCard {
+	t.Helper()
+	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
+		t.Fatalf("crl import: %s", errs)
+	}
+	c := newFixtureCard(t, "user", vcard.Faults{})
+	c.insert(pcsctest.Addr(0, 0))
+	waitCard(t, true)
+	if o, errs, code := cliStdin(t, "1234\n"+testcard.AssistPIN+"\n", "register", "--pin-stdin", "--patron", patron); code != 0 {
+		t.Fatalf("register: %s%s", o, errs)
+	}
+	return c
 }
