@@ -355,7 +355,6 @@ action = "lookup"
 	svc.cmd.Wait()
 }
 
-
 // registerOn imports the CRL, then registers the fixture card "user" on the
 // first vpcd reader with the input-assist PIN, linked to patron, and leaves
 // it there.
