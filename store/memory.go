@@ -22,6 +22,7 @@ type Memory struct {
 	audit   []AuditEntry
 	roster  map[string]Roster // service → roster, when loaded
 	key     string            // the bound pseudonym key's fingerprint
+	passwd  string            // the console password's hash
 	genuine map[keyid.ID]Genuine
 }
 
@@ -473,4 +474,25 @@ func (m *Memory) BindKey(ctx context.Context, fingerprint string) error {
 	err := fmt.Errorf("%w: bound to key %s, not %s", ErrKeyMismatch, m.key, fingerprint)
 	m.record(ActionBindKey, "", err, "")
 	return err
+}
+
+// ConsolePassword implements Registry.
+func (m *Memory) ConsolePassword(context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.passwd, nil
+}
+
+// SetConsolePassword implements Registry.
+func (m *Memory) SetConsolePassword(_ context.Context, hash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if hash == "" {
+		err := fmt.Errorf("%w: empty password hash", ErrInvalidArgument)
+		m.record(ActionPassword, "", err, "")
+		return err
+	}
+	m.passwd = hash
+	m.record(ActionPassword, "", nil, "")
+	return nil
 }

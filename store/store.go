@@ -501,6 +501,12 @@ type Registry interface {
 	// ErrKeyMismatch.
 	BindKey(ctx context.Context, fingerprint string) error
 
+	// ConsolePassword returns the hash of the console administrator's
+	// password ("" when none is set); SetConsolePassword replaces it
+	// (audited, without the hash).
+	ConsolePassword(ctx context.Context) (string, error)
+	SetConsolePassword(ctx context.Context, hash string) error
+
 	// VerifyAudit checks the audit log's hash chain from its first entry
 	// and returns how many entries it checked; a break is an
 	// *AuditBreakError (ErrAuditBroken).
@@ -612,6 +618,7 @@ const (
 	ActionBackup       = "backup"
 	ActionRestore      = "restore"
 	ActionBindKey      = "key.bind"
+	ActionPassword     = "console.password"
 )
 
 // CheckService validates a service name.

@@ -1108,3 +1108,24 @@ func (d *DB) BindKey(ctx context.Context, fingerprint string) error {
 		return "fingerprint=" + fingerprint, false, err
 	})
 }
+
+// metaConsolePassword is the meta row of the console password's hash.
+const metaConsolePassword = "console_password"
+
+// ConsolePassword implements store.Registry.
+func (d *DB) ConsolePassword(ctx context.Context) (string, error) {
+	var h string
+	err := d.db.QueryRowContext(ctx, "SELECT coalesce(max(value), '') FROM meta WHERE key = ?", metaConsolePassword).Scan(&h)
+	return h, d.wrap(err)
+}
+
+// SetConsolePassword implements store.Registry.
+func (d *DB) SetConsolePassword(ctx context.Context, hash string) error {
+	return d.mutate(ctx, store.ActionPassword, "", func(tx *sql.Tx) (string, bool, error) {
+		if hash == "" {
+			return "", false, fmt.Errorf("%w: empty password hash", store.ErrInvalidArgument)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", metaConsolePassword, hash)
+		return "", false, err
+	})
+}

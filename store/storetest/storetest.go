@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditHasNoPatronNumbers", testAuditNoPatron},
 		{"AuditLimit", testAuditLimit},
 		{"KeyBinding", testKeyBinding},
+		{"ConsolePassword", testConsolePassword},
 		{"AuditChain", testAuditChain},
 		{"Genuine", testGenuine},
 	}
@@ -559,6 +560,30 @@ func testKeyBinding(t *testing.T, r store.Registry, c *Clock) {
 	}
 	if fp, n, err := r.KeyBinding(ctx); fp != "aaaa" || n != 1 || err != nil {
 		t.Fatalf("KeyBinding = %q, %d, %v", fp, n, err)
+	}
+}
+
+func testConsolePassword(t *testing.T, r store.Registry, c *Clock) {
+	if h, err := r.ConsolePassword(ctx); h != "" || err != nil {
+		t.Fatalf("new registry: ConsolePassword = %q, %v", h, err)
+	}
+	for _, h := range []string{"$argon2id$one", "$argon2id$two"} {
+		if err := r.SetConsolePassword(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		wantAudit(t, r, store.ActionPassword, "", "ok")
+		if got, err := r.ConsolePassword(ctx); got != h || err != nil {
+			t.Fatalf("ConsolePassword = %q, %v; want %q", got, err, h)
+		}
+	}
+	if err := r.SetConsolePassword(ctx, ""); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Fatalf("empty hash: %v", err)
+	}
+	log, _ := r.AuditLog(ctx, 0)
+	for _, e := range log {
+		if strings.Contains(e.Detail, "argon2id") {
+			t.Fatalf("the audit log holds the hash: %+v", e)
+		}
 	}
 }
 
