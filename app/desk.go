@@ -149,3 +149,32 @@ func (a *App) Profiles() ([]desk.Profile, error) {
 	}
 	return out, nil
 }
+
+// Tap is the outside form of a tap's status (one JSON line per tap).
+type Tap struct {
+	At        string  `json:"at"`
+	Reader    string  `json:"reader"`
+	Profile   string  `json:"profile"`
+	Outcome   string  `json:"outcome"`
+	Message   string  `json:"message"`
+	Check     string  `json:"check"`
+	Method    string  `json:"method"`
+	MyKeyID   string  `json:"mykey_id"`
+	Keys      int     `json:"keys"`
+	ReadMS    float64 `json:"read_ms"`
+	CheckMS   float64 `json:"check_ms"`
+	LookupMS  float64 `json:"lookup_ms"`
+	GenuineMS float64 `json:"genuine_ms"`
+	TypeMS    float64 `json:"type_ms"`
+}
+
+// StatusView returns st's outside form with message, its words for staff.
+func StatusView(st desk.Status, message string) Tap {
+	ms := Millis
+	return Tap{At: st.At.Format(time.RFC3339Nano), Reader: st.Reader, Profile: st.Profile, Outcome: string(st.Outcome), Message: message,
+		Check: string(st.Decision.Reason), Method: st.Decision.Method, MyKeyID: string(st.MyKeyID), Keys: st.Typed,
+		ReadMS: ms(st.Timing.Read), CheckMS: ms(st.Timing.Check), LookupMS: ms(st.Timing.Lookup), GenuineMS: ms(st.Timing.Genuine), TypeMS: ms(st.Timing.Type)}
+}
+
+// Millis is d in milliseconds, to the microsecond, for JSON.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -117,6 +117,15 @@ func Doctor(ctx context.Context, cfg *config.Config, cfgErr error, devices Devic
 	}
 	a := New(cfg, devices, user)
 	defer a.Close()
+	return a.Diagnose(ctx)
+}
+
+// Diagnose runs the doctor's checks on this core's configuration, which
+// loaded.
+func (a *App) Diagnose(ctx context.Context) Report {
+	var r Report
+	add := func(f Finding) { r.Findings = append(r.Findings, f) }
+	cfg := a.Config
 	detail := "valid"
 	if cfg.File == "" {
 		detail = "no configuration file: defaults"

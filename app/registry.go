@@ -210,6 +210,35 @@ func EntryView(service string, e store.Entry) Entry {
 	return j
 }
 
+// EntryViews returns the outside form of entries.
+func EntryViews(service string, list []store.Entry) []Entry {
+	out := make([]Entry, len(list))
+	for i, e := range list {
+		out[i] = EntryView(service, e)
+	}
+	return out
+}
+
+// AuditEntry is the outside form of an audit entry.
+type AuditEntry struct {
+	Seq     int64  `json:"seq"`
+	At      string `json:"at"`
+	User    string `json:"user"`
+	Action  string `json:"action"`
+	MyKeyID string `json:"mykey_id"`
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
+// AuditViews returns the outside form of audit entries.
+func AuditViews(log []store.AuditEntry) []AuditEntry {
+	out := make([]AuditEntry, len(log))
+	for i, e := range log {
+		out[i] = AuditEntry{e.Seq, e.At.Format(time.RFC3339), e.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail}
+	}
+	return out
+}
+
 // Subject is what a registry refusal is about, for its message: the patron
 // number for refusals about it, else the MyKey ID.
 func Subject(err error, t Target) string {

@@ -619,6 +619,7 @@ const (
 	ActionRestore      = "restore"
 	ActionBindKey      = "key.bind"
 	ActionPassword     = "console.password"
+	ActionNote         = "note" // a remark about an action, e.g. the reason for a relink
 )
 
 // CheckService validates a service name.

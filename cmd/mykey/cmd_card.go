@@ -127,7 +127,7 @@ func (a *invocation) cardRead(q app.CardRequest) int {
 		"not_after":  cert.NotAfter.UTC().Format(time.RFC3339),
 		"sha256":     hex.EncodeToString(info.SHA256[:]),
 		"apdus":      info.Stats.APDUs, "bytes": info.Stats.Bytes,
-		"elapsed_ms": ms(info.Elapsed),
+		"elapsed_ms": app.Millis(info.Elapsed),
 		"extended":   info.Extended,
 		"genuine":    info.Genuine,
 	}

@@ -19,11 +19,6 @@ var (
 	mEnterPIN    = msg{"利用者証明用暗証番号（数字4桁）を入力してください: ", "enter the user-identification PIN (4 digits): "}
 	mAssistTries = msg{"券面事項入力補助用暗証番号の残り回数: %d 回", "input-assist PIN tries left: %d"}
 	mAssistPIN   = msg{"券面事項入力補助用暗証番号（数字4桁、利用者証明用と異なる場合があります）を入力してください: ", "enter the input-assist PIN (4 digits; it may differ from the user-identification PIN): "}
-	mGenuineKept = msg{"真正性確認のための情報を登録しました（生年月日は暗号化して保存）。", "kept what the genuine-card check needs (the date of birth only sealed)."}
-	mRegistered  = msg{"登録しました。マイキーID: %s", "registered. MyKey ID: %s"}
-	mRenewed     = msg{"更新されたカードを同じマイキーID %s に登録しました（古い証明書は無効にしました）。", "registered the renewed card to the same MyKey ID %s (the old certificate is superseded)."}
-	mAlready     = msg{"このカードは登録済みです。マイキーID: %s", "this card is already registered. MyKey ID: %s"}
-	mLinkedToo   = msg{"利用者番号 %s に紐付けました。", "linked to patron number %s."}
 )
 
 // readPIN reads the PIN from stdin (--pin-stdin) or, without echo, from
@@ -105,20 +100,7 @@ func (a *invocation) register(s *app.Selector, q *app.RegisterRequest) int {
 			"not_after": res.NotAfter, "genuine": res.Genuine})
 		return exitOK
 	}
-	switch {
-	case res.Superseded:
-		a.println(a.t(mRenewed, res.MyKeyID))
-	case res.Minted:
-		a.println(a.t(mRegistered, res.MyKeyID))
-	default:
-		a.println(a.t(mAlready, res.MyKeyID))
-	}
-	if res.Linked {
-		a.println(a.t(mLinkedToo, t.Patron))
-	}
-	if res.Genuine {
-		a.println(a.t(mGenuineKept))
-	}
+	fmt.Fprint(a.stdout, a.words().Registered(res, t.Patron))
 	return exitOK
 }
 

@@ -279,11 +279,7 @@ func (a *invocation) lookup(s *app.Selector) int {
 	}
 	e, err := a.core.Lookup(a.ctx, t)
 	if err != nil {
-		subject := string(t.MyKeyID)
-		if t.MyKeyID == "" {
-			subject = t.Patron
-		}
-		return a.fail(err, subject)
+		return a.fail(err, cmp.Or(string(t.MyKeyID), t.Patron))
 	}
 	if a.json {
 		a.printJSON(map[string]any{"ok": true, "entry": app.EntryView(t.Service, e)})
@@ -300,11 +296,7 @@ func (a *invocation) list(service string) int {
 		return a.fail(err, "")
 	}
 	if a.json {
-		out := make([]app.Entry, len(list))
-		for i, e := range list {
-			out[i] = app.EntryView(service, e)
-		}
-		a.printJSON(map[string]any{"ok": true, "service": service, "entries": out})
+		a.printJSON(map[string]any{"ok": true, "service": service, "entries": app.EntryViews(service, list)})
 		return exitOK
 	}
 	if len(list) == 0 {
@@ -336,11 +328,7 @@ func (a *invocation) audit(since string, limit int) int {
 		return a.fail(err, "")
 	}
 	if a.json {
-		out := make([]map[string]any, len(log))
-		for i, e := range log {
-			out[i] = map[string]any{"seq": e.Seq, "at": e.At.Format(time.RFC3339), "user": e.User, "action": e.Action, "mykey_id": string(e.MyKeyID), "outcome": e.Outcome, "detail": e.Detail}
-		}
-		a.printJSON(map[string]any{"ok": true, "entries": out})
+		a.printJSON(map[string]any{"ok": true, "entries": app.AuditViews(log)})
 		return exitOK
 	}
 	for _, e := range log {

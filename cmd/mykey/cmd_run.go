@@ -4,27 +4,20 @@ import (
 	"flag"
 	"fmt"
 	"sync/atomic"
-	"time"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/config"
+	"github.com/mykey-jp/mykey/console"
 	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/tray"
 )
 
 func (a *invocation) printStatus(st desk.Status) {
 	if a.json {
-		a.encode(map[string]any{
-			"at": st.At.Format(time.RFC3339Nano), "reader": st.Reader, "profile": st.Profile, "outcome": string(st.Outcome), "message": a.words().Status(st),
-			"check": string(st.Decision.Reason), "method": st.Decision.Method, "mykey_id": string(st.MyKeyID), "keys": st.Typed,
-			"read_ms": ms(st.Timing.Read), "check_ms": ms(st.Timing.Check), "lookup_ms": ms(st.Timing.Lookup), "genuine_ms": ms(st.Timing.Genuine), "type_ms": ms(st.Timing.Type),
-		}, "")
+		a.encode(app.StatusView(st, a.words().Status(st)), "")
 		return
 	}
-	id := ""
-	if st.MyKeyID != "" {
-		id = " [" + string(st.MyKeyID) + "]"
-	}
-	fmt.Fprintf(a.stdout, "%s %s: %s%s\n", st.At.Local().Format("15:04:05"), st.Reader, a.words().Status(st), id)
+	fmt.Fprintln(a.stdout, a.words().TapLine(st))
 }
 
 func init() {
@@ -137,4 +130,52 @@ func (a *invocation) trayShown() {
 	}
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func init() {
+	register(&command{
+		name:     "console",
+		summary:  msg{"管理画面をブラウザで開く", "open the administration console in the browser"},
+		usage:    "mykey console [--port N] [--no-browser]",
+		needs:    needCore,
+		desc:     msg{"管理画面（照会、登録、紐付け、CSV の取り込み、監査ログ、窓口の状態）をこの PC だけから使えるように 127.0.0.1 で開き、サインイン済みの既定のブラウザを開きます。URL は一度だけ使えます。Ctrl-C で終了します。付け替え・解除・取り込み・最後の暗証番号の試行には管理者パスワード（mykey console password）が必要です。", "Serves the administration console (lookup, registration, links, CSV import, audit, desk health) on 127.0.0.1 only and opens the default browser, already signed in; the URL works once. Ctrl-C stops it. Relink, unlink, import and a forced last PIN try need the administrator password (mykey console password)."},
+		examples: []string{"mykey console", "mykey console --no-browser --port 8765"},
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			port := fs.Int("port", 0, a.t(msg{"待ち受けるポート（0: 空いているポート）", "the port to listen on (0: any free port)"}))
+			quiet := fs.Bool("no-browser", false, a.t(msg{"ブラウザを開かず URL だけ表示する", "print the URL, do not open a browser"}))
+			return func([]string) int {
+				err := console.Run(a.ctx, a.core, console.Options{Lang: a.lang}, *port, func(url string) {
+					a.println(url)
+					if !*quiet {
+						console.OpenBrowser(url)
+					}
+				})
+				if err != nil {
+					return a.fail(err, "")
+				}
+				return exitOK
+			}
+		},
+	})
+	register(&command{
+		name:     "console password",
+		summary:  msg{"管理画面の管理者パスワードを設定する", "set the console's administrator password"},
+		usage:    "mykey console password [--stdin]",
+		needs:    needRegistry,
+		desc:     msg{"管理画面で付け替え・解除・取り込み・最後の暗証番号の試行の前に求める管理者パスワード（10文字以上）を設定します。登録簿には Argon2id のハッシュだけを保存します。", "Sets the administrator password (10 characters or more) the console asks before relink, unlink, import and a forced last PIN try. The registry keeps only its Argon2id hash."},
+		examples: []string{"mykey console password", "printf 'correct horse battery\\n' | mykey console password --stdin"},
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			stdin := fs.Bool("stdin", false, a.t(msg{"パスワードを標準入力から読む", "read the password from standard input"}))
+			return func([]string) int {
+				pw, err := a.readPIN(*stdin, a.t(msg{"新しい管理者パスワード: ", "new administrator password: "}))
+				if err == nil {
+					err = a.core.SetConsolePassword(a.ctx, pw)
+					clear(pw)
+				}
+				if err != nil {
+					return a.fail(err, "")
+				}
+				a.println(a.t(msg{"管理者パスワードを設定しました。", "The administrator password is set."}))
+				return exitOK
+			}
+		},
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 )
 
@@ -81,10 +82,10 @@ func (a *invocation) wedgeTest(text string, after time.Duration) int {
 		return a.fail(err, "")
 	}
 	if a.json {
-		a.printJSON(map[string]any{"ok": true, "typed": res.Typed, "keys": res.Keys, "window": windowJSON(res.Window), "took_ms": ms(res.Took)})
+		a.printJSON(map[string]any{"ok": true, "typed": res.Typed, "keys": res.Keys, "window": windowJSON(res.Window), "took_ms": app.Millis(res.Took)})
 		return exitOK
 	}
-	fmt.Fprintln(a.stderr, a.t(mTyped, res.Window, res.Typed, res.Keys, ms(res.Took)))
+	fmt.Fprintln(a.stderr, a.t(mTyped, res.Window, res.Typed, res.Keys, app.Millis(res.Took)))
 	return exitOK
 }
 

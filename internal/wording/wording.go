@@ -384,6 +384,15 @@ var OutcomeText = map[desk.Outcome]Msg{
 	desk.Failed:         {"エラーのため入力しません。ログを確かめてください。", "an error occurred: nothing typed; see the log."},
 }
 
+// TapLine is one line for a tap: time, reader, message, MyKey ID.
+func (l Lang) TapLine(st desk.Status) string {
+	id := ""
+	if st.MyKeyID != "" {
+		id = " [" + string(st.MyKeyID) + "]"
+	}
+	return fmt.Sprintf("%s %s: %s%s", st.At.Local().Format("15:04:05"), st.Reader, l.Status(st), id)
+}
+
 // Status is the desk message for a tap.
 func (l Lang) Status(st desk.Status) string {
 	if st.Outcome == desk.Rejected {
@@ -494,7 +503,7 @@ func (l Lang) Doctor(r app.Report) string {
 		if f.Err != nil && f.Verdict == app.Fail {
 			detail = l.Explain(f.Err, "").Text
 		}
-		fmt.Fprintf(&b, "[%s] %s: %s\n", l.T(doctorVerdict[f.Verdict]), l.T(doctorCheck[f.Check]), detail)
+		fmt.Fprintf(&b, "[%s] %s: %s\n", l.DoctorVerdict(f.Verdict), l.DoctorCheck(f.Check), detail)
 		if a, ok := doctorAdvice[f.Code]; ok && (f.Verdict == app.Fail || f.Verdict == app.Warn) {
 			fmt.Fprintf(&b, "      → %s\n", l.T(a))
 		}
@@ -508,4 +517,39 @@ func (l Lang) Doctor(r app.Report) string {
 		b.WriteString(l.T(Msg{"結果: すべて正常です。", "result: all good."}))
 	}
 	return b.String() + "\n"
+}
+
+// DoctorCheck names a doctor check.
+func (l Lang) DoctorCheck(check string) string { return l.T(doctorCheck[check]) }
+
+// DoctorVerdict names a verdict.
+func (l Lang) DoctorVerdict(v app.Verdict) string { return l.T(doctorVerdict[v]) }
+
+// OutcomeName is a tap outcome as staff read it, for counts.
+func (l Lang) OutcomeName(outcome string) string {
+	if m, ok := OutcomeText[desk.Outcome(outcome)]; ok {
+		return outcome + ": " + l.T(m)
+	}
+	return outcome
+}
+
+// Registered words a registration's result, one line each.
+func (l Lang) Registered(res enroll.Result, patron string) string {
+	var b strings.Builder
+	switch {
+	case res.Superseded:
+		b.WriteString(l.T(Msg{"更新されたカードを同じマイキーID %s に登録しました（古い証明書は無効にしました）。", "registered the renewed card to the same MyKey ID %s (the old certificate is superseded)."}, res.MyKeyID))
+	case res.Minted:
+		b.WriteString(l.T(Msg{"登録しました。マイキーID: %s", "registered. MyKey ID: %s"}, res.MyKeyID))
+	default:
+		b.WriteString(l.T(Msg{"このカードは登録済みです。マイキーID: %s", "this card is already registered. MyKey ID: %s"}, res.MyKeyID))
+	}
+	b.WriteString("\n")
+	if res.Linked {
+		b.WriteString(l.T(Msg{"利用者番号 %s に紐付けました。", "linked to patron number %s."}, patron) + "\n")
+	}
+	if res.Genuine {
+		b.WriteString(l.T(Msg{"真正性確認のための情報を登録しました（生年月日は暗号化して保存）。", "kept what the genuine-card check needs (the date of birth only sealed)."}) + "\n")
+	}
+	return b.String()
 }

@@ -1,0 +1,174 @@
+package console
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/mykey-jp/mykey/app"
+	"github.com/mykey-jp/mykey/batch"
+	"github.com/mykey-jp/mykey/internal/wording"
+)
+
+// maxUpload bounds a CSV uploaded to the console (the CLI takes larger
+// files).
+const maxUpload = 64 << 20
+
+// upload is a CSV file checked by a dry run and kept (owner-only, in the
+// temporary folder) until it is committed or the session ends.
+type upload struct {
+	ID, Kind, Name string
+	path           string
+	owner          string // the session that uploaded it
+	Result         app.ImportResult
+}
+
+// importView is the import page's data.
+type importView struct {
+	Upload   *upload
+	Problems []problemRow
+	Done     bool
+}
+
+type problemRow struct {
+	Line, Column int
+	Field, Text  string
+}
+
+func (s *Server) importRoutes(mux *http.ServeMux, op func(func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc) {
+	mux.HandleFunc("GET /import", op(func(w http.ResponseWriter, r *http.Request, ss *session) { s.render(w, "import", ss, page{Data: importView{}}) }))
+	mux.HandleFunc("POST /import", op(s.importCheck))
+	mux.HandleFunc("POST /import/commit", op(s.importCommit))
+	mux.HandleFunc("GET /import/invalid.csv", op(s.importInvalid))
+}
+
+// run imports the upload, as a dry run or for real.
+func (s *Server) run(r *http.Request, ss *session, u *upload, dry, allowShrink bool) (app.ImportResult, error) {
+	q := app.ImportRequest{Path: u.path, Encoding: batch.Auto, DryRun: dry, AllowShrink: allowShrink}
+	if u.Kind == "patrons" {
+		return s.core(ss).ImportPatrons(r.Context(), q)
+	}
+	return s.core(ss).ImportLinks(r.Context(), q)
+}
+
+func (s *Server) view(ss *session, u *upload) importView {
+	v := importView{Upload: u, Done: u.Result.Committed}
+	for _, p := range u.Result.Problems {
+		v.Problems = append(v.Problems, problemRow{Line: p.Line, Column: p.Column, Field: p.Field, Text: ss.words().Problem(p)})
+	}
+	return v
+}
+
+// importCheck stores the uploaded file and runs a dry run: nothing is
+// written; the page shows the counts and every invalid row.
+func (s *Server) importCheck(w http.ResponseWriter, r *http.Request, ss *session) {
+	fail := func(err error) { s.render(w, "import", ss, page{Error: explain(ss, err, ""), Data: importView{}}) }
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
+	kind := r.FormValue("kind")
+	if kind != "links" && kind != "patrons" {
+		fail(errors.New("kind: links or patrons"))
+		return
+	}
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer file.Close()
+	tmp, err := os.CreateTemp("", "mykey-console-*.csv")
+	if err != nil {
+		fail(err)
+		return
+	}
+	_, err = io.Copy(tmp, io.LimitReader(file, maxUpload+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		fail(err)
+		return
+	}
+	u := &upload{ID: randomID(), Kind: kind, Name: trimField(hdr.Filename, 120), path: tmp.Name(), owner: ss.id}
+	if u.Result, err = s.run(r, ss, u, true, false); err != nil {
+		os.Remove(u.path)
+		fail(err)
+		return
+	}
+	s.mu.Lock()
+	s.uploads[u.ID] = u
+	s.mu.Unlock()
+	s.render(w, "import", ss, page{Data: s.view(ss, u)})
+}
+
+// upload returns the session's upload named in the request.
+func (s *Server) upload(r *http.Request, ss *session) *upload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.uploads[r.FormValue("u")]
+	if u == nil || u.owner != ss.id {
+		return nil
+	}
+	return u
+}
+
+// importCommit imports the checked file, all or nothing, after the
+// administrator password.
+func (s *Server) importCommit(w http.ResponseWriter, r *http.Request, ss *session) {
+	u := s.upload(r, ss)
+	if u == nil {
+		s.render(w, "import", ss, page{Error: ss.words().T(wording.Msg{JA: "アップロードが見つかりません。ファイルを選び直してください。", EN: "The upload is gone; choose the file again."}), Data: importView{}})
+		return
+	}
+	if err := s.core(ss).CheckConsolePassword(r.Context(), []byte(r.FormValue("password"))); err != nil {
+		s.render(w, "import", ss, page{Error: explain(ss, err, ""), Data: s.view(ss, u)})
+		return
+	}
+	res, err := s.run(r, ss, u, false, r.FormValue("allow_shrink") == "yes")
+	if err != nil {
+		s.render(w, "import", ss, page{Error: explain(ss, err, ""), Data: s.view(ss, u)})
+		return
+	}
+	u.Result = res
+	s.mu.Lock()
+	delete(s.uploads, u.ID)
+	s.mu.Unlock()
+	os.Remove(u.path)
+	msg := ss.words().T(wording.Msg{JA: "取り込みました（新しい紐付け %d 件、変更なし %d 件、名簿 %d 件）。", EN: "Imported (%d new links, %d unchanged, %d roster rows)."}, res.Linked, res.Unchanged, res.Patrons)
+	if !res.Committed {
+		msg = ""
+	}
+	s.render(w, "import", ss, page{Notice: msg, Data: s.view(ss, u)})
+}
+
+// importInvalid downloads the invalid rows of a checked upload as CSV.
+func (s *Server) importInvalid(w http.ResponseWriter, r *http.Request, ss *session) {
+	u := s.upload(r, ss)
+	if u == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="mykey-invalid-rows.csv"`)
+	io.WriteString(w, "\ufeff")
+	c := csv.NewWriter(w)
+	c.UseCRLF = true
+	c.Write([]string{"line", "column", "field", "problem"})
+	for _, p := range s.view(ss, u).Problems {
+		c.Write([]string{strconv.Itoa(p.Line), strconv.Itoa(p.Column), p.Field, cell(p.Text)})
+	}
+	c.Flush()
+}
+
+// Close removes the uploads waiting for commit.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, u := range s.uploads {
+		os.Remove(u.path)
+		delete(s.uploads, id)
+	}
+}
