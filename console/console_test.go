@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -19,7 +20,9 @@ import (
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/console"
+	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/keyboardwedge"
+	"github.com/mykey-jp/mykey/keyid"
 )
 
 const password = "correct horse battery"
@@ -306,4 +309,27 @@ func between(s, start, end string) string {
 	}
 	s = s[i+len(start):]
 	return s[:strings.Index(s, end)]
+}
+
+// writeCRL writes a CRL of ca-2023, valid now, revoking nothing.
+func writeCRL(t *testing.T, path string) {
+	caDER, key, _ := testpki.Load("ca-2023")
+	ca, _ := x509.ParseCertificate(caDER)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	now := time.Now()
+	if err := testpki.WriteCRL(f, ca, key, testpki.CRLSpec{Number: 1, ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(23 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustID(t *testing.T, s string) keyid.ID {
+	id, err := keyid.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

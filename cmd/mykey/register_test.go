@@ -29,10 +29,10 @@ func TestRegisterThroughPCSCD(t *testing.T) {
 	// No CRL is imported: accept "unavailable" for these tests only.
 	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q, %q]\n",
 		filepath.Join(pki, "ca-2019.der"), filepath.Join(pki, "ca-2023.der")))
-	reg := func(card *fixtureCard, pin string, args ...string) (map[string]any, string, int) {
+	reg := func(card *testcard.Held, pin string, args ...string) (map[string]any, string, int) {
 		t.Helper()
-		card.insert(pcsctest.Addr(0, 0))
-		defer func() { card.remove(); waitCard(t, false) }()
+		card.Insert(pcsctest.Addr(0, 0))
+		defer func() { card.Remove(); waitCard(t, false) }()
 		waitCard(t, true)
 		if !strings.Contains(pin, "\n") { // the date of birth from the card face
 			args = append(args, "--dob", testcard.DOB)
@@ -73,8 +73,8 @@ func TestRegisterThroughPCSCD(t *testing.T) {
 	der, key, _ := testpki.Load("user-unregistered")
 	ca, _, _ := testpki.Load("ca-2023")
 	last, _ := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234", TriesLeft: 1}, nil)
-	lastCard := &fixtureCard{Card: last}
-	t.Cleanup(lastCard.remove)
+	lastCard := &testcard.Held{Card: last}
+	t.Cleanup(lastCard.Remove)
 	m, errs, code = reg(lastCard, "0000", "--patron", "55556666")
 	if code != exitFailure || m["error"] != "pin-last-try" || last.TriesLeft() != 1 {
 		t.Fatalf("last try: %d %v %s (tries %d)", code, m, errs, last.TriesLeft())
@@ -97,8 +97,8 @@ func TestRegisterThroughPCSCD(t *testing.T) {
 	// A copied certificate: the card's key does not match it.
 	_, otherKey, _ := testpki.Load("user")
 	copied, _ := vcard.New(vcard.Config{AuthCert: der, AuthCA: ca, Key: otherKey, PIN: "1234"}, nil)
-	copiedCard := &fixtureCard{Card: copied}
-	t.Cleanup(copiedCard.remove)
+	copiedCard := &testcard.Held{Card: copied}
+	t.Cleanup(copiedCard.Remove)
 	m, errs, code = reg(copiedCard, "1234", "--patron", "55556666")
 	if code != exitFailure || m["error"] != "not-genuine" {
 		t.Fatalf("copied certificate: %d %v %s", code, m, errs)
@@ -127,7 +127,7 @@ func TestGenuineRegisterThroughPCSCD(t *testing.T) {
 	dir := setupCLI(t)
 	pki := testpki.Dir()
 	writeConfig(t, dir, fmt.Sprintf("[revocation]\nmethod = \"crl\"\non_unavailable = \"allow\"\naccept_possibly_revoked_cards = true\ntrust_anchors = [%q]\n", filepath.Join(pki, "ca-2023.der")))
-	logged := func(name string, dobTries int, log io.Writer) *fixtureCard {
+	logged := func(name string, dobTries int, log io.Writer) *testcard.Held {
 		der, key, _ := testpki.Load(name)
 		ca, _, _ := testpki.Load("ca-2023")
 		cfg := vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234"}
@@ -136,13 +136,13 @@ func TestGenuineRegisterThroughPCSCD(t *testing.T) {
 		}
 		cfg.Surface.TriesLeft = dobTries
 		c, _ := vcard.New(cfg, log)
-		fc := &fixtureCard{Card: c}
-		t.Cleanup(fc.remove)
+		fc := &testcard.Held{Card: c}
+		t.Cleanup(fc.Remove)
 		return fc
 	}
-	reg := func(c *fixtureCard, in string, args ...string) (map[string]any, string) {
-		c.insert(pcsctest.Addr(0, 0))
-		defer func() { c.remove(); waitCard(t, false) }()
+	reg := func(c *testcard.Held, in string, args ...string) (map[string]any, string) {
+		c.Insert(pcsctest.Addr(0, 0))
+		defer func() { c.Remove(); waitCard(t, false) }()
 		waitCard(t, true)
 		out, errs, _ := cliStdin(t, in, append([]string{"register", "--pin-stdin", "--json", "--wait", "5s"}, args...)...)
 		var m map[string]any
@@ -191,14 +191,14 @@ func TestGenuineRegisterThroughPCSCD(t *testing.T) {
 	svc := startService(t, nil)
 	time.Sleep(500 * time.Millisecond) // the service finds the readers
 	for _, tt := range []struct {
-		card    *fixtureCard
+		card    *testcard.Held
 		outcome string
 	}{{good, "typed"}, {newFixtureCard(t, "user", vcard.Faults{}, testcard.OtherCard), "cloned-card"}} {
-		tt.card.insert(pcsctest.Addr(0, 0))
+		tt.card.Insert(pcsctest.Addr(0, 0))
 		if st := svc.next(t); st["outcome"] != tt.outcome {
 			t.Errorf("mode card-key: %v, want %s", st, tt.outcome)
 		}
-		tt.card.remove()
+		tt.card.Remove()
 		waitCard(t, false)
 	}
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -25,51 +24,16 @@ import (
 	"github.com/mykey-jp/mykey/internal/xdesk"
 )
 
-// fixtureCard is a virtual card of a fixture, which the test inserts into
-// a vpcd slot and removes.
-type fixtureCard struct {
-	*vcard.Card
-	mu     sync.Mutex
-	cancel func()
-	done   chan struct{}
-}
-
-func newFixtureCard(t testing.TB, name string, f vcard.Faults, variant ...string) *fixtureCard {
+// newFixtureCard makes a fixture card that is taken off its reader when
+// the test ends.
+func newFixtureCard(t testing.TB, name string, f vcard.Faults, variant ...string) *testcard.Held {
 	t.Helper()
-	der, key, err := testpki.Load(name)
+	c, err := testcard.NewHeld(name, f, append(variant, "")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _, _ := testpki.Load("ca-2023")
-	cfg := vcard.Config{AuthCert: der, AuthCA: ca, Key: key, PIN: "1234", Faults: f}
-	if err := testcard.Apply(&cfg, name, append(variant, testcard.Genuine)[0]); err != nil {
-		t.Fatal(err)
-	}
-	c, err := vcard.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := &fixtureCard{Card: c}
-	t.Cleanup(fc.remove)
-	return fc
-}
-
-func (c *fixtureCard) insert(addr string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel, c.done = cancel, make(chan struct{})
-	go func(done chan struct{}) { defer close(done); c.Serve(ctx, addr) }(c.done)
-}
-
-func (c *fixtureCard) remove() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cancel != nil {
-		c.cancel()
-		<-c.done
-		c.cancel = nil
-	}
+	t.Cleanup(c.Remove)
+	return c
 }
 
 // service is `mykey run --no-tray --json` as its own process.
@@ -182,17 +146,17 @@ dir = "logs"
 	good := newFixtureCard(t, "user", vcard.Faults{})
 	renewed := newFixtureCard(t, "user-renewed", vcard.Faults{})
 	for _, reg := range []struct {
-		card       *fixtureCard
+		card       *testcard.Held
 		patron, in string
 		dob        []string
 	}{{good, "11112222", "1234\n" + testcard.AssistPIN + "\n", nil}, {renewed, "33334444", "1234\n", []string{"--dob", testcard.DOB}}} {
-		reg.card.insert(pcsctest.Addr(0, 0))
+		reg.card.Insert(pcsctest.Addr(0, 0))
 		waitCard(t, true)
 		o, errs, code := cliStdin(t, reg.in, append([]string{"register", "--pin-stdin", "--patron", reg.patron, "--json"}, reg.dob...)...)
 		if code != 0 {
 			t.Fatalf("register %s: %s%s", reg.patron, o, errs)
 		}
-		reg.card.remove()
+		reg.card.Remove()
 		waitCard(t, false)
 	}
 
@@ -201,11 +165,11 @@ dir = "logs"
 	target.Focus()
 	reader0, reader1 := "Virtual PCD 00 00", "Virtual PCD 1 00 00"
 
-	tap := func(c *fixtureCard, addr string) map[string]any {
+	tap := func(c *testcard.Held, addr string) map[string]any {
 		t.Helper()
-		c.insert(addr)
+		c.Insert(addr)
 		m := svc.next(t)
-		c.remove()
+		c.Remove()
 		return m
 	}
 	want := func(m map[string]any, outcome, check, method string) {
@@ -258,9 +222,9 @@ dir = "logs"
 	want(tap(newFixtureCard(t, "user-unregistered", vcard.Faults{}), pcsctest.Addr(0, 0)), "unknown-card", "good", "")
 	// Pulled mid-read: nothing; held up again: typed.
 	pulled := newFixtureCard(t, "user", vcard.Faults{RemoveAfter: 3})
-	pulled.insert(pcsctest.Addr(0, 0))
+	pulled.Insert(pcsctest.Addr(0, 0))
 	want(svc.next(t), "card-removed", "", "")
-	pulled.remove()
+	pulled.Remove()
 	waitCard(t, false)
 	want(tap(pulled, pcsctest.Addr(0, 0)), "typed", "good", "")
 	typed += "11112222^M"
@@ -327,7 +291,7 @@ action = "lookup"
 		t.Fatalf("config check: managed %+v", check.Managed)
 	}
 	good := registerOn(t, crl, "11112222")
-	good.remove()
+	good.Remove()
 	waitCard(t, false)
 
 	svc := startService(t, []string{"DISPLAY=" + d.Display})
@@ -335,9 +299,9 @@ action = "lookup"
 	target.Focus()
 	tap := func(addr string) map[string]any {
 		t.Helper()
-		good.insert(addr)
+		good.Insert(addr)
 		m := svc.next(t)
-		good.remove()
+		good.Remove()
 		return m
 	}
 	if m := tap(pcsctest.Addr(0, 0)); m["outcome"] != "typed" || m["profile"] != "counter" {
@@ -358,13 +322,13 @@ action = "lookup"
 // registerOn imports the CRL, then registers the fixture card "user" on the
 // first vpcd reader with the input-assist PIN, linked to patron, and leaves
 // it there.
-func registerOn(t *testing.T, crl, patron string) *fixtureCard {
+func registerOn(t *testing.T, crl, patron string) *testcard.Held {
 	t.Helper()
 	if _, errs, code := cli(t, "crl", "import", crl); code != 0 {
 		t.Fatalf("crl import: %s", errs)
 	}
 	c := newFixtureCard(t, "user", vcard.Faults{})
-	c.insert(pcsctest.Addr(0, 0))
+	c.Insert(pcsctest.Addr(0, 0))
 	waitCard(t, true)
 	if o, errs, code := cliStdin(t, "1234\n"+testcard.AssistPIN+"\n", "register", "--pin-stdin", "--patron", patron); code != 0 {
 		t.Fatalf("register: %s%s", o, errs)
