@@ -35,8 +35,9 @@ const (
 
 // SetConsolePassword sets the administrator password that the console asks
 // before relink, unlink, import, restore and a forced last PIN try. Only
-// its Argon2id hash is stored, in the registry.
+// its Argon2id hash is stored, in the registry; pw is cleared.
 func (a *App) SetConsolePassword(ctx context.Context, pw []byte) error {
+	defer clear(pw)
 	if n := utf8.RuneCount(pw); n < 10 || n > 128 {
 		return ErrWeakPassword
 	}

@@ -39,7 +39,9 @@ type problemRow struct {
 }
 
 func (s *Server) importRoutes(mux *http.ServeMux, op func(func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc) {
-	mux.HandleFunc("GET /import", op(func(w http.ResponseWriter, r *http.Request, ss *session) { s.render(w, "import", ss, page{Data: importView{}}) }))
+	mux.HandleFunc("GET /import", op(func(w http.ResponseWriter, r *http.Request, ss *session) {
+		s.render(w, "import", ss, page{Data: importView{}})
+	}))
 	mux.HandleFunc("POST /import", op(s.importCheck))
 	mux.HandleFunc("POST /import/commit", op(s.importCommit))
 	mux.HandleFunc("GET /import/invalid.csv", op(s.importInvalid))

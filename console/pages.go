@@ -66,7 +66,9 @@ func explain(ss *session, err error, subject string) string {
 }
 
 func (s *Server) routes(mux *http.ServeMux) {
-	op := func(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc { return s.signedIn(h, true) }
+	op := func(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+		return s.signedIn(h, true)
+	}
 	mux.HandleFunc("GET /{$}", op(s.lookupPage))
 	mux.HandleFunc("GET /lookup", op(s.lookupPage))
 	mux.HandleFunc("GET /link", op(s.linkPage))

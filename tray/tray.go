@@ -78,6 +78,7 @@ var (
 	mTrayLast    = wording.Msg{JA: "最後の結果: %s", EN: "Last result: %s"}
 	mTrayNone    = wording.Msg{JA: "最後の結果: なし", EN: "Last result: none"}
 	mTrayLogs    = wording.Msg{JA: "ログのフォルダを開く", EN: "Open the log folder"}
+	mTrayConsole = wording.Msg{JA: "管理画面を開く", EN: "Open console"}
 	mTrayQuit    = wording.Msg{JA: "終了", EN: "Quit"}
 )
 
@@ -85,12 +86,15 @@ var (
 // desk's reports without ever blocking the desk; on a nil *Tray they do
 // nothing (a desk without the tray).
 type Tray struct {
-	lang     wording.Lang
-	desk     *desk.Desk
-	logDir   string // opened by the menu
-	onReady  func() // called once the icon is shown; may be nil
-	statuses chan desk.Status
-	reading  chan struct{}
+	lang    wording.Lang
+	desk    *desk.Desk
+	logDir  string // opened by the menu
+	onReady func() // called once the icon is shown; may be nil
+	// OpenConsole opens the administration console in the browser, signed
+	// in (console.Opener); nil: no menu item.
+	OpenConsole func() error
+	statuses    chan desk.Status
+	reading     chan struct{}
 }
 
 // New returns the tray of a desk that logs to logDir.
@@ -144,9 +148,13 @@ func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
 		t.show(trayReady, l.T(mTrayReady))
 	}
 	m := menu{
-		pause: systray.AddMenuItem(l.T(mTrayPause), ""),
-		last:  systray.AddMenuItem(l.T(mTrayNone), ""),
-		logs:  systray.AddMenuItem(l.T(mTrayLogs), ""),
+		pause:   systray.AddMenuItem(l.T(mTrayPause), ""),
+		last:    systray.AddMenuItem(l.T(mTrayNone), ""),
+		console: systray.AddMenuItem(l.T(mTrayConsole), ""),
+		logs:    systray.AddMenuItem(l.T(mTrayLogs), ""),
+	}
+	if t.OpenConsole == nil {
+		m.console.Hide()
 	}
 	m.last.Disable()
 	systray.AddSeparator()
@@ -157,7 +165,7 @@ func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
 	go t.follow(ctx, cancel, m)
 }
 
-type menu struct{ pause, last, logs, quit *systray.MenuItem }
+type menu struct{ pause, last, console, logs, quit *systray.MenuItem }
 
 // follow handles the menu and the desk's events until ctx ends.
 func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
@@ -171,6 +179,8 @@ func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
 			cancel()
 		case <-m.logs.ClickedCh:
 			openFolder(t.logDir)
+		case <-m.console.ClickedCh:
+			go t.OpenConsole()
 		case <-m.pause.ClickedCh:
 			if d.IsPaused() {
 				d.Resume()

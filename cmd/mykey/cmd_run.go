@@ -60,6 +60,7 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 	var icon *tray.Tray // nil without the tray
 	if showTray {
 		icon = tray.New(a.words(), core.Config.Log.Dir, a.trayShown)
+		icon.OpenConsole = console.Opener(ctx, core, console.Options{Lang: a.lang})
 	}
 	var tapped atomic.Int64
 	d, closeDesk, err := core.Desk(ctx, log, func(st desk.Status) {
@@ -167,8 +168,7 @@ func init() {
 			return func([]string) int {
 				pw, err := a.readPIN(*stdin, a.t(msg{"新しい管理者パスワード: ", "new administrator password: "}))
 				if err == nil {
-					err = a.core.SetConsolePassword(a.ctx, pw)
-					clear(pw)
+					err = a.core.SetConsolePassword(a.ctx, pw) // clears pw
 				}
 				if err != nil {
 					return a.fail(err, "")
