@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
 )
 
@@ -108,41 +107,20 @@ func (a *App) rand() interface{ Read([]byte) (int, error) } {
 	return rand.Reader
 }
 
-// AuditQuery filters the audit log; zero fields match everything.
-type AuditQuery struct {
-	From, To time.Time // From inclusive, To exclusive
-	Action   string
-	MyKeyID  keyid.ID
-	Operator string // a part of the user recorded (OS user and console operator)
-	Offset   int    // entries to skip, newest first
-	Limit    int    // 0: all
-}
-
-// SearchAudit returns the entries that match q, newest first, a page of
-// them, and how many match in all.
-func (a *App) SearchAudit(ctx context.Context, q AuditQuery) (page []store.AuditEntry, total int, err error) {
-	log, err := a.AuditLog(ctx, q.From, 0)
-	if err != nil {
-		return nil, 0, err
-	}
-	for i := len(log) - 1; i >= 0; i-- {
-		e := log[i]
-		if (!q.To.IsZero() && !e.At.Before(q.To)) || (q.Action != "" && e.Action != q.Action) ||
-			(q.MyKeyID != "" && e.MyKeyID != q.MyKeyID) || (q.Operator != "" && !strings.Contains(e.User, q.Operator)) {
-			continue
-		}
-		if total >= q.Offset && (q.Limit == 0 || len(page) < q.Limit) {
-			page = append(page, e)
-		}
-		total++
-	}
-	return page, total, nil
+// SearchAudit returns the audit entries that match q, newest first, a page
+// of them, and how many match in all.
+func (a *App) SearchAudit(ctx context.Context, q store.AuditQuery) (page []store.AuditEntry, total int, err error) {
+	err = a.withRegistry(ctx, func(r store.Registry) error {
+		page, total, err = r.SearchAudit(ctx, q)
+		return err
+	})
+	return page, total, err
 }
 
 // TapCounts counts the taps at the desk since a time, by outcome (counts
 // only: no personal data).
 func (a *App) TapCounts(ctx context.Context, since time.Time) (map[string]int, error) {
-	log, err := a.AuditLog(ctx, since, 0)
+	log, _, err := a.SearchAudit(ctx, store.AuditQuery{From: since, Action: store.ActionScan})
 	n := map[string]int{}
 	for _, e := range log {
 		if e.Action == store.ActionScan {

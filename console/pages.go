@@ -202,6 +202,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request, ss *session) {
 type auditFilter struct {
 	From, To, Action, ID, Operator string
 	Page, Pages, Total             int
+	More                           bool // more than Total match (the count stops at store.AuditCountCap)
 	Entries                        []store.AuditEntry
 	Prev, Next                     string // query strings of the neighbouring pages
 	CSV                            string
@@ -209,11 +210,11 @@ type auditFilter struct {
 
 const auditPageSize = 50
 
-func (s *Server) auditQuery(r *http.Request) (app.AuditQuery, auditFilter, error) {
+func (s *Server) auditQuery(r *http.Request) (store.AuditQuery, auditFilter, error) {
 	f := auditFilter{From: r.FormValue("from"), To: r.FormValue("to"), Action: trimField(r.FormValue("action"), 32), ID: trimField(r.FormValue("id"), 32), Operator: trimField(r.FormValue("operator"), 64)}
 	f.Page, _ = strconv.Atoi(r.FormValue("page"))
 	f.Page = max(f.Page, 1)
-	q := app.AuditQuery{Action: f.Action, Operator: f.Operator, Offset: (f.Page - 1) * auditPageSize, Limit: auditPageSize}
+	q := store.AuditQuery{Action: f.Action, User: f.Operator, Offset: (f.Page - 1) * auditPageSize, Limit: auditPageSize}
 	var err error
 	if f.From != "" {
 		if q.From, err = time.ParseInLocation(time.DateOnly, f.From, time.Local); err != nil {
@@ -245,6 +246,9 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, ss *session) 
 	if err != nil {
 		s.render(w, "audit", ss, page{Error: explain(ss, err, ""), Data: f})
 		return
+	}
+	if f.Total > store.AuditCountCap {
+		f.Total, f.More = store.AuditCountCap, true
 	}
 	f.Pages = max(1, (f.Total+auditPageSize-1)/auditPageSize)
 	link := func(p int) string {

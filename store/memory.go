@@ -496,3 +496,23 @@ func (m *Memory) SetConsolePassword(_ context.Context, hash string) error {
 	m.record(ActionPassword, "", nil, "")
 	return nil
 }
+
+// SearchAudit implements Registry.
+func (m *Memory) SearchAudit(_ context.Context, q AuditQuery) (page []AuditEntry, total int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	log := slices.Clone(m.audit)
+	slices.SortStableFunc(log, NewestFirst)
+	for _, e := range log {
+		if total > AuditCountCap {
+			break
+		}
+		if q.Match(e) {
+			if total >= q.Offset && (q.Limit == 0 || len(page) < q.Limit) {
+				page = append(page, e)
+			}
+			total++
+		}
+	}
+	return page, total, nil
+}

@@ -8,9 +8,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mykey-jp/mykey/keyid"
@@ -88,6 +90,35 @@ type AuditEntry struct {
 	Outcome string // "ok", or the reason it failed
 	Detail  string // free text without personal data
 	Hash    []byte // ChainHash over the previous entry's hash and this entry
+}
+
+// AuditQuery filters the audit log; zero fields match everything.
+type AuditQuery struct {
+	From, To time.Time // From inclusive, To exclusive
+	Action   string
+	MyKeyID  keyid.ID
+	User     string // a part of the user recorded (OS user and console operator)
+	Offset   int    // matching entries to skip, newest first
+	Limit    int    // at most this many (0: all)
+}
+
+// AuditCountCap bounds the count of a search's matches: a search of a
+// million entries answers "more than 1,000" fast instead of counting on.
+const AuditCountCap = 1000
+
+// NewestFirst orders audit entries as SearchAudit returns them.
+func NewestFirst(a, b AuditEntry) int {
+	if c := b.At.Compare(a.At); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.Seq, a.Seq)
+}
+
+// Match reports whether e matches q.
+func (q AuditQuery) Match(e AuditEntry) bool {
+	return (q.From.IsZero() || !e.At.Before(q.From)) && (q.To.IsZero() || e.At.Before(q.To)) &&
+		(q.Action == "" || e.Action == q.Action) && (q.MyKeyID == "" || e.MyKeyID == q.MyKeyID) &&
+		(q.User == "" || strings.Contains(e.User, q.User))
 }
 
 // Registration is a card's certificate to register.
@@ -500,6 +531,11 @@ type Registry interface {
 	// to the same key it does nothing, bound to another it fails with
 	// ErrKeyMismatch.
 	BindKey(ctx context.Context, fingerprint string) error
+
+	// SearchAudit returns the entries that match q, newest first (by time,
+	// then by seq), one page of them, and how many match in all, up to
+	// AuditCountCap+1 (more are not counted).
+	SearchAudit(ctx context.Context, q AuditQuery) (page []AuditEntry, total int, err error)
 
 	// ConsolePassword returns the hash of the console administrator's
 	// password ("" when none is set); SetConsolePassword replaces it

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sort"
 	"time"
 
@@ -292,11 +293,11 @@ type querier interface {
 // readAudit reads audit entries, oldest first; suffix ends the query
 // ("ORDER BY seq DESC LIMIT n" reads the newest n, which are returned
 // oldest first too).
-func readAudit(ctx context.Context, q querier, suffix string) ([]store.AuditEntry, error) {
+func readAudit(ctx context.Context, q querier, suffix string, args ...any) ([]store.AuditEntry, error) {
 	if suffix == "" {
 		suffix = "ORDER BY seq"
 	}
-	rows, err := q.QueryContext(ctx, "SELECT seq, at, os_user, action, mykey_id, outcome, detail, hash FROM audit "+suffix)
+	rows, err := q.QueryContext(ctx, "SELECT seq, at, os_user, action, mykey_id, outcome, detail, hash FROM audit "+suffix, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -584,6 +585,46 @@ func (d *DB) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error
 	}
 	log, err := readAudit(ctx, d.db, suffix)
 	return log, d.wrap(err)
+}
+
+// SearchAudit implements store.Registry: the filters in SQL (indexed by
+// action, MyKey ID and time), the page by seq.
+func (d *DB) SearchAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, int, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if !q.From.IsZero() {
+		add("at >= ?", q.From.UTC().Format(timeFormat))
+	}
+	if !q.To.IsZero() {
+		add("at < ?", q.To.UTC().Format(timeFormat))
+	}
+	if q.Action != "" {
+		add("action = ?", q.Action)
+	}
+	if q.MyKeyID != "" {
+		add("mykey_id = ?", string(q.MyKeyID))
+	}
+	if q.User != "" {
+		add("instr(os_user, ?) > 0", q.User)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = "WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := d.db.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM audit %s LIMIT %d)", cond, store.AuditCountCap+1), args...).Scan(&total); err != nil {
+		return nil, 0, d.wrap(err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	// Newest first by time: each index ends in at, so the page is read in
+	// order, never sorted from all matches.
+	page, err := readAudit(ctx, d.db, fmt.Sprintf("%s ORDER BY at DESC, seq DESC LIMIT %d OFFSET %d", cond, limit, max(q.Offset, 0)), args...)
+	slices.SortFunc(page, store.NewestFirst) // readAudit sorts by seq
+	return page, total, d.wrap(err)
 }
 
 // Close implements store.Registry. It checkpoints the WAL into the main file.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditLimit", testAuditLimit},
 		{"KeyBinding", testKeyBinding},
 		{"ConsolePassword", testConsolePassword},
+		{"SearchAudit", testSearchAudit},
 		{"AuditChain", testAuditChain},
 		{"Genuine", testGenuine},
 	}
@@ -584,6 +586,68 @@ func testConsolePassword(t *testing.T, r store.Registry, c *Clock) {
 		if strings.Contains(e.Detail, "argon2id") {
 			t.Fatalf("the audit log holds the hash: %+v", e)
 		}
+	}
+}
+
+func testSearchAudit(t *testing.T, r store.Registry, c *Clock) {
+	start := c.T
+	id := mustID(t, r) // one "id.new" entry at start
+	for i := range 30 {
+		c.T = c.T.Add(time.Hour)
+		e := store.AuditEntry{Action: store.ActionScan, Outcome: "typed", Detail: fmt.Sprint(i)}
+		if i%3 == 0 {
+			e.MyKeyID = id
+		}
+		if err := r.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := r.AuditLog(ctx, 0)
+	if len(all) == 0 || all[0].User == "" {
+		t.Fatalf("audit log %+v", all)
+	}
+	for _, q := range []store.AuditQuery{
+		{},
+		{User: all[0].User[1:], Limit: 4},
+		{Action: store.ActionScan},
+		{Action: store.ActionScan, MyKeyID: id},
+		{MyKeyID: id, Limit: 3},
+		{From: start.Add(5 * time.Hour), To: start.Add(10 * time.Hour)},
+		{Action: store.ActionScan, Offset: 25, Limit: 10},
+		{User: "nobody"},
+		{Action: "none"},
+	} {
+		page, total, err := r.SearchAudit(ctx, q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		// The expected answer, from the whole log.
+		var want []store.AuditEntry
+		n := 0
+		newest := slices.Clone(all)
+		slices.SortStableFunc(newest, store.NewestFirst)
+		for _, e := range newest {
+			if q.Match(e) {
+				if n >= q.Offset && (q.Limit == 0 || len(want) < q.Limit) {
+					want = append(want, e)
+				}
+				n++
+			}
+		}
+		if total != n || len(page) != len(want) {
+			t.Fatalf("%+v: %d entries of %d, want %d of %d", q, len(page), total, len(want), n)
+		}
+		for i := range page {
+			if page[i].Seq != want[i].Seq {
+				t.Fatalf("%+v: entry %d is #%d, want #%d", q, i, page[i].Seq, want[i].Seq)
+			}
+		}
+	}
+	if _, total, _ := r.SearchAudit(ctx, store.AuditQuery{Action: store.ActionScan, MyKeyID: id}); total != 10 {
+		t.Fatalf("scans of the ID: %d, want 10", total)
+	}
+	if _, total, _ := r.SearchAudit(ctx, store.AuditQuery{From: start.Add(5 * time.Hour), To: start.Add(10 * time.Hour)}); total != 5 {
+		t.Fatalf("entries in five hours: %d, want 5", total)
 	}
 }
 
