@@ -35,6 +35,9 @@ go test -run '^$' -bench ImportLinks -benchtime 1x ./cmd/mykey/
 echo "== the genuine-card check's cost per tap, per mode, through pcscd + vpcd and in process (APDUs, ms)"
 sh scripts/pcsc-ns.sh go test -run '^$' -bench GenuineCheck -benchtime 50x ./cardio/pcsc/
 
+echo "== the console's server time over 1M links and 1M audit entries (p95 ms per page; target < 50)"
+go test -run '^$' -bench ConsoleLargeRegistry -benchtime 280x ./console/
+
 echo "== core without cgo"
 CGO_ENABLED=0 go test -count=1 ./keyid/ ./keyfile/ ./config/ ./store/ ./cardio/ ./cardio/vcard/ ./certcheck/ ./keyboardwedge/ ./desk/ ./enroll/ ./batch/ ./internal/testpki/ ./internal/cmdline/ ./genuine/ ./internal/testcard/
 
