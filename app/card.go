@@ -12,6 +12,8 @@ import (
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/certcheck"
 	"github.com/mykey-jp/mykey/genuine"
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
 )
 
 // Errors of choosing a reader.
@@ -162,4 +164,57 @@ func (a *App) CheckCertificate(ctx context.Context, leaf *x509.Certificate) (cer
 		return certcheck.Decision{}, err
 	}
 	return p.Check(ctx, leaf), nil
+}
+
+// Identity is what a card held up is, for the console's lookup: its
+// certificate's check, and its MyKey ID, state and link when registered.
+// Nothing is typed.
+type Identity struct {
+	Reader   string
+	Decision certcheck.Decision
+	NotAfter time.Time
+	MyKeyID  keyid.ID // "" when the card is not registered
+	Status   store.CertStatus
+	Entry    Entry
+}
+
+// Identify reads the card held up without a PIN, checks its certificate and
+// finds its MyKey ID and link, as a tap would, but types nothing. It is
+// audited as a lookup.
+func (a *App) Identify(ctx context.Context, q CardRequest) (Identity, error) {
+	pol, err := a.Policy()
+	if err != nil {
+		return Identity{}, err
+	}
+	r, pseudo, err := a.open(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	defer r.Close()
+	var id Identity
+	err = a.WithCard(ctx, q, func(ctx context.Context, reader string, s *cardio.Session) error {
+		leaf, _, err := s.Leaf(ctx)
+		if err != nil {
+			return err
+		}
+		id.Reader, id.NotAfter, id.Decision = reader, leaf.NotAfter, pol.Check(ctx, leaf)
+		if id.Decision.Issuer == nil {
+			return nil // not a certificate of a trusted issuer: it cannot be registered
+		}
+		c, err := r.Certificate(ctx, pseudo.Pseudonym(id.Decision.Issuer.RawSubjectPublicKeyInfo, leaf.SerialNumber))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		id.MyKeyID, id.Status = c.MyKeyID, c.Status
+		e, err := r.LookupID(ctx, a.Config.Patron.Service, c.MyKeyID)
+		id.Entry = EntryView(a.Config.Patron.Service, e)
+		return err
+	})
+	if aerr := r.Audit(ctx, store.AuditEntry{Action: store.ActionLookup, MyKeyID: id.MyKeyID, Outcome: store.Outcome(err), Detail: "card held up at the console"}); err == nil {
+		err = aerr
+	}
+	return id, err
 }

@@ -58,7 +58,7 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(tctx, actions...); err != nil {
-		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		body, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
 		t.Fatalf("%s: %v\npage: %s", what, err, body)
 	}
 }
@@ -213,6 +213,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the last try was used: %d left", other.TriesLeft())
 	}
 	other.Remove()
+	waitCard(t, core, false)
+
+	// The card held up again, looked up on the lookup page: nothing typed.
+	card.Insert(pcsctest.Addr(0, 0))
+	waitCard(t, core)
+	run(t, ctx, "tap lookup", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#page-lookup")),
+		chromedp.Click(chromedp.CSS("#tap")), chromedp.WaitVisible(chromedp.CSS("#card")))
+	if c := text(t, ctx, "#card"); !strings.Contains(c, id) || !strings.Contains(c, "12345678") {
+		t.Errorf("card held up: %q", c)
+	}
+	card.Remove()
+	waitCard(t, core, false)
 
 	// Lookup of the registered patron.
 	run(t, ctx, "lookup", chromedp.Navigate(base+"/lookup?q=12345678"), chromedp.WaitVisible(chromedp.CSS("#entry")))

@@ -23,6 +23,7 @@ import (
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/keyboardwedge"
 	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
 )
 
 const password = "correct horse battery"
@@ -299,6 +300,17 @@ func TestImport(t *testing.T) {
 	}
 	if body := f.post("/import/commit", url.Values{"u": {u}, "password": {password}}); !strings.Contains(body, "upload is gone") {
 		t.Errorf("commit twice: %s", body)
+	}
+	// Export and backup download.
+	if csv := f.get("/export.csv"); !strings.Contains(csv, string(ids[1])) || !strings.Contains(csv, "22220000") {
+		t.Errorf("export:\n%s", csv)
+	}
+	if db := f.post("/backup", nil); !strings.HasPrefix(db, "SQLite format 3\x00") {
+		t.Errorf("backup: %.40q", db)
+	}
+	log, _, _ := f.core.SearchAudit(ctx, store.AuditQuery{Action: store.ActionBackup})
+	if len(log) != 1 || !strings.Contains(log[0].User, "console: Sato") {
+		t.Errorf("backup audit %+v", log)
 	}
 }
 

@@ -77,6 +77,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /audit.csv", op(s.auditCSV))
 	mux.HandleFunc("GET /health", op(s.healthPage))
 	s.registerRoutes(mux, op)
+	s.fileRoutes(mux, op)
 	s.importRoutes(mux, op)
 }
 
@@ -85,6 +86,7 @@ type lookupResult struct {
 	Query, By string
 	Found     bool
 	Entry     app.Entry
+	Card      *identity // a card held up
 }
 
 func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, ss *session) {
