@@ -18,8 +18,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
