@@ -103,7 +103,9 @@ tray=$!
 for _ in $(seq 100); do grep -q 'desk started' "$C/mk/logs/mykey.log" 2>/dev/null && break; sleep 0.2; done
 grep -q 'desk started' "$C/mk/logs/mykey.log" || fail "the tray service did not start"
 sleep 1
-wine "$work/wintool.exe" click SystrayClass 5 || fail "no tray window"
+# Menu item ids in order: pause 1, last tap 2, open console 3, log folder
+# 4, separator 5, quit 6.
+wine "$work/wintool.exe" click SystrayClass 6 || fail "no tray window"
 for _ in $(seq 50); do kill -0 "$tray" 2>/dev/null || break; sleep 0.2; done
 kill -0 "$tray" 2>/dev/null && fail "the tray did not quit"
 grep -q 'desk stopped' "$C/mk/logs/mykey.log" || fail "the tray did not stop cleanly"
