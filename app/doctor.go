@@ -239,7 +239,13 @@ func (a *App) doctorCRL() Finding {
 			return Finding{Check: CheckCRL, Verdict: missing, Code: "crl-stale", Detail: fmt.Sprintf("a CRL's next update was %s (grace %v): import a current one (mykey crl import)", ix.NextUpdate.Format(time.RFC3339), grace)}
 		}
 	}
-	return Finding{Check: CheckCRL, Verdict: OK, Detail: fmt.Sprintf("%d CRLs, current", len(list))}
+	next := list[0].NextUpdate
+	for _, ix := range list {
+		if ix.NextUpdate.Before(next) {
+			next = ix.NextUpdate
+		}
+	}
+	return Finding{Check: CheckCRL, Verdict: OK, Detail: fmt.Sprintf("%d CRLs, current; the next update is due %s", len(list), next.Local().Format("2006-01-02 15:04"))}
 }
 
 // doctorOCSP asks the responder about a made-up certificate of the first

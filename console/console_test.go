@@ -292,7 +292,15 @@ func TestImport(t *testing.T) {
 	if body := f.post("/import/commit", url.Values{"u": {u}, "password": {"nope nope nope"}}); !strings.Contains(body, "password is wrong") {
 		t.Fatalf("commit with a wrong password: %s", body)
 	}
-	if body := f.post("/import/commit", url.Values{"u": {u}, "password": {password}}); !strings.Contains(body, "Imported (2 new links") {
+	body = f.post("/import/commit", url.Values{"u": {u}, "password": {password}})
+	for deadline := time.Now().Add(10 * time.Second); strings.Contains(body, `id="progress"`) && time.Now().Before(deadline); {
+		if !strings.Contains(body, `<meta http-equiv="refresh" content="1">`) {
+			t.Fatalf("the progress page does not refresh: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+		body = f.get("/import/progress?u=" + u)
+	}
+	if !strings.Contains(body, "Imported (2 new links") {
 		t.Fatalf("commit: %s", body)
 	}
 	if e, _ := f.core.Lookup(ctx, app.Target{MyKeyID: ids[1], Service: "library"}); e.Link == nil || e.Link.Patron != "22220000" {

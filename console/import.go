@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -24,6 +25,11 @@ type upload struct {
 	path           string
 	owner          string // the session that uploaded it
 	Result         app.ImportResult
+
+	// While it is committed in the background:
+	Running     bool
+	Done, Total int   // rows written so far, of
+	err         error // how the commit ended
 }
 
 // importView is the import page's data.
@@ -31,6 +37,8 @@ type importView struct {
 	Upload   *upload
 	Problems []problemRow
 	Done     bool
+	Running  bool
+	Percent  int
 }
 
 type problemRow struct {
@@ -45,15 +53,21 @@ func (s *Server) importRoutes(mux *http.ServeMux, op func(func(http.ResponseWrit
 	mux.HandleFunc("POST /import", op(s.importCheck))
 	mux.HandleFunc("POST /import/commit", op(s.importCommit))
 	mux.HandleFunc("GET /import/invalid.csv", op(s.importInvalid))
+	mux.HandleFunc("GET /import/progress", op(s.importProgress))
 }
 
-// run imports the upload, as a dry run or for real.
-func (s *Server) run(r *http.Request, ss *session, u *upload, dry, allowShrink bool) (app.ImportResult, error) {
-	q := app.ImportRequest{Path: u.path, Encoding: batch.Auto, DryRun: dry, AllowShrink: allowShrink}
+// run imports the upload, as a dry run or for real, telling progress.
+func (s *Server) run(ctx context.Context, ss *session, u *upload, dry, allowShrink bool) (app.ImportResult, error) {
+	q := app.ImportRequest{Path: u.path, Encoding: batch.Auto, DryRun: dry, AllowShrink: allowShrink,
+		Progress: &app.ImportProgress{Written: func(done, total int) {
+			s.mu.Lock()
+			u.Done, u.Total = done, total
+			s.mu.Unlock()
+		}}}
 	if u.Kind == "patrons" {
-		return s.core(ss).ImportPatrons(r.Context(), q)
+		return s.core(ss).ImportPatrons(ctx, q)
 	}
-	return s.core(ss).ImportLinks(r.Context(), q)
+	return s.core(ss).ImportLinks(ctx, q)
 }
 
 func (s *Server) view(ss *session, u *upload) importView {
@@ -95,7 +109,7 @@ func (s *Server) importCheck(w http.ResponseWriter, r *http.Request, ss *session
 		return
 	}
 	u := &upload{ID: randomID(), Kind: kind, Name: trimField(hdr.Filename, 120), path: tmp.Name(), owner: ss.id}
-	if u.Result, err = s.run(r, ss, u, true, false); err != nil {
+	if u.Result, err = s.run(r.Context(), ss, u, true, false); err != nil {
 		os.Remove(u.path)
 		fail(err)
 		return
@@ -129,12 +143,46 @@ func (s *Server) importCommit(w http.ResponseWriter, r *http.Request, ss *sessio
 		s.render(w, "import", ss, page{Error: explain(ss, err, ""), Data: s.view(ss, u)})
 		return
 	}
-	res, err := s.run(r, ss, u, false, r.FormValue("allow_shrink") == "yes")
+	s.mu.Lock()
+	running := u.Running
+	u.Running, u.Done, u.Total = true, 0, len(u.Result.Problems)
+	s.mu.Unlock()
+	if !running { // a second click only watches the first
+		shrink := r.FormValue("allow_shrink") == "yes"
+		go func() {
+			res, err := s.run(context.WithoutCancel(r.Context()), ss, u, false, shrink)
+			s.mu.Lock()
+			u.Running, u.Result, u.err = false, res, err
+			s.mu.Unlock()
+		}()
+	}
+	http.Redirect(w, r, "/import/progress?u="+u.ID, http.StatusSeeOther)
+}
+
+// importProgress shows a commit's progress, refreshing itself each second
+// (no script), then its result.
+func (s *Server) importProgress(w http.ResponseWriter, r *http.Request, ss *session) {
+	u := s.upload(r, ss)
+	if u == nil {
+		s.render(w, "import", ss, page{Error: ss.words().T(wording.Msg{JA: "アップロードが見つかりません。ファイルを選び直してください。", EN: "The upload is gone; choose the file again."}), Data: importView{}})
+		return
+	}
+	s.mu.Lock()
+	running, done, total, err, res := u.Running, u.Done, u.Total, u.err, u.Result
+	s.mu.Unlock()
+	if running {
+		v := s.view(ss, u)
+		v.Running, v.Percent = true, 0
+		if total > 0 {
+			v.Percent = done * 100 / total
+		}
+		s.render(w, "import", ss, page{Refresh: true, Data: v})
+		return
+	}
 	if err != nil {
 		s.render(w, "import", ss, page{Error: explain(ss, err, ""), Data: s.view(ss, u)})
 		return
 	}
-	u.Result = res
 	s.mu.Lock()
 	delete(s.uploads, u.ID)
 	s.mu.Unlock()

@@ -17,9 +17,10 @@ import (
 
 // page is what a template shows besides the session.
 type page struct {
-	Error  string // a failure, worded for staff
-	Notice string // a success
-	Data   any
+	Error   string // a failure, worded for staff
+	Notice  string // a success
+	Refresh bool   // the page reloads itself each second (progress)
+	Data    any
 }
 
 // view is a template's data: the page, the session's language and name.
