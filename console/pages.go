@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mykey-jp/mykey/app"
+	"github.com/mykey-jp/mykey/config"
 	"github.com/mykey-jp/mykey/internal/wording"
 	"github.com/mykey-jp/mykey/store"
 )
@@ -87,6 +88,7 @@ type lookupResult struct {
 	Query, By string
 	Found     bool
 	Entry     app.Entry
+	LastUse   string    // the last tap at a desk, "" for none
 	Card      *identity // a card held up
 }
 
@@ -107,6 +109,9 @@ func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, ss *session)
 		var e store.Entry
 		if e, err = core.Lookup(r.Context(), t); err == nil {
 			res.Found, res.Entry = true, app.EntryView(t.Service, e)
+			if last, _, _ := core.SearchAudit(r.Context(), store.AuditQuery{Action: store.ActionScan, MyKeyID: e.MyKeyID, Limit: 1}); len(last) == 1 {
+				res.LastUse = last[0].At.Local().Format("2006-01-02 15:04") + " (" + last[0].Outcome + ")"
+			}
 		}
 	}
 	pg := page{Data: res}
@@ -290,9 +295,10 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request, ss *session) {
 
 // health is the desk health page's data.
 type health struct {
-	Report app.Report
-	Lines  []healthLine
-	Taps   []tapCount
+	Report  app.Report
+	Lines   []healthLine
+	Taps    []tapCount
+	Managed []config.Setting
 }
 
 type healthLine struct{ Check, Verdict, Class, Detail string }
@@ -306,7 +312,7 @@ func (s *Server) healthPage(w http.ResponseWriter, r *http.Request, ss *session)
 	defer cancel()
 	l := ss.words()
 	rep := s.app.Diagnose(ctx)
-	h := health{Report: rep}
+	h := health{Report: rep, Managed: s.app.Config.Managed()}
 	for _, f := range rep.Findings {
 		detail := f.Detail
 		if f.Err != nil && f.Verdict == app.Fail {
