@@ -96,6 +96,16 @@ func (a *App) Lookup(ctx context.Context, t Target) (e store.Entry, err error) {
 	return e, err
 }
 
+// Certificates returns the certificates registered to id, newest first:
+// validity and state (active, superseded by a renewed card, revoked).
+func (a *App) Certificates(ctx context.Context, id keyid.ID) (list []store.Certificate, err error) {
+	err = a.withRegistry(ctx, func(r store.Registry) error {
+		list, err = r.Certificates(ctx, id)
+		return err
+	})
+	return list, err
+}
+
 // List returns every MyKey ID with its link for service; listing is
 // audited.
 func (a *App) List(ctx context.Context, service string) (list []store.Entry, err error) {

@@ -228,7 +228,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Lookup of the registered patron.
 	run(t, ctx, "lookup", chromedp.Navigate(base+"/lookup?q=12345678"), chromedp.WaitVisible(chromedp.CSS("#entry")))
-	if e := text(t, ctx, "#entry"); !strings.Contains(e, id) {
+	if e := text(t, ctx, "#entry"); !strings.Contains(e, id) || !strings.Contains(e, "2030-03-31 · active") {
 		t.Errorf("lookup: %q", e)
 	}
 	shot(t, ctx, "console-lookup")

@@ -313,8 +313,39 @@ func TestImport(t *testing.T) {
 	if csv := f.get("/export.csv"); !strings.Contains(csv, string(ids[1])) || !strings.Contains(csv, "22220000") {
 		t.Errorf("export:\n%s", csv)
 	}
-	if db := f.post("/backup", nil); !strings.HasPrefix(db, "SQLite format 3\x00") {
+	db := f.post("/backup", nil)
+	if !strings.HasPrefix(db, "SQLite format 3\x00") {
 		t.Errorf("backup: %.40q", db)
+	}
+	// Restore: the backup taken above, after a change, with the password.
+	f.post("/link", url.Values{"action": {"link"}, "id": {string(ids[2])}, "patron": {"33330000"}, "reason": {"x"}, "confirm": {"yes"}})
+	restore := func(pw string, content string) string {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		w.WriteField("confirm", "yes")
+		w.WriteField("password", pw)
+		fw, _ := w.CreateFormFile("backup", "b.db")
+		io.WriteString(fw, content)
+		w.Close()
+		req, _ := http.NewRequest("POST", f.srv.URL+"/restore", &b)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		_, body := f.do(req)
+		return body
+	}
+	if body := restore("wrong password!!", db); !strings.Contains(body, "password is wrong") {
+		t.Errorf("restore with a wrong password: %s", body)
+	}
+	if body := restore(password, "not a registry"); !strings.Contains(body, `id="error"`) {
+		t.Errorf("restore of garbage: %s", body)
+	}
+	if e, _ := f.core.Lookup(ctx, app.Target{MyKeyID: ids[2], Service: "library"}); e.Link == nil {
+		t.Fatal("a refused restore changed the registry")
+	}
+	if body := restore(password, db); !strings.Contains(body, "Restored from the backup (2 links") {
+		t.Errorf("restore: %s", body)
+	}
+	if e, _ := f.core.Lookup(ctx, app.Target{MyKeyID: ids[2], Service: "library"}); e.Link != nil {
+		t.Error("the restore kept the later link")
 	}
 	log, _, _ := f.core.SearchAudit(ctx, store.AuditQuery{Action: store.ActionBackup})
 	if len(log) != 1 || !strings.Contains(log[0].User, "console: Sato") {

@@ -23,6 +23,7 @@ func (s *Server) fileRoutes(mux *http.ServeMux, op func(func(http.ResponseWriter
 	mux.HandleFunc("POST /tap", op(s.tap))
 	mux.HandleFunc("GET /export.csv", op(s.export))
 	mux.HandleFunc("POST /backup", op(s.backup))
+	mux.HandleFunc("POST /restore", op(s.restore))
 }
 
 // tap identifies the card held up on the desk's reader; nothing is typed.
@@ -83,4 +84,51 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request, ss *session) {
 	download(w, ss, name, "application/octet-stream", func(path string) error {
 		return s.core(ss).Backup(r.Context(), path)
 	})
+}
+
+// restore replaces the registry's content with an uploaded backup, checked
+// as the CLI's restore checks it, after the administrator password and a
+// confirmation. A refused backup leaves the registry as it was.
+func (s *Server) restore(w http.ResponseWriter, r *http.Request, ss *session) {
+	l := ss.words()
+	fail := func(err error) { s.render(w, "import", ss, page{Error: explain(ss, err, ""), Data: importView{}}) }
+	r.Body = http.MaxBytesReader(w, r.Body, 2<<30)
+	if r.FormValue("confirm") != "yes" {
+		s.render(w, "import", ss, page{Error: l.T(wording.Msg{JA: "登録簿の内容を置き換えることを確認してください。", EN: "Confirm that the registry's content is replaced."}), Data: importView{}})
+		return
+	}
+	if err := s.core(ss).CheckConsolePassword(r.Context(), []byte(r.FormValue("password"))); err != nil {
+		fail(err)
+		return
+	}
+	file, _, err := r.FormFile("backup")
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer file.Close()
+	dir, err := os.MkdirTemp("", "mykey-console-")
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "backup.db")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err == nil {
+		_, err = io.Copy(f, file)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	rep, err := s.core(ss).Restore(r.Context(), path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.render(w, "import", ss, page{Notice: l.T(wording.Msg{JA: "バックアップから戻しました（紐付け %d 件、監査記録 %d 件）。", EN: "Restored from the backup (%d links, %d audit entries)."}, rep.Rows["links"], rep.Rows["audit"]), Data: importView{}})
 }

@@ -83,12 +83,19 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.importRoutes(mux, op)
 }
 
+// certRow is a registered certificate as the lookup page shows it.
+type certRow struct {
+	Registered, NotAfter, Status string
+	Expired                      bool
+}
+
 // lookupResult is the lookup page's data.
 type lookupResult struct {
 	Query, By string
 	Found     bool
 	Entry     app.Entry
 	LastUse   string    // the last tap at a desk, "" for none
+	Certs     []certRow
 	Card      *identity // a card held up
 }
 
@@ -109,6 +116,11 @@ func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, ss *session)
 		var e store.Entry
 		if e, err = core.Lookup(r.Context(), t); err == nil {
 			res.Found, res.Entry = true, app.EntryView(t.Service, e)
+			certs, _ := core.Certificates(r.Context(), e.MyKeyID)
+			for _, c := range certs {
+				res.Certs = append(res.Certs, certRow{Registered: c.RegisteredAt.Local().Format("2006-01-02"), NotAfter: c.NotAfter.Local().Format("2006-01-02"),
+					Status: string(c.Status), Expired: c.NotAfter.Before(s.opts.Now())})
+			}
 			if last, _, _ := core.SearchAudit(r.Context(), store.AuditQuery{Action: store.ActionScan, MyKeyID: e.MyKeyID, Limit: 1}); len(last) == 1 {
 				res.LastUse = last[0].At.Local().Format("2006-01-02 15:04") + " (" + last[0].Outcome + ")"
 			}

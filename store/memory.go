@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -421,6 +422,25 @@ func (m *Memory) Certificate(ctx context.Context, p keyid.Pseudonym) (Certificat
 		return Certificate{}, ErrNotFound
 	}
 	return c, nil
+}
+
+// Certificates implements Registry.
+func (m *Memory) Certificates(_ context.Context, id keyid.ID) ([]Certificate, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Certificate
+	for _, c := range m.certs {
+		if c.MyKeyID == id {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Certificate) int {
+		if c := b.RegisteredAt.Compare(a.RegisteredAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(b.Pseudonym[:], a.Pseudonym[:])
+	})
+	return out, nil
 }
 
 // Audit implements Registry.

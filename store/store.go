@@ -507,6 +507,10 @@ type Registry interface {
 	// it is not registered.
 	Certificate(ctx context.Context, p keyid.Pseudonym) (Certificate, error)
 
+	// Certificates returns the certificates registered to id, newest
+	// registration first (none: an empty list).
+	Certificates(ctx context.Context, id keyid.ID) ([]Certificate, error)
+
 	// Genuine returns what the genuine-card check keeps for id;
 	// ErrNotFound when it keeps nothing.
 	Genuine(ctx context.Context, id keyid.ID) (Genuine, error)

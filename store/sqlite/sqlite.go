@@ -571,6 +571,28 @@ func (d *DB) Certificate(ctx context.Context, p keyid.Pseudonym) (store.Certific
 	return c, d.wrap(err)
 }
 
+// Certificates implements store.Registry.
+func (d *DB) Certificates(ctx context.Context, id keyid.ID) ([]store.Certificate, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT pseudonym, not_after, status, registered_at FROM certificates WHERE mykey_id = ? ORDER BY registered_at DESC, pseudonym DESC", string(id))
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	defer rows.Close()
+	var out []store.Certificate
+	for rows.Next() {
+		c := store.Certificate{MyKeyID: id}
+		var p []byte
+		var notAfter, registered, status string
+		if err := rows.Scan(&p, &notAfter, &status, &registered); err != nil {
+			return nil, d.wrap(err)
+		}
+		copy(c.Pseudonym[:], p)
+		c.NotAfter, c.RegisteredAt, c.Status = parseTime(notAfter), parseTime(registered), store.CertStatus(status)
+		out = append(out, c)
+	}
+	return out, d.wrap(rows.Err())
+}
+
 // Audit implements store.Registry.
 func (d *DB) Audit(ctx context.Context, e store.AuditEntry) error {
 	e.At, e.User = time.Time{}, "" // now, by this registry's user

@@ -36,7 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"Unlink", testUnlink},
 		{"Services", testServices},
 		{"List", testList},
-		{"Certificates", testCertificates},
+		{"CertificatesOf", testCertificatesOf},
 		{"Register", testRegister},
 		{"ImportLinks", testImportLinks},
 		{"Roster", testRoster},
@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"KeyBinding", testKeyBinding},
 		{"ConsolePassword", testConsolePassword},
 		{"SearchAudit", testSearchAudit},
+		{"CertificatesOf", testCertificatesOf},
 		{"AuditChain", testAuditChain},
 		{"Genuine", testGenuine},
 	}
@@ -562,6 +563,25 @@ func testKeyBinding(t *testing.T, r store.Registry, c *Clock) {
 	}
 	if fp, n, err := r.KeyBinding(ctx); fp != "aaaa" || n != 1 || err != nil {
 		t.Fatalf("KeyBinding = %q, %d, %v", fp, n, err)
+	}
+}
+
+func testCertificatesOf(t *testing.T, r store.Registry, c *Clock) {
+	first, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{1}, NotAfter: c.T.AddDate(1, 0, 0), Service: store.DefaultService})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.T = c.T.Add(time.Hour)
+	if _, err := r.Register(ctx, store.Registration{Pseudonym: keyid.Pseudonym{2}, NotAfter: c.T.AddDate(5, 0, 0), Service: store.DefaultService, MyKeyID: first.MyKeyID}); err != nil {
+		t.Fatal(err)
+	}
+	other := mustID(t, r)
+	list, err := r.Certificates(ctx, first.MyKeyID)
+	if err != nil || len(list) != 2 || list[0].Pseudonym != (keyid.Pseudonym{2}) || list[0].Status != store.CertActive || list[1].Status != store.CertSuperseded || !list[0].NotAfter.After(list[1].NotAfter) {
+		t.Fatalf("Certificates = %+v, %v", list, err)
+	}
+	if list, err := r.Certificates(ctx, other); err != nil || len(list) != 0 {
+		t.Fatalf("an ID without certificates: %+v, %v", list, err)
 	}
 }
 
