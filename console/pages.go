@@ -94,7 +94,7 @@ type lookupResult struct {
 	Query, By string
 	Found     bool
 	Entry     app.Entry
-	LastUse   string    // the last tap at a desk, "" for none
+	LastUse   string // the last tap at a desk, "" for none
 	Certs     []certRow
 	Card      *identity // a card held up
 }
