@@ -276,7 +276,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if total := text(t, ctx, "#total"); !strings.HasPrefix(total, "1 件") {
 		t.Errorf("audit filter: %q", total)
 	}
+	start = time.Now()
 	run(t, ctx, "audit all", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(chromedp.CSS("#audit")))
+	t.Logf("the audit list's first page in %v", time.Since(start))
 	shot(t, ctx, "console-audit")
 	run(t, ctx, "health", chromedp.Navigate(base+"/health"), chromedp.WaitVisible(chromedp.CSS("#checks")))
 	shot(t, ctx, "console-health")
