@@ -109,7 +109,8 @@ func managedLayers(path string) ([]layer, []Problem) {
 	return append(layers, l...), append(probs, p...)
 }
 
-// merge lays src over dst, recording in from the layer of each key set.
+// merge lays src over dst (tables merged, other values replaced), calling
+// set with each dotted key that src sets.
 func merge(dst, src map[string]any, prefix string, set func(key string)) {
 	for k, v := range src {
 		if m, ok := v.(map[string]any); ok {

@@ -3,7 +3,6 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -364,15 +363,8 @@ func between(s, start, end string) string {
 
 // writeCRL writes a CRL of ca-2023, valid now, revoking nothing.
 func writeCRL(t *testing.T, path string) {
-	caDER, key, _ := testpki.Load("ca-2023")
-	ca, _ := x509.ParseCertificate(caDER)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	now := time.Now()
-	if err := testpki.WriteCRL(f, ca, key, testpki.CRLSpec{Number: 1, ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(23 * time.Hour)}); err != nil {
+	if err := testpki.WriteCRLFile(path, 1, now.Add(-time.Hour), now.Add(23*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -107,24 +107,12 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, ss *session) {
 		return
 	}
 	defer file.Close()
-	dir, err := os.MkdirTemp("", "mykey-console-")
+	path, err := saveUpload(file, 2<<30)
 	if err != nil {
 		fail(err)
 		return
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "backup.db")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err == nil {
-		_, err = io.Copy(f, file)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
-		fail(err)
-		return
-	}
+	defer os.Remove(path)
 	rep, err := s.core(ss).Restore(r.Context(), path)
 	if err != nil {
 		fail(err)

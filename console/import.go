@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -94,21 +95,12 @@ func (s *Server) importCheck(w http.ResponseWriter, r *http.Request, ss *session
 		return
 	}
 	defer file.Close()
-	tmp, err := os.CreateTemp("", "mykey-console-*.csv")
+	path, err := saveUpload(file, maxUpload)
 	if err != nil {
 		fail(err)
 		return
 	}
-	_, err = io.Copy(tmp, io.LimitReader(file, maxUpload+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		fail(err)
-		return
-	}
-	u := &upload{ID: randomID(), Kind: kind, Name: trimField(hdr.Filename, 120), path: tmp.Name(), owner: ss.id}
+	u := &upload{ID: randomID(), Kind: kind, Name: trimField(hdr.Filename, 120), path: path, owner: ss.id}
 	if u.Result, err = s.run(r.Context(), ss, u, true, false); err != nil {
 		os.Remove(u.path)
 		fail(err)
@@ -118,6 +110,30 @@ func (s *Server) importCheck(w http.ResponseWriter, r *http.Request, ss *session
 	s.uploads[u.ID] = u
 	s.mu.Unlock()
 	s.render(w, "import", ss, page{Data: s.view(ss, u)})
+}
+
+// errTooLarge is an upload past its bound.
+var errTooLarge = fmt.Errorf("%w (console upload)", app.ErrTooLarge)
+
+// saveUpload copies an uploaded file of at most max bytes to a new
+// owner-only temporary file and returns its path; the caller removes it.
+func saveUpload(src io.Reader, max int64) (string, error) {
+	f, err := os.CreateTemp("", "mykey-console-*")
+	if err != nil {
+		return "", err
+	}
+	n, err := io.Copy(f, io.LimitReader(src, max+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > max {
+		err = errTooLarge
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // upload returns the session's upload named in the request.

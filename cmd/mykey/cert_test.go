@@ -47,25 +47,8 @@ func writeCRL(t *testing.T, path string, number int64, revoked ...string) {
 // writeCRLFile writes a CRL of ca-2023, valid now, revoking the fixture
 // certificates named.
 func writeCRLFile(path string, number int64, revoked ...string) error {
-	caDER, key, _ := testpki.Load("ca-2023")
-	ca, _ := x509.ParseCertificate(caDER)
-	var serials []uint32
-	for _, name := range revoked {
-		c, _, err := testpki.Load(name)
-		if err != nil {
-			return err
-		}
-		p, _ := x509.ParseCertificate(c)
-		serials = append(serials, uint32(p.SerialNumber.Int64()))
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	now := time.Now()
-	return testpki.WriteCRL(f, ca, key, testpki.CRLSpec{Number: number, ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(23 * time.Hour),
-		Count: len(serials), Serial: func(i int) uint32 { return serials[i] }})
+	return testpki.WriteCRLFile(path, number, now.Add(-time.Hour), now.Add(23*time.Hour), revoked...)
 }
 
 type decision struct {

@@ -209,15 +209,8 @@ func expiredCA(t *testing.T) []byte {
 
 // writeStaleCRL writes a CRL of ca-2023 whose next update was two days ago.
 func writeStaleCRL(t *testing.T, path string) {
-	caDER, key, _ := testpki.Load("ca-2023")
-	ca, _ := x509.ParseCertificate(caDER)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	now := time.Now()
-	if err := testpki.WriteCRL(f, ca, key, testpki.CRLSpec{Number: 1, ThisUpdate: now.Add(-72 * time.Hour), NextUpdate: now.Add(-48 * time.Hour)}); err != nil {
+	if err := testpki.WriteCRLFile(path, 1, now.Add(-72*time.Hour), now.Add(-48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"io"
 	"math/big"
+	"os"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -119,4 +120,36 @@ func WriteCRL(out io.Writer, ca *x509.Certificate, key *rsa.PrivateKey, s CRLSpe
 	w.WriteByte(0)
 	w.Write(sig)
 	return w.Flush()
+}
+
+// WriteCRLFile writes to path a CRL of the fixture CA ca-2023 valid from
+// thisUpdate to nextUpdate, revoking the fixture certificates named.
+func WriteCRLFile(path string, number int64, thisUpdate, nextUpdate time.Time, revoked ...string) error {
+	caDER, key, err := Load("ca-2023")
+	if err != nil {
+		return err
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return err
+	}
+	var serials []uint32
+	for _, name := range revoked {
+		c, _, err := Load(name)
+		if err != nil {
+			return err
+		}
+		p, _ := x509.ParseCertificate(c)
+		serials = append(serials, uint32(p.SerialNumber.Int64()))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = WriteCRL(f, ca, key, CRLSpec{Number: number, ThisUpdate: thisUpdate, NextUpdate: nextUpdate,
+		Count: len(serials), Serial: func(i int) uint32 { return serials[i] }})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
