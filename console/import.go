@@ -71,7 +71,13 @@ func (s *Server) run(ctx context.Context, ss *session, u *upload, dry, allowShri
 	return s.core(ss).ImportLinks(ctx, q)
 }
 
+// view is the import page's data for u: a copy taken under the lock, since
+// a commit may be writing u's progress.
 func (s *Server) view(ss *session, u *upload) importView {
+	s.mu.Lock()
+	cp := *u
+	s.mu.Unlock()
+	u = &cp
 	v := importView{Upload: u, Done: u.Result.Committed}
 	for _, p := range u.Result.Problems {
 		v.Problems = append(v.Problems, problemRow{Line: p.Line, Column: p.Column, Field: p.Field, Text: ss.words().Problem(p)})
@@ -161,7 +167,7 @@ func (s *Server) importCommit(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	s.mu.Lock()
 	running := u.Running
-	u.Running, u.Done, u.Total = true, 0, len(u.Result.Problems)
+	u.Running, u.Done, u.Total = true, 0, u.Result.Rows
 	s.mu.Unlock()
 	if !running { // a second click only watches the first
 		shrink := r.FormValue("allow_shrink") == "yes"
