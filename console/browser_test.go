@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/cardio/vcard"
@@ -144,7 +145,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
 	run(t, ctx, "launch", chromedp.Navigate(s.LaunchURL()), chromedp.WaitVisible(chromedp.CSS("#page-signin")))
 	shot(t, ctx, "console-signin")
-	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#operator"), "佐藤"), chromedp.Click(chromedp.CSS("#signin")),
+	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#operator"), "佐藤"), chromedp.KeyEvent(kb.Enter),
 		chromedp.WaitVisible(chromedp.CSS("#page-lookup")))
 	t.Logf("first page after sign-in in %v", time.Since(start))
 	// A wrong Host (DNS rebinding) gets nothing, even with the session.
@@ -227,7 +228,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitCard(t, core, false)
 
 	// Lookup of the registered patron.
-	run(t, ctx, "lookup", chromedp.Navigate(base+"/lookup?q=12345678"), chromedp.WaitVisible(chromedp.CSS("#entry")))
+	// With the keyboard alone: the number field has the focus, Enter looks up.
+	run(t, ctx, "lookup", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#page-lookup")),
+		chromedp.KeyEvent("12345678"+kb.Enter), chromedp.WaitVisible(chromedp.CSS("#entry")))
 	if e := text(t, ctx, "#entry"); !strings.Contains(e, id) || !strings.Contains(e, "2030-03-31 · active") {
 		t.Errorf("lookup: %q", e)
 	}

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/internal/wording"
 )
@@ -39,6 +41,7 @@ type Options struct {
 	Lang string           // the first page's language ("ja" when empty)
 	Idle time.Duration    // a session ends after this long unused (15 minutes when 0)
 	Now  func() time.Time // time.Now when nil
+	Log  zerolog.Logger   // where the console says it started (never a launch token)
 }
 
 // Server is the console for one application core.

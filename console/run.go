@@ -23,6 +23,7 @@ func start(ctx context.Context, core *app.App, o Options, port int) (*Server, <-
 		return nil, nil, err
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	o.Log.Info().Str("addr", l.Addr().String()).Msg("console started")
 	done := make(chan error, 1)
 	go func() {
 		err := srv.Serve(l)

@@ -14,7 +14,7 @@ PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
 pcscd vsmartcard-vpcd opensc openssl util-linux iproute2
 xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon sqlite3
 chromium-headless-shell fonts-noto-cjk
-wine wine64 wixl msitools osslsigncode"
+wine wine64 wixl msitools osslsigncode curl"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

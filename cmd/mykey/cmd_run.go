@@ -60,7 +60,7 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 	var icon *tray.Tray // nil without the tray
 	if showTray {
 		icon = tray.New(a.words(), core.Config.Log.Dir, a.trayShown)
-		icon.OpenConsole = console.Opener(ctx, core, console.Options{Lang: a.lang})
+		icon.OpenConsole = console.Opener(ctx, core, console.Options{Lang: a.lang, Log: log})
 	}
 	var tapped atomic.Int64
 	d, closeDesk, err := core.Desk(ctx, log, func(st desk.Status) {
