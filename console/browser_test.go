@@ -213,6 +213,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	if other.TriesLeft() != 1 {
 		t.Errorf("the last try was used: %d left", other.TriesLeft())
 	}
+	// An administrator confirms the last try: a wrong password still keeps
+	// it; the right one sends the (right) PIN.
+	run(t, ctx, "last try, wrong password", chromedp.SendKeys(chromedp.CSS("#pin"), "1234"), chromedp.SendKeys(chromedp.CSS("#assist_pin"), testcard.AssistPIN),
+		chromedp.Click(chromedp.CSS(`input[name="force_last_try"]`)), chromedp.SendKeys(chromedp.CSS("#password"), "not the password"),
+		chromedp.Click(chromedp.CSS("#register")))
+	waitText(t, ctx, "#error", "管理者パスワードが違います")
+	if other.TriesLeft() != 1 {
+		t.Errorf("a wrong password used the last try: %d left", other.TriesLeft())
+	}
+	run(t, ctx, "last try, confirmed", chromedp.Navigate(base+"/register"), chromedp.WaitVisible(chromedp.CSS("#page-register")),
+		chromedp.SendKeys(chromedp.CSS("#patron"), "55556666"), chromedp.SendKeys(chromedp.CSS("#pin"), "1234"),
+		chromedp.Click(chromedp.CSS("#register")), chromedp.WaitVisible(chromedp.CSS("#last-try")),
+		chromedp.SendKeys(chromedp.CSS("#pin"), "1234"), chromedp.SendKeys(chromedp.CSS("#assist_pin"), testcard.AssistPIN),
+		chromedp.Click(chromedp.CSS(`input[name="force_last_try"]`)), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#register")), chromedp.WaitVisible(chromedp.CSS("#new-id")))
+	if other.TriesLeft() != 3 {
+		t.Errorf("after the right PIN: %d tries left", other.TriesLeft())
+	}
 	other.Remove()
 	waitCard(t, core, false)
 
@@ -305,6 +323,22 @@ func TestConsoleInBrowser(t *testing.T) {
 	if alerts != 0 {
 		t.Errorf("%d script dialogs opened", alerts)
 	}
+}
+
+// waitText waits until the element sel holds text (the page after a form
+// post replaced the one before).
+func waitText(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		got, _ = chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		if strings.Contains(got, text) {
+			return
+		}
+	}
+	t.Fatalf("%s: %q, want %q", sel, got, text)
 }
 
 // waitCard waits until a reader holds a card (or, with present false,

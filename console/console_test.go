@@ -203,14 +203,14 @@ func TestLinkRelinkUnlink(t *testing.T) {
 	}
 	form.Set("confirm", "yes")
 	form.Set("password", password)
-	if body := f.post("/link", form); !strings.Contains(body, "no console administrator password is set") {
+	if body := f.post("/link", form); !strings.Contains(body, "No console administrator password is set") {
 		t.Fatalf("relink without a password set: %s", body)
 	}
 	if err := f.core.SetConsolePassword(ctx, []byte(password)); err != nil {
 		t.Fatal(err)
 	}
 	form.Set("password", "wrong password!")
-	if body := f.post("/link", form); !strings.Contains(body, "administrator password is wrong") {
+	if body := f.post("/link", form); !strings.Contains(body, "The administrator password is wrong") {
 		t.Fatalf("relink, wrong password: %s", body)
 	}
 	form.Set("password", password)

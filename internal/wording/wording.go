@@ -185,6 +185,12 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"cannot-open", Failed, l.T(mCannotOpen) + "\n  " + err.Error()}
 	case errors.As(err, &rs):
 		return Failure{"roster-shrink", Failed, l.T(mRosterShrink, rs.Old, rs.New)}
+	case errors.Is(err, app.ErrWrongPassword):
+		return Failure{"wrong-password", Usage, l.T(Msg{"管理者パスワードが違います。", "The administrator password is wrong."})}
+	case errors.Is(err, app.ErrNoPassword):
+		return Failure{"no-password", Usage, l.T(Msg{"管理画面の管理者パスワードが設定されていません。IT 担当者が mykey console password で設定してください。", "No console administrator password is set; IT staff set one with mykey console password."})}
+	case errors.Is(err, app.ErrWeakPassword):
+		return Failure{"weak-password", Usage, l.T(Msg{"管理者パスワードは 10〜128 文字にしてください。", "The administrator password must be 10 to 128 characters."})}
 	case errors.Is(err, app.ErrTooLarge):
 		return Failure{"too-large", Usage, l.T(mTooLarge) + "\n  " + err.Error()}
 	case errors.Is(err, app.ErrNotAFile):
