@@ -116,6 +116,7 @@ func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, ss *session)
 		var e store.Entry
 		if e, err = core.Lookup(r.Context(), t); err == nil {
 			res.Found, res.Entry = true, app.EntryView(t.Service, e)
+			res.Entry.CreatedAt, res.Entry.LinkedAt = localTime(res.Entry.CreatedAt), localTime(res.Entry.LinkedAt)
 			certs, _ := core.Certificates(r.Context(), e.MyKeyID)
 			for _, c := range certs {
 				res.Certs = append(res.Certs, certRow{Registered: c.RegisteredAt.Local().Format("2006-01-02"), NotAfter: c.NotAfter.Local().Format("2006-01-02"),
@@ -343,4 +344,13 @@ func (s *Server) healthPage(w http.ResponseWriter, r *http.Request, ss *session)
 		pg.Error = explain(ss, err, "")
 	}
 	s.render(w, "health", ss, pg)
+}
+
+// localTime shows an RFC 3339 time in the desk's time zone, to the minute.
+func localTime(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("2006-01-02 15:04")
 }
