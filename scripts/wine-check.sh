@@ -83,7 +83,7 @@ M export links 'C:\mk\out.csv' --encoding cp932 >/dev/null || fail "export links
 iconv -f CP932 -t UTF-8 "$C/mk/out.csv" | grep -q '^マイキーID,利用者番号' || fail "exported file is not CP932 with a Japanese header"
 [ "$(iconv -f CP932 -t UTF-8 "$C/mk/out.csv" | grep -c ',00077[123],')" = 3 ] || fail "exported links missing"
 
-step "wedge: typing into notepad"
+step "wedge: typing into notepad, also with a Ctrl combination"
 wine notepad >/dev/null 2>&1 &
 for _ in $(seq 100); do wine "$work/wintool.exe" text "Untitled - Notepad" >/dev/null 2>&1 && break; sleep 0.2; done
 wid="$(xdotool search --name 'Notepad' | head -1)"
@@ -96,6 +96,16 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 [ "$got" = "12345678" ] || fail "notepad has '$got', want 12345678"
+# A Ctrl combination in the template (robotgo's modifiers): Ctrl+A selects
+# what notepad holds, and the number replaces it.
+{ cat "$C/mk/mykey.toml"; printf '[wedge]\ntemplate = "{ctrl+a}{patron}"\n'; } > "$C/mk/ctrl.toml"
+wine dist/mykey.exe --config 'C:\mk\ctrl.toml' wedge test --text 87654321 --after 0s >/dev/null 2>&1 || fail "wedge test with {ctrl+a}"
+for _ in $(seq 50); do
+	got="$(wine "$work/wintool.exe" text "Untitled - Notepad" 2>/dev/null | tr -d '\r\n')"
+	[ "$got" = "87654321" ] && break
+	sleep 0.2
+done
+[ "$got" = "87654321" ] || fail "after {ctrl+a}{patron} notepad has '$got', want 87654321"
 
 step "tray: starts, Open console serves the console on loopback, Quit from its menu stops it"
 MYKEY_CONFIG='C:\mk\mykey.toml' wine dist/mykeyw.exe >/dev/null 2>&1 &
