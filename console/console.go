@@ -104,8 +104,19 @@ func (s *Server) SetPort(port int) {
 // LaunchURL returns a URL that signs a browser in once, within a minute.
 func (s *Server) LaunchURL() string {
 	tok := randomID()
+	now := s.opts.Now()
 	s.mu.Lock()
-	s.tokens[tok] = s.opts.Now().Add(time.Minute)
+	for t, exp := range s.tokens { // forget unused ones
+		if now.After(exp) {
+			delete(s.tokens, t)
+		}
+	}
+	for id, ss := range s.sessions {
+		if now.Sub(ss.last) > s.opts.Idle {
+			delete(s.sessions, id)
+		}
+	}
+	s.tokens[tok] = now.Add(time.Minute)
 	port := s.port
 	s.mu.Unlock()
 	return fmt.Sprintf("http://127.0.0.1:%d/launch?token=%s", port, tok)
@@ -179,7 +190,8 @@ func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
-// session returns the request's live session, touching it.
+// session returns a copy of the request's live session, touching it (a
+// handler that changes the session does so under the lock, by its id).
 func (s *Server) session(r *http.Request) *session {
 	c, err := r.Cookie(cookieName)
 	if err != nil {
@@ -197,7 +209,18 @@ func (s *Server) session(r *http.Request) *session {
 		return nil
 	}
 	ss.last = now
-	return ss
+	cp := *ss
+	return &cp
+}
+
+// update changes the stored session ss names, and ss.
+func (s *Server) update(ss *session, fn func(*session)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if stored := s.sessions[ss.id]; stored != nil {
+		fn(stored)
+	}
+	fn(ss)
 }
 
 // signedIn wraps a handler that needs a session and, when operator is
@@ -233,18 +256,14 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request, ss *session) {
 		s.render(w, "signin", ss, page{Error: ss.words().T(wording.Msg{JA: "担当者名を入力してください。", EN: "Type your name."})})
 		return
 	}
-	s.mu.Lock()
-	ss.operator = name
-	s.mu.Unlock()
+	s.update(ss, func(ss *session) { ss.operator = name })
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *Server) setLang(w http.ResponseWriter, r *http.Request, ss *session) {
-	s.mu.Lock()
 	if l := r.FormValue("lang"); l == "ja" || l == "en" {
-		ss.lang = l
+		s.update(ss, func(ss *session) { ss.lang = l })
 	}
-	s.mu.Unlock()
 	back := r.FormValue("back")
 	if len(back) == 0 || back[0] != '/' || (len(back) > 1 && (back[1] == '/' || back[1] == '\\')) {
 		back = "/"

@@ -174,6 +174,20 @@ func TestSecurity(t *testing.T) {
 	if e, err := f.core.Lookup(context.Background(), app.Target{MyKeyID: ids[0], Service: "library"}); err != nil || e.Link != nil {
 		t.Errorf("the cross-origin post linked: %+v %v", e, err)
 	}
+	// The language switch, back to the page it came from, never elsewhere.
+	if body := f.post("/lang", url.Values{"lang": {"ja"}, "back": {"/audit"}}); !strings.Contains(body, `id="page-audit"`) || !strings.Contains(body, "監査ログ") {
+		t.Errorf("switch to Japanese: %s", body)
+	}
+	if body := f.post("/lang", url.Values{"lang": {"en"}, "back": {"//evil.example/"}}); !strings.Contains(body, `id="page-lookup"`) || !strings.Contains(body, "Look up") {
+		t.Errorf("switch with an outside back: %s", body)
+	}
+	// Signing out ends the session.
+	f.post("/signout", nil)
+	req, _ = http.NewRequest("GET", f.srv.URL+"/", nil)
+	if code, _ := f.do(req); code != http.StatusUnauthorized {
+		t.Errorf("after sign-out: %d", code)
+	}
+	f.signIn("Sato")
 	// The session ends after the idle time.
 	f.advance(16 * time.Minute)
 	req, _ = http.NewRequest("GET", f.srv.URL+"/", nil)
