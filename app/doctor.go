@@ -173,23 +173,19 @@ func (a *App) doctorRegistry(ctx context.Context) Finding {
 		return Finding{Check: CheckRegistry, Verdict: Warn, Code: "registry-missing", Detail: path + ": no registry yet (created at first use)"}
 	}
 	// Check rebuilds a copy beside the file as restore would: integrity,
-	// foreign keys, schema version and the audit chain; the registry
-	// itself is only read.
+	// foreign keys, schema version, the audit chain and the key it is bound
+	// to; the registry itself is only read.
 	rep, err := sqlite.Check(ctx, path)
 	if err != nil {
 		return Finding{Check: CheckRegistry, Verdict: Fail, Code: "registry-damaged", Detail: fmt.Sprintf("%s: %v", path, err), Err: err}
 	}
 	// The registry and the key belong together (the key's fingerprint).
-	if r, err := sqlite.Open(ctx, path, store.Options{User: a.User, Clock: a.Devices.Clock, Mint: a.mint()}); err == nil {
-		bound, certs, kerr := r.KeyBinding(ctx)
-		r.Close()
-		if secret, lerr := keyfile.Load(a.Config.KeyFile.Path); kerr == nil && lerr == nil {
-			if p, perr := keyid.NewPseudonymizer(secret); perr == nil && bound != "" && bound != p.Fingerprint() {
-				return Finding{Check: CheckRegistry, Verdict: Fail, Code: "key-mismatch", Detail: fmt.Sprintf("%s: bound to another pseudonym key than %s", path, a.Config.KeyFile.Path), Err: fmt.Errorf("%s: %w", path, store.ErrKeyMismatch)}
-			}
-		} else if errors.Is(lerr, fs.ErrNotExist) && certs > 0 {
-			return Finding{Check: CheckRegistry, Verdict: Fail, Code: "key-missing", Detail: fmt.Sprintf("%s: %d registered certificates but no key file", path, certs), Err: fmt.Errorf("%s: %w", a.Config.KeyFile.Path, ErrKeyMissing)}
+	if secret, err := keyfile.Load(a.Config.KeyFile.Path); err == nil {
+		if p, err := keyid.NewPseudonymizer(secret); err == nil && rep.Key != "" && rep.Key != p.Fingerprint() {
+			return Finding{Check: CheckRegistry, Verdict: Fail, Code: "key-mismatch", Detail: fmt.Sprintf("%s: bound to another pseudonym key than %s", path, a.Config.KeyFile.Path), Err: fmt.Errorf("%s: %w", path, store.ErrKeyMismatch)}
 		}
+	} else if errors.Is(err, fs.ErrNotExist) && rep.Rows["certificates"] > 0 {
+		return Finding{Check: CheckRegistry, Verdict: Fail, Code: "key-missing", Detail: fmt.Sprintf("%s: %d registered certificates but no key file", path, rep.Rows["certificates"]), Err: fmt.Errorf("%s: %w", a.Config.KeyFile.Path, ErrKeyMissing)}
 	}
 	return Finding{Check: CheckRegistry, Verdict: OK, Detail: fmt.Sprintf("%s: schema %d, %d links, %d certificates, integrity and audit chain verified", path, rep.Version, rep.Rows["links"], rep.Rows["certificates"])}
 }

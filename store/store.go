@@ -580,6 +580,7 @@ type RestoreReport struct {
 	Version int            // the backup's schema version
 	Rows    map[string]int // rows restored, by table
 	Ignored []string       // schema objects that are not mykey's ("trigger x on links"): not restored
+	Key     string         // the fingerprint of the pseudonym key the backup is bound to ("" for none)
 }
 
 // Options configure a Registry.

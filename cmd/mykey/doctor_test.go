@@ -24,6 +24,7 @@ import (
 	"github.com/mykey-jp/mykey/internal/testcard"
 	"github.com/mykey-jp/mykey/internal/testpki"
 	"github.com/mykey-jp/mykey/internal/xdesk"
+	"github.com/mykey-jp/mykey/keyfile"
 )
 
 type doctorReport struct {
@@ -112,6 +113,16 @@ func TestDoctor(t *testing.T) {
 				t.Fatalf("crl import: %s", errs)
 			}
 		}, nil},
+		{"another key file", "registry", "fail", "key-mismatch", func() {
+			key := filepath.Join(dir, "pseudonym.key")
+			os.Rename(key, key+".good")
+			if _, _, err := keyfile.LoadOrCreate(key, rand.Reader); err != nil {
+				t.Fatal(err)
+			}
+		}, func() {
+			key := filepath.Join(dir, "pseudonym.key")
+			os.Rename(key+".good", key)
+		}},
 		{"corrupt registry", "registry", "fail", "registry-damaged", func() {
 			db := filepath.Join(dir, "registry.db")
 			b, _ := os.ReadFile(db)

@@ -165,6 +165,9 @@ func rebuild(ctx context.Context, src, dst string) (RestoreReport, error) {
 	if _, err := fresh.VerifyAudit(ctx); err != nil {
 		return rep, fmt.Errorf("%s: %w: %w", src, store.ErrCorrupt, err)
 	}
+	if rep.Key, _, err = fresh.KeyBinding(ctx); err != nil {
+		return rep, err
+	}
 	return rep, verify(ctx, conn)
 }
 
