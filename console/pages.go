@@ -153,7 +153,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request, ss *session) {
 	fail := func(msg string) { s.render(w, "link", ss, page{Error: msg, Data: f}) }
 	l := ss.words()
 	if f.Action != "link" && f.Action != "relink" && f.Action != "unlink" {
-		fail("?")
+		fail(l.T(wording.Msg{JA: "操作（紐付け・付け替え・解除）を選んでください。", EN: "Choose an action: link, relink or unlink."}))
 		return
 	}
 	if f.Reason == "" {
