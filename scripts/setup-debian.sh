@@ -8,12 +8,13 @@ set -eu
 # OpenSC and openssl as independent clients, unshare and ip for private
 # namespaces, an X desktop (Xvfb, jwm, xterm, xdotool, setxkbmap), a D-Bus
 # session daemon for the tray icon, sqlite3 for the import benchmark, headless
-# Chromium for the console's browser tests.
+# Chromium for the console's browser tests, PostgreSQL 15 for throwaway
+# clusters (internal/pgtest).
 # Windows release: wixl (MSI), osslsigncode (signing), Wine for the checks.
 PACKAGES="gcc libc6-dev pkg-config libpcsclite-dev gcc-mingw-w64-x86-64
 pcscd vsmartcard-vpcd opensc openssl util-linux iproute2
 xvfb jwm xterm xdotool x11-utils x11-xkb-utils dbus-daemon sqlite3
-chromium-headless-shell fonts-noto-cjk
+chromium-headless-shell fonts-noto-cjk postgresql-15
 wine wine64 wixl msitools osslsigncode curl"
 
 SUDO=""
