@@ -77,3 +77,40 @@ func (a *invocation) restore(path string) int {
 	a.println(a.t(mRestoreDone, path))
 	return exitOK
 }
+
+func init() {
+	for _, export := range []bool{true, false} {
+		c := &command{name: "key import", args: "FILE", needs: needCore, usage: "mykey key import FILE [--stdin]",
+			summary:  msg{"ほかの窓口の秘密鍵を取り込む", "install the pseudonym key of another desk"},
+			desc:     msg{"mykey key export で封をした秘密鍵ファイルを、パスフレーズで開いてこの窓口の秘密鍵ファイル（所有者だけが読める）にします。表示される指紋が書き出した窓口のものと同じか確かめてください。違う秘密鍵ファイルがすでにあれば置き換えません。", "Opens a key sealed by mykey key export with its passphrase and installs it as this desk's key file (owner-only). Compare the fingerprint shown with the one the exporting desk showed. A different key file already in place is never replaced."},
+			examples: []string{"mykey key import E:\\mykey-key.sealed"}}
+		if export {
+			c.name, c.usage = "key export", "mykey key export FILE [--stdin] [--force]"
+			c.summary = msg{"秘密鍵をパスフレーズで封をして書き出す", "write the pseudonym key sealed with a passphrase"}
+			c.desc = msg{"同じ登録簿を使うほかの窓口へ運ぶため、この窓口の秘密鍵をパスフレーズ（12文字以上）で封をして FILE に書きます（Argon2id と AES-256-GCM、所有者だけが読めるファイル）。パスフレーズはファイルとは別の方法で伝えてください。", "Writes this desk's pseudonym key to FILE sealed with a passphrase (12 characters or more; Argon2id and AES-256-GCM; owner-only file), to carry it to another desk of the same registry. Pass the passphrase on by another way than the file."}
+			c.examples = []string{"mykey key export E:\\mykey-key.sealed"}
+		}
+		c.setup = func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			stdin := fs.Bool("stdin", false, a.t(msg{"パスフレーズを標準入力から読む", "read the passphrase from standard input"}))
+			force := fs.Bool("force", false, a.t(msg{"既にあるファイルを置き換える", "replace an existing file"}))
+			return func(args []string) int { return a.keyTransport(args[0], export, *stdin, *force) }
+		}
+		register(c)
+	}
+}
+
+// keyTransport exports or imports the sealed pseudonym key.
+func (a *invocation) keyTransport(path string, export, stdin, force bool) int {
+	pass, err := a.readPIN(stdin, a.t(msg{"パスフレーズ: ", "passphrase: "}))
+	fp, created := "", false
+	if err == nil && export {
+		fp, err = a.core.ExportKey(path, pass, force)
+	} else if err == nil {
+		fp, created, err = a.core.ImportKey(path, pass)
+	}
+	if err != nil {
+		return a.fail(err, path)
+	}
+	a.println(a.words().KeyMoved(export, created, path, fp))
+	return exitOK
+}

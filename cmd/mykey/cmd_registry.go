@@ -8,21 +8,9 @@ import (
 	"time"
 
 	"github.com/mykey-jp/mykey/app"
+	"github.com/mykey-jp/mykey/internal/wording"
 	"github.com/mykey-jp/mykey/keyid"
-	"github.com/mykey-jp/mykey/store"
 )
-
-func (a *invocation) printEntry(service string, e store.Entry) {
-	patron, linked := a.t(mNone), ""
-	if e.Link != nil {
-		patron, linked = e.Link.Patron, e.Link.LinkedAt.Local().Format("2006-01-02 15:04:05")
-	}
-	fmt.Fprintf(a.stdout, "%s: %s\n%s: %s\n%s: %s\n", a.t(mFieldID), e.MyKeyID, a.t(mFieldPatron), patron, a.t(mFieldService), service)
-	if linked != "" {
-		fmt.Fprintf(a.stdout, "%s: %s\n", a.t(mFieldLinked), linked)
-	}
-	fmt.Fprintf(a.stdout, "%s: %s\n%s: %d\n", a.t(mFieldCreated), e.CreatedAt.Local().Format("2006-01-02 15:04:05"), a.t(mFieldCerts), e.Certificates)
-}
 
 // selectorFlags adds the --mykey-id / --patron / --service flags shared by
 // the link commands, and --json.
@@ -285,7 +273,7 @@ func (a *invocation) lookup(s *app.Selector) int {
 		a.printJSON(map[string]any{"ok": true, "entry": app.EntryView(t.Service, e)})
 		return exitOK
 	}
-	a.printEntry(t.Service, e)
+	fmt.Fprint(a.stdout, a.words().Entry(t.Service, e))
 	return exitOK
 }
 
@@ -299,19 +287,7 @@ func (a *invocation) list(service string) int {
 		a.printJSON(map[string]any{"ok": true, "service": service, "entries": app.EntryViews(service, list)})
 		return exitOK
 	}
-	if len(list) == 0 {
-		a.println(a.t(mListEmpty))
-		return exitOK
-	}
-	fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %s\n", a.t(mFieldID), a.t(mFieldPatron), a.t(mFieldCreated), a.t(mFieldCerts))
-	for _, e := range list {
-		p := "-"
-		if e.Link != nil {
-			p = e.Link.Patron
-		}
-		fmt.Fprintf(a.stdout, "%-10s %-18s %-20s %d\n", e.MyKeyID, p, e.CreatedAt.Local().Format("2006-01-02 15:04:05"), e.Certificates)
-	}
-	a.println(a.t(mListCount, len(list)))
+	fmt.Fprint(a.stdout, a.words().List(list))
 	return exitOK
 }
 
@@ -331,13 +307,7 @@ func (a *invocation) audit(since string, limit int) int {
 		a.printJSON(map[string]any{"ok": true, "entries": app.AuditViews(log)})
 		return exitOK
 	}
-	for _, e := range log {
-		id := string(e.MyKeyID)
-		if id == "" {
-			id = "-"
-		}
-		fmt.Fprintf(a.stdout, "%5d %s %-10s %-8s %-8s %-14s %s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, id, e.Outcome, e.Detail)
-	}
+	fmt.Fprint(a.stdout, wording.AuditLines(log))
 	return exitOK
 }
 

@@ -62,14 +62,4 @@ var (
 	mUnchanged = msg{"マイキーID %s は既に利用者番号 %s に紐付いています（変更なし）。", "MyKey ID %s is already linked to patron number %s (no change)."}
 	mUnlinked  = msg{"マイキーID %s と利用者番号 %s の紐付けを解除しました。", "unlinked MyKey ID %s from patron number %s."}
 	mNewID     = msg{"新しいマイキーIDを登録しました: %s", "registered a new MyKey ID: %s"}
-
-	mFieldID      = msg{"マイキーID", "MyKey ID"}
-	mFieldPatron  = msg{"利用者番号", "Patron number"}
-	mFieldCreated = msg{"登録日時", "Registered"}
-	mFieldLinked  = msg{"紐付け日時", "Linked"}
-	mFieldCerts   = msg{"有効な証明書", "Active certificates"}
-	mFieldService = msg{"サービス", "Service"}
-	mNone         = msg{"（なし）", "(none)"}
-	mListEmpty    = msg{"登録されているマイキーIDはありません。", "no MyKey IDs are registered."}
-	mListCount    = msg{"%d 件", "%d entries"}
 )

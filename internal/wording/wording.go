@@ -191,6 +191,12 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"no-password", Usage, l.T(Msg{"管理画面の管理者パスワードが設定されていません。IT 担当者が mykey console password で設定してください。", "No console administrator password is set; IT staff set one with mykey console password."})}
 	case errors.Is(err, app.ErrWeakPassword):
 		return Failure{"weak-password", Usage, l.T(Msg{"管理者パスワードは 10〜128 文字にしてください。", "The administrator password must be 10 to 128 characters."})}
+	case errors.Is(err, app.ErrWeakPassphrase):
+		return Failure{"weak-passphrase", Usage, l.T(Msg{"パスフレーズは 12〜256 文字にしてください。", "The passphrase must be 12 to 256 characters."})}
+	case errors.Is(err, keyfile.ErrPassphrase):
+		return Failure{"wrong-passphrase", Failed, l.T(Msg{"%s を開けません。パスフレーズが違うか、ファイルが変えられています。", "%s cannot be opened: wrong passphrase, or the file was changed."}, subject)}
+	case errors.Is(err, app.ErrKeyExists):
+		return Failure{"key-exists", Failed, l.T(Msg{"この窓口には別の秘密鍵ファイルがあります。置き換えません（必要なら別の場所へ移してから取り込んでください）。\n  %v", "this desk has another key file; it is not replaced (move it away first if it is not needed).\n  %v"}, err)}
 	case errors.Is(err, app.ErrTooLarge):
 		return Failure{"too-large", Usage, l.T(mTooLarge) + "\n  " + err.Error()}
 	case errors.Is(err, app.ErrNotAFile):
@@ -558,4 +564,67 @@ func (l Lang) Registered(res enroll.Result, patron string) string {
 		b.WriteString(l.T(Msg{"真正性確認のための情報を登録しました（生年月日は暗号化して保存）。", "kept what the genuine-card check needs (the date of birth only sealed)."}) + "\n")
 	}
 	return b.String()
+}
+
+var (
+	mFieldID      = Msg{"マイキーID", "MyKey ID"}
+	mFieldPatron  = Msg{"利用者番号", "Patron number"}
+	mFieldCreated = Msg{"登録日時", "Registered"}
+	mFieldCerts   = Msg{"有効な証明書", "Active certificates"}
+)
+
+// Entry shows a registry entry, a field a line.
+func (l Lang) Entry(service string, e store.Entry) string {
+	var b strings.Builder
+	patron := l.T(Msg{"（なし）", "(none)"})
+	if e.Link != nil {
+		patron = e.Link.Patron
+	}
+	fmt.Fprintf(&b, "%s: %s\n%s: %s\n%s: %s\n", l.T(mFieldID), e.MyKeyID, l.T(mFieldPatron), patron, l.T(Msg{"サービス", "Service"}), service)
+	if e.Link != nil {
+		fmt.Fprintf(&b, "%s: %s\n", l.T(Msg{"紐付け日時", "Linked"}), e.Link.LinkedAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintf(&b, "%s: %s\n%s: %d\n", l.T(mFieldCreated), e.CreatedAt.Local().Format("2006-01-02 15:04:05"), l.T(mFieldCerts), e.Certificates)
+	return b.String()
+}
+
+// List shows registry entries as a table, with their count.
+func (l Lang) List(list []store.Entry) string {
+	if len(list) == 0 {
+		return l.T(Msg{"登録されているマイキーIDはありません。", "no MyKey IDs are registered."}) + "\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-10s %-18s %-20s %s\n", l.T(mFieldID), l.T(mFieldPatron), l.T(mFieldCreated), l.T(mFieldCerts))
+	for _, e := range list {
+		p := "-"
+		if e.Link != nil {
+			p = e.Link.Patron
+		}
+		fmt.Fprintf(&b, "%-10s %-18s %-20s %d\n", e.MyKeyID, p, e.CreatedAt.Local().Format("2006-01-02 15:04:05"), e.Certificates)
+	}
+	return b.String() + l.T(Msg{"%d 件", "%d entries"}, len(list)) + "\n"
+}
+
+// AuditLines shows audit entries, one a line, oldest first.
+func AuditLines(log []store.AuditEntry) string {
+	var b strings.Builder
+	for _, e := range log {
+		id := string(e.MyKeyID)
+		if id == "" {
+			id = "-"
+		}
+		fmt.Fprintf(&b, "%5d %s %-10s %-8s %-8s %-14s %s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, id, e.Outcome, e.Detail)
+	}
+	return b.String()
+}
+
+// KeyMoved says where the pseudonym key went, with its fingerprint.
+func (l Lang) KeyMoved(export, created bool, path, fingerprint string) string {
+	switch {
+	case export:
+		return l.T(Msg{"秘密鍵を封をして %s に書き出しました。指紋: %s", "wrote the pseudonym key, sealed, to %s. fingerprint: %s"}, path, fingerprint)
+	case created:
+		return l.T(Msg{"%s の秘密鍵をこの窓口に取り込みました。指紋: %s", "installed the pseudonym key from %s at this desk. fingerprint: %s"}, path, fingerprint)
+	}
+	return l.T(Msg{"この窓口にはすでに同じ秘密鍵があります（%s）。指紋: %s", "this desk already has the same pseudonym key (%s). fingerprint: %s"}, path, fingerprint)
 }
