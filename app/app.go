@@ -14,6 +14,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -87,6 +88,9 @@ func New(cfg *config.Config, devices Devices, user string) *App {
 	}
 	if devices.HTTP == nil {
 		devices.HTTP = http.DefaultClient
+	}
+	if devices.Rand == nil {
+		devices.Rand = rand.Reader
 	}
 	return &App{Config: cfg, Devices: devices, User: user}
 }
@@ -174,9 +178,6 @@ func (a *App) boundKey(ctx context.Context, r store.Registry) (*keyid.Pseudonymi
 
 // mint mints MyKey IDs from the configured randomness.
 func (a *App) mint() func() (keyid.ID, error) {
-	if a.Devices.Rand == nil {
-		return nil
-	}
 	return func() (keyid.ID, error) { return keyid.New(a.Devices.Rand) }
 }
 

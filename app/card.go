@@ -11,9 +11,8 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/certcheck"
+	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/genuine"
-	"github.com/mykey-jp/mykey/keyid"
-	"github.com/mykey-jp/mykey/store"
 )
 
 // Errors of choosing a reader.
@@ -166,21 +165,17 @@ func (a *App) CheckCertificate(ctx context.Context, leaf *x509.Certificate) (cer
 	return p.Check(ctx, leaf), nil
 }
 
-// Identity is what a card held up is, for the console's lookup: its
-// certificate's check, and its MyKey ID, state and link when registered.
-// Nothing is typed.
+// Identity is what a card held up at the console is: its tap through the
+// desk's pipeline on a look-up-only profile (every check, nothing typed),
+// and its registry entry when it has a MyKey ID.
 type Identity struct {
-	Reader   string
-	Decision certcheck.Decision
-	NotAfter time.Time
-	MyKeyID  keyid.ID // "" when the card is not registered
-	Status   store.CertStatus
-	Entry    Entry
+	desk.Status
+	Entry Entry
 }
 
-// Identify reads the card held up without a PIN, checks its certificate and
-// finds its MyKey ID and link, as a tap would, but types nothing. It is
-// audited as a lookup.
+// Identify runs the card held up through the desk's pipeline as a
+// look-up-only reader would: certificate, revocation, MyKey ID, link and
+// the genuine-card check, audited as a tap; nothing is typed.
 func (a *App) Identify(ctx context.Context, q CardRequest) (Identity, error) {
 	pol, err := a.Policy()
 	if err != nil {
@@ -191,30 +186,28 @@ func (a *App) Identify(ctx context.Context, q CardRequest) (Identity, error) {
 		return Identity{}, err
 	}
 	defer r.Close()
-	var id Identity
-	err = a.WithCard(ctx, q, func(ctx context.Context, reader string, s *cardio.Session) error {
-		leaf, _, err := s.Leaf(ctx)
-		if err != nil {
-			return err
-		}
-		id.Reader, id.NotAfter, id.Decision = reader, leaf.NotAfter, pol.Check(ctx, leaf)
-		if id.Decision.Issuer == nil {
-			return nil // not a certificate of a trusted issuer: it cannot be registered
-		}
-		c, err := r.Certificate(ctx, pseudo.Pseudonym(id.Decision.Issuer.RawSubjectPublicKeyInfo, leaf.SerialNumber))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		id.MyKeyID, id.Status = c.MyKeyID, c.Status
-		e, err := r.LookupID(ctx, a.Config.Patron.Service, c.MyKeyID)
-		id.Entry = EntryView(a.Config.Patron.Service, e)
-		return err
-	})
-	if aerr := r.Audit(ctx, store.AuditEntry{Action: store.ActionLookup, MyKeyID: id.MyKeyID, Outcome: store.Outcome(err), Detail: "card held up at the console"}); err == nil {
-		err = aerr
+	chk, err := a.GenuineChecker(pseudo)
+	if err != nil {
+		return Identity{}, err
 	}
-	return id, err
+	if chk.Mode == genuine.ModeOff {
+		chk = nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, max(q.Wait, 3*time.Second))
+	reader, err := a.pickReader(pctx, q.Reader, q.Wait)
+	cancel()
+	if err != nil {
+		return Identity{}, err
+	}
+	service := a.Config.Patron.Service
+	d := &desk.Desk{Readers: a.Devices.Readers, Checker: pol, Registry: r, Pseudo: pseudo, Genuine: chk, Service: service,
+		Extended: a.Config.Readers.ExtendedLength, Now: a.Devices.Clock,
+		Profiles: []desk.Profile{{Name: "console", Match: func(string) bool { return true }}}}
+	id := Identity{Status: d.Tap(ctx, reader)}
+	if id.MyKeyID != "" {
+		if e, err := r.LookupID(ctx, service, id.MyKeyID); err == nil {
+			id.Entry = EntryView(service, e)
+		}
+	}
+	return id, nil
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -41,7 +40,7 @@ func (a *App) SetConsolePassword(ctx context.Context, pw []byte) error {
 		return ErrWeakPassword
 	}
 	salt := make([]byte, 16)
-	if _, err := a.rand().Read(salt); err != nil {
+	if _, err := a.Devices.Rand.Read(salt); err != nil {
 		return err
 	}
 	key := argon2.IDKey(pw, salt, argonTime, argonMemory, argonThreads, argonKeyLen)
@@ -98,13 +97,6 @@ func (a *App) Note(ctx context.Context, action string, t Target, reason string) 
 	return a.withRegistry(ctx, func(r store.Registry) error {
 		return r.Audit(ctx, store.AuditEntry{Action: store.ActionNote, MyKeyID: t.MyKeyID, Outcome: "ok", Detail: fmt.Sprintf("%s: %s", action, reason)})
 	})
-}
-
-func (a *App) rand() interface{ Read([]byte) (int, error) } {
-	if a.Devices.Rand != nil {
-		return a.Devices.Rand
-	}
-	return rand.Reader
 }
 
 // SearchAudit returns the audit entries that match q, newest first, a page

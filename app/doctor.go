@@ -191,12 +191,9 @@ func (a *App) doctorRegistry(ctx context.Context) Finding {
 }
 
 func (a *App) doctorAnchors() Finding {
-	if probs := a.CheckAnchors(); len(probs) > 0 {
+	anchors, probs := a.loadAnchors()
+	if len(probs) > 0 {
 		err := &config.Error{Problems: probs}
-		return Finding{Check: CheckAnchors, Verdict: Fail, Code: "anchor-invalid", Detail: err.Error(), Err: err}
-	}
-	anchors, err := a.Anchors()
-	if err != nil {
 		return Finding{Check: CheckAnchors, Verdict: Fail, Code: "anchor-invalid", Detail: err.Error(), Err: err}
 	}
 	if len(anchors) == 0 {

@@ -239,7 +239,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	waitCard(t, core)
 	run(t, ctx, "tap lookup", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#page-lookup")),
 		chromedp.Click(chromedp.CSS("#tap")), chromedp.WaitVisible(chromedp.CSS("#card")))
-	if c := text(t, ctx, "#card"); !strings.Contains(c, id) || !strings.Contains(c, "12345678") {
+	if c := text(t, ctx, "#card"); !strings.Contains(c, id) || !strings.Contains(c, "12345678") || !strings.Contains(c, "looked-up") {
 		t.Errorf("card held up: %q", c)
 	}
 	card.Remove()

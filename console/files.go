@@ -16,7 +16,7 @@ import (
 // identity is the lookup page's card held up.
 type identity struct {
 	app.Identity
-	Check string // the certificate check, worded
+	Result string // the tap's outcome, worded
 }
 
 func (s *Server) fileRoutes(mux *http.ServeMux, op func(func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc) {
@@ -31,7 +31,7 @@ func (s *Server) tap(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
 	id, err := s.core(ss).Identify(ctx, app.CardRequest{Wait: 10 * time.Second})
-	res := lookupResult{Card: &identity{Identity: id, Check: ss.words().T(wording.ReasonText[id.Decision.Reason])}}
+	res := lookupResult{Card: &identity{Identity: id, Result: ss.words().Status(id.Status)}}
 	pg := page{Data: res}
 	if err != nil {
 		pg.Error, res.Card = explain(ss, err, ""), nil
