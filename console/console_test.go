@@ -117,17 +117,26 @@ func (f *fixture) post(path string, v url.Values) string {
 	return body
 }
 
-func (f *fixture) upload(kind, name, content string) string {
+// postFile posts a multipart form to path: fields, and one file.
+func (f *fixture) postFile(path string, fields url.Values, field, name, content string) string {
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
-	w.WriteField("kind", kind)
-	fw, _ := w.CreateFormFile("file", name)
+	for k, vs := range fields {
+		for _, v := range vs {
+			w.WriteField(k, v)
+		}
+	}
+	fw, _ := w.CreateFormFile(field, name)
 	io.WriteString(fw, content)
 	w.Close()
-	req, _ := http.NewRequest("POST", f.srv.URL+"/import", &b)
+	req, _ := http.NewRequest("POST", f.srv.URL+path, &b)
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	_, body := f.do(req)
 	return body
+}
+
+func (f *fixture) upload(kind, name, content string) string {
+	return f.postFile("/import", url.Values{"kind": {kind}}, "file", name, content)
 }
 
 func TestSecurity(t *testing.T) {
@@ -333,17 +342,7 @@ func TestImport(t *testing.T) {
 	// Restore: the backup taken above, after a change, with the password.
 	f.post("/link", url.Values{"action": {"link"}, "id": {string(ids[2])}, "patron": {"33330000"}, "reason": {"x"}, "confirm": {"yes"}})
 	restore := func(pw string, content string) string {
-		var b bytes.Buffer
-		w := multipart.NewWriter(&b)
-		w.WriteField("confirm", "yes")
-		w.WriteField("password", pw)
-		fw, _ := w.CreateFormFile("backup", "b.db")
-		io.WriteString(fw, content)
-		w.Close()
-		req, _ := http.NewRequest("POST", f.srv.URL+"/restore", &b)
-		req.Header.Set("Content-Type", w.FormDataContentType())
-		_, body := f.do(req)
-		return body
+		return f.postFile("/restore", url.Values{"confirm": {"yes"}, "password": {pw}}, "backup", "b.db", content)
 	}
 	if body := restore("wrong password!!", db); !strings.Contains(body, "password is wrong") {
 		t.Errorf("restore with a wrong password: %s", body)

@@ -2,7 +2,8 @@
 # Checks what the shipped executables link (the mykey CLI and tray, on Linux
 # and Windows as scripts/build-windows.sh builds them):
 #  - none of this module's test helpers (internal/testpki, internal/ocsptest,
-#    internal/pcsctest, internal/xdesk, internal/testenv) and no
+#    internal/pcsctest, internal/xdesk, internal/testenv, internal/testcard,
+#    internal/pgtest, internal/winetest) and no
 #    net/http/httptest;
 #  - "testing" only through third-party modules that import it in their
 #    non-test code (robotgo's github.com/vcaesar/tt, and jezek/xgb's
@@ -16,7 +17,7 @@ check() { # LABEL, then the environment for go list
 	label=$1
 	shift
 	deps=$(env "$@" go list -deps ./cmd/mykey)
-	bad=$(echo "$deps" | grep -E '^net/http/httptest$|^github.com/mykey-jp/mykey/internal/(testpki|ocsptest|pcsctest|xdesk|testenv)$' || true)
+	bad=$(echo "$deps" | grep -E '^net/http/httptest$|^github.com/mykey-jp/mykey/internal/(testpki|ocsptest|pcsctest|xdesk|testenv|testcard|pgtest|winetest)$' || true)
 	importers=$(env "$@" go list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./cmd/mykey |
 		awk '{for (i = 2; i <= NF; i++) if ($i == "testing") print $1}' | grep -Ev "$allowed" || true)
 	if [ -n "$bad$importers" ]; then

@@ -88,24 +88,22 @@ wine notepad >/dev/null 2>&1 &
 for _ in $(seq 100); do wine "$work/wintool.exe" text "Untitled - Notepad" >/dev/null 2>&1 && break; sleep 0.2; done
 wid="$(xdotool search --name 'Notepad' | head -1)"
 [ -n "$wid" ] && xdotool windowfocus "$wid" 2>/dev/null || true
+# notepad_has WANT waits up to 10 s for notepad's text (lines joined) to be WANT.
+notepad_has() {
+	for _ in $(seq 50); do
+		got="$(wine "$work/wintool.exe" text "Untitled - Notepad" 2>/dev/null | tr -d '\r\n')"
+		[ "$got" = "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 M wedge test --text 12345678 --after 0s >/dev/null 2>&1 || fail "wedge test"
-got=""
-for _ in $(seq 50); do
-	got="$(wine "$work/wintool.exe" text "Untitled - Notepad" 2>/dev/null | tr -d '\r\n')"
-	[ "$got" = "12345678" ] && break
-	sleep 0.2
-done
-[ "$got" = "12345678" ] || fail "notepad has '$got', want 12345678"
+notepad_has 12345678 || fail "notepad has '$got', want 12345678"
 # A Ctrl combination in the template (robotgo's modifiers): Ctrl+A selects
 # what notepad holds, and the number replaces it.
 { cat "$C/mk/mykey.toml"; printf '[wedge]\ntemplate = "{ctrl+a}{patron}"\n'; } > "$C/mk/ctrl.toml"
 wine dist/mykey.exe --config 'C:\mk\ctrl.toml' wedge test --text 87654321 --after 0s >/dev/null 2>&1 || fail "wedge test with {ctrl+a}"
-for _ in $(seq 50); do
-	got="$(wine "$work/wintool.exe" text "Untitled - Notepad" 2>/dev/null | tr -d '\r\n')"
-	[ "$got" = "87654321" ] && break
-	sleep 0.2
-done
-[ "$got" = "87654321" ] || fail "after {ctrl+a}{patron} notepad has '$got', want 87654321"
+notepad_has 87654321 || fail "after {ctrl+a}{patron} notepad has '$got', want 87654321"
 
 step "tray: starts, Open console serves the console on loopback, Quit from its menu stops it"
 MYKEY_CONFIG='C:\mk\mykey.toml' wine dist/mykeyw.exe >/dev/null 2>&1 &

@@ -523,16 +523,14 @@ func (m *Memory) SearchAudit(_ context.Context, q AuditQuery) (page []AuditEntry
 	defer m.mu.Unlock()
 	log := slices.Clone(m.audit)
 	slices.SortStableFunc(log, NewestFirst)
+	n := 0
 	for _, e := range log {
-		if total > AuditCountCap {
-			break
-		}
 		if q.Match(e) {
-			if total >= q.Offset && (q.Limit == 0 || len(page) < q.Limit) {
+			if n >= q.Offset && (q.Limit == 0 || len(page) < q.Limit) {
 				page = append(page, e)
 			}
-			total++
+			n++
 		}
 	}
-	return page, total, nil
+	return page, min(n, AuditCountCap+1), nil
 }

@@ -654,7 +654,7 @@ func testSearchAudit(t *testing.T, r store.Registry, c *Clock) {
 				n++
 			}
 		}
-		if total != n || len(page) != len(want) {
+		if total != min(n, store.AuditCountCap+1) || len(page) != len(want) {
 			t.Fatalf("%+v: %d entries of %d, want %d of %d", q, len(page), total, len(want), n)
 		}
 		for i := range page {
