@@ -42,6 +42,7 @@ var (
 	ErrNotRegistry     = errors.New("not a mykey registry")
 	ErrKeyMismatch     = errors.New("the registry belongs to another pseudonym key")
 	ErrNoBackup        = errors.New("this registry cannot be backed up or restored by mykey")
+	ErrOffline         = errors.New("the shared registry cannot be reached")
 )
 
 // CertStatus is the state of a registered certificate.
@@ -637,6 +638,8 @@ func Outcome(err error) string {
 		return "key-mismatch"
 	case errors.Is(err, ErrRosterShrink):
 		return "roster-shrink"
+	case errors.Is(err, ErrOffline):
+		return "offline"
 	}
 	return "error"
 }

@@ -2,17 +2,20 @@
 // initdb and pg_ctl from Debian's postgresql-15, run as the postgres user
 // when the tests run as root (initdb refuses root), with the data and the
 // Unix socket in a new temporary folder and no TCP listener; it is stopped
-// and removed when the test ends. Without PostgreSQL the test is skipped,
-// or fails under MYKEY_REQUIRE_REAL (CI).
+// and removed when the test (or, for Shared, the test binary) ends. Without
+// PostgreSQL the test is skipped, or fails under MYKEY_REQUIRE_REAL (CI).
 package pgtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mykey-jp/mykey/internal/testenv"
@@ -28,42 +31,99 @@ type Cluster struct {
 	Socket string // the folder of the Unix socket
 	URL    string // a connection URL for the superuser "postgres"
 
-	uid, gid int // who runs it (-1: this user)
-	t        testing.TB
+	uid, gid int          // who runs it (-1: this user)
+	n        atomic.Int64 // databases made by NewDB
 }
+
+// errMissing says PostgreSQL is not there to start.
+var errMissing = errors.New("PostgreSQL 15 is not available")
 
 // Start initialises and starts a cluster; t's cleanup stops and removes it.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(Bin, "initdb")); err != nil {
-		testenv.Unavailable(t, "PostgreSQL 15 is not installed (%v); sh scripts/setup-debian.sh installs it", err)
+	c, err := start()
+	if errors.Is(err, errMissing) {
+		testenv.Unavailable(t, "%v; sh scripts/setup-debian.sh installs it", err)
 	}
-	dir, err := os.MkdirTemp("", "mykey-pg-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{Dir: dir, Data: filepath.Join(dir, "data"), Socket: dir, uid: -1, gid: -1, t: t}
+	t.Cleanup(c.remove)
+	return c
+}
+
+var shared struct {
+	sync.Mutex
+	c   *Cluster
+	err error
+}
+
+// Shared returns the test binary's one cluster, started on first use; Main
+// stops it. Tests that need their own (to stop it) call Start.
+func Shared(t testing.TB) *Cluster {
+	t.Helper()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.c == nil && shared.err == nil {
+		shared.c, shared.err = start()
+	}
+	if errors.Is(shared.err, errMissing) {
+		testenv.Unavailable(t, "%v; sh scripts/setup-debian.sh installs it", shared.err)
+	}
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.c
+}
+
+// Main runs the tests and then stops the shared cluster.
+func Main(m *testing.M) {
+	code := m.Run()
+	shared.Lock()
+	if shared.c != nil {
+		shared.c.remove()
+	}
+	shared.Unlock()
+	os.Exit(code)
+}
+
+func start() (*Cluster, error) {
+	if _, err := os.Stat(filepath.Join(Bin, "initdb")); err != nil {
+		return nil, fmt.Errorf("%w (%v)", errMissing, err)
+	}
+	dir, err := os.MkdirTemp("", "mykey-pg-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, Data: filepath.Join(dir, "data"), Socket: dir, uid: -1, gid: -1}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			testenv.Unavailable(t, "no postgres user to run PostgreSQL as (%v)", err)
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("%w: no postgres user to run it as (%v)", errMissing, err)
 		}
 		c.uid, _ = strconv.Atoi(u.Uid)
 		c.gid, _ = strconv.Atoi(u.Gid)
 		if err := os.Chown(dir, c.uid, c.gid); err != nil {
-			t.Fatal(err)
+			os.RemoveAll(dir)
+			return nil, err
 		}
 	}
-	t.Cleanup(func() {
-		c.run("pg_ctl", "-D", c.Data, "-m", "immediate", "-w", "stop")
-		os.RemoveAll(dir)
-	})
 	if out, err := c.run("initdb", "-D", c.Data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	c.URL = fmt.Sprintf("postgres://postgres@/postgres?host=%s&port=5432&sslmode=disable", c.Socket)
-	c.StartAgain()
-	return c
+	c.URL = c.DBURL("postgres", "postgres")
+	if err := c.startServer(); err != nil {
+		c.remove()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) remove() {
+	c.run("pg_ctl", "-D", c.Data, "-m", "immediate", "-w", "stop")
+	os.RemoveAll(c.Dir)
 }
 
 // run runs a PostgreSQL program as the cluster's user.
@@ -78,19 +138,52 @@ func (c *Cluster) run(name string, args ...string) ([]byte, error) {
 
 // Stop stops the server abruptly (as a crash or a pulled network cable
 // would look to its clients).
-func (c *Cluster) Stop() {
-	c.t.Helper()
+func (c *Cluster) Stop(t testing.TB) {
+	t.Helper()
 	if out, err := c.run("pg_ctl", "-D", c.Data, "-m", "immediate", "-w", "stop"); err != nil {
-		c.t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
 	}
 }
 
-// StartAgain starts the server (after Stop): Unix socket only, no fsync.
-func (c *Cluster) StartAgain() {
-	c.t.Helper()
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c full_page_writes=off", c.Socket)
+// StartAgain starts the server (after Stop).
+func (c *Cluster) StartAgain(t testing.TB) {
+	t.Helper()
+	if err := c.startServer(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startServer starts the server: Unix socket only, no fsync.
+func (c *Cluster) startServer() error {
+	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=300", c.Socket)
 	if out, err := c.run("pg_ctl", "-D", c.Data, "-o", opts, "-l", filepath.Join(c.Dir, "postgres.log"), "-w", "-t", "30", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.Dir, "postgres.log"))
-		c.t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
+	return nil
+}
+
+// NewDB creates an empty database and returns its URL.
+func (c *Cluster) NewDB(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d", c.n.Add(1))
+	if out, err := c.run("createdb", "-h", c.Socket, "-U", "postgres", name); err != nil {
+		t.Fatalf("createdb: %v\n%s", err, out)
+	}
+	return c.DBURL(name, "postgres")
+}
+
+// DBURL is the URL of database name for role user.
+func (c *Cluster) DBURL(name, user string) string {
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=5432&sslmode=disable", user, name, c.Socket)
+}
+
+// Psql runs SQL with psql as the superuser on database name.
+func (c *Cluster) Psql(t testing.TB, name, sql string) string {
+	t.Helper()
+	out, err := c.run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", c.Socket, "-U", "postgres", "-d", name, "-c", sql)
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
+	return string(out)
 }

@@ -50,11 +50,11 @@ func TestCluster(t *testing.T) {
 	}
 	t.Logf("LISTEN/NOTIFY round trip %v", time.Since(start))
 
-	c.Stop()
+	c.Stop(t)
 	if err := conn.Ping(ctx); err == nil {
 		t.Fatal("the connection still answers after the server stopped")
 	}
-	c.StartAgain()
+	c.StartAgain(t)
 	again, err := pgx.Connect(ctx, c.URL)
 	if err != nil {
 		t.Fatal(err)

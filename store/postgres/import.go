@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+)
+
+var _ store.StreamImporter = (*DB)(nil)
+
+// ImportLinks implements store.Registry.
+func (d *DB) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
+	return d.ImportLinksFrom(ctx, func() ([]store.BatchLink, error) { return rows, nil }, keep, nil)
+}
+
+// ImportLinksFrom implements store.StreamImporter. Under the write lock, it
+// reads the MyKey IDs (while rowsFn parses on the other core) and the
+// involved services' links, checks the rows in memory with the rules the
+// SQLite registry uses, and COPYs the new links into the links table in
+// MyKey ID order, all in one transaction: a failure, a kill of mykey or of
+// the server leaves the registry as it was.
+func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLink, error), keep func([]store.BatchResult) bool, progress func(written, total int)) ([]store.BatchResult, bool, error) {
+	var rows []store.BatchLink
+	var results []store.BatchResult
+	errRollback := errors.New("rollback")
+	err := d.tx(ctx, func(tx pgx.Tx) error {
+		ids := map[uint64]struct{}{}
+		loaded := make(chan error, 1)
+		go func() {
+			var all string
+			err := tx.QueryRow(ctx, "SELECT coalesce(string_agg(id, ''), '') FROM mykey_ids").Scan(&all)
+			ids = make(map[uint64]struct{}, len(all)/keyid.IDLen)
+			for i := 0; i+keyid.IDLen <= len(all); i += keyid.IDLen {
+				ids[keyid.ID(all[i:i+keyid.IDLen]).Key()] = struct{}{}
+			}
+			loaded <- err
+		}()
+		var err error
+		rows, err = rowsFn()
+		if lerr := <-loaded; lerr != nil {
+			return lerr
+		}
+		if err != nil {
+			return err
+		}
+		var rosterErr error
+		rosters := map[string]store.Roster{}
+		results, err = store.CheckBatch(rows,
+			func(id keyid.ID) bool { _, ok := ids[id.Key()]; return ok },
+			func(service string, add func(keyid.ID, string)) error {
+				q, err := tx.Query(ctx, "SELECT mykey_id, patron FROM links WHERE service = $1", service)
+				if err != nil {
+					return err
+				}
+				defer q.Close()
+				for q.Next() {
+					var id, p string
+					if err := q.Scan(&id, &p); err != nil {
+						return err
+					}
+					add(keyid.ID(id), p)
+				}
+				return q.Err()
+			},
+			func(service, patron string) error {
+				r, ok := rosters[service]
+				if !ok {
+					var err error
+					if r, err = d.loadRoster(ctx, tx, service); err != nil {
+						rosterErr = err
+					}
+					rosters[service] = r
+				}
+				return r.Check(patron, d.now())
+			})
+		if err != nil {
+			return err
+		}
+		if rosterErr != nil {
+			return rosterErr
+		}
+		if !keep(results) {
+			return errRollback
+		}
+		var add []int32
+		for i, r := range results {
+			if r.Outcome == store.BatchLinked {
+				add = append(add, int32(i))
+			}
+		}
+		slices.SortFunc(add, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(rows[a].MyKeyID, rows[b].MyKeyID), cmp.Compare(a, b))
+		})
+		if len(add) > 0 {
+			src := &linkSource{rows: rows, add: add, at: d.now(), progress: progress}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"links"}, []string{"service", "mykey_id", "patron", "linked_at"}, src); err != nil {
+				return err
+			}
+		}
+		return d.appendAudit(ctx, tx, store.AuditEntry{Action: store.ActionImportLinks, Outcome: "ok", Detail: store.BatchDetail(results)}, "")
+	})
+	if errors.Is(err, errRollback) {
+		return results, false, nil
+	}
+	if err != nil {
+		return results, false, d.wrap(err)
+	}
+	return results, true, nil
+}
+
+// linkSource feeds the new links to COPY and reports progress every
+// progressEvery rows.
+type linkSource struct {
+	rows     []store.BatchLink
+	add      []int32
+	at       any
+	i        int
+	progress func(written, total int)
+}
+
+const progressEvery = 10000
+
+func (s *linkSource) Next() bool {
+	if s.progress != nil && s.i > 0 && (s.i%progressEvery == 0 || s.i == len(s.add)) {
+		s.progress(s.i, len(s.add))
+	}
+	s.i++
+	return s.i <= len(s.add)
+}
+
+func (s *linkSource) Values() ([]any, error) {
+	r := s.rows[s.add[s.i-1]]
+	return []any{r.Service, string(r.MyKeyID), r.Patron, s.at}, nil
+}
+
+func (s *linkSource) Err() error { return nil }
