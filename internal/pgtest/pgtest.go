@@ -155,7 +155,7 @@ func (c *Cluster) StartAgain(t testing.TB) {
 
 // startServer starts the server: Unix socket only, no fsync.
 func (c *Cluster) startServer() error {
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=300", c.Socket)
+	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=300", c.Socket)
 	if out, err := c.run("pg_ctl", "-D", c.Data, "-o", opts, "-l", filepath.Join(c.Dir, "postgres.log"), "-w", "-t", "30", "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.Dir, "postgres.log"))
 		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
