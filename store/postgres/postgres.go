@@ -43,14 +43,35 @@ type DB struct {
 
 var _ store.Registry = (*DB)(nil)
 
-// Open connects to the registry at url (a postgres:// URL or key=value
-// string; the password comes from the URL, PGPASSWORD or a password file,
-// see Connect) and applies pending migrations when the role may. Errors
-// unwrap to store.ErrOffline (no server), ErrCannotOpen (refused: wrong
-// password, no such database), ErrSchemaTooNew or ErrCorrupt and name the
-// server.
-func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+// Source is where the registry is: a postgres:// URL (or key=value string)
+// and, when not in it, the password (else PGPASSWORD or ~/.pgpass apply).
+type Source struct {
+	URL      string
+	Password string
+}
+
+// Open connects to the registry at src and
+// applies pending migrations. Errors unwrap to store.ErrOffline (no
+// server), ErrCannotOpen (refused: wrong password, no such database),
+// ErrReadOnly (a role that may not create the schema), ErrSchemaTooNew or
+// ErrCorrupt and name the server.
+func Open(ctx context.Context, src Source, opts store.Options) (*DB, error) {
+	d, err := Connect(ctx, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.Close()
+		return nil, d.wrap(err)
+	}
+	return d, nil
+}
+
+// Connect is Open without touching the server: connections are made when
+// first needed (a desk starts from its copy while the server is down), and
+// the schema is neither created nor upgraded (a desk's role may not).
+func Connect(ctx context.Context, src Source, opts store.Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(src.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the database URL: %v", store.ErrCannotOpen, redact(err))
 	}
@@ -59,16 +80,14 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
+	if src.Password != "" {
+		cfg.ConnConfig.Password = src.Password
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrCannotOpen, redact(err))
 	}
-	d := &DB{pool: pool, name: Describe(cfg.ConnConfig), opts: opts}
-	if err := d.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, d.wrap(err)
-	}
-	return d, nil
+	return &DB{pool: pool, name: Describe(cfg.ConnConfig), opts: opts}, nil
 }
 
 // Describe names a server and database for messages, without the password.
@@ -96,6 +115,9 @@ func (d *DB) Name() string { return d.name }
 
 // Pool is the connection pool, for the replica's reads of the change log.
 func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// Wrap maps an error of a query on Pool as the registry's own are.
+func (d *DB) Wrap(err error) error { return d.wrap(err) }
 
 // wrap maps PostgreSQL failures to the store's sentinels and names the
 // server.
@@ -873,3 +895,8 @@ func (d *DB) SetConsolePassword(ctx context.Context, hash string) error {
 		return "", false, err
 	})
 }
+
+// RolesSQL creates the desk role and its grants (see the file).
+//
+//go:embed roles.sql
+var RolesSQL string

@@ -2,6 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	neturl "net/url"
+	"strings"
 
 	"testing"
 
@@ -17,7 +20,7 @@ var ctx = context.Background()
 func open(t testing.TB, opts store.Options) *postgres.DB {
 	t.Helper()
 	c := pgtest.Shared(t)
-	d, err := postgres.Open(ctx, c.NewDB(t), opts)
+	d, err := postgres.Open(ctx, postgres.Source{URL: c.NewDB(t)}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,3 +33,72 @@ func TestSuite(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestDeskRole: with roles.sql applied, a desk's role reads what taps need
+// and appends audit entries, and can change nothing else.
+func TestDeskRole(t *testing.T) {
+	c := pgtest.Shared(t)
+	url := c.NewDB(t)
+	admin, err := postgres.Open(ctx, postgres.Source{URL: url}, store.Options{User: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	id, err := admin.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Link(ctx, store.DefaultService, id, "1001", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := neturl.Parse(url)
+	db := strings.TrimPrefix(u.Path, "/")
+	c.Psql(t, db, postgres.RolesSQL)
+	c.Psql(t, db, postgres.RolesSQL) // again, as after an upgrade
+	c.Psql(t, db, "CREATE ROLE desk_role_test LOGIN IN ROLE mykey_desk")
+
+	desk, err := postgres.Open(ctx, postgres.Source{URL: c.DBURL(db, "desk_role_test")}, store.Options{User: "desk1"})
+	if err != nil {
+		t.Fatalf("the desk role opens the registry: %v", err)
+	}
+	defer desk.Close()
+	if e, err := desk.LookupID(ctx, store.DefaultService, id); err != nil || e.Link == nil {
+		t.Fatalf("desk lookup: %+v, %v", e, err)
+	}
+	if err := desk.Audit(ctx, store.AuditEntry{Action: store.ActionScan, MyKeyID: id, Outcome: "typed"}); err != nil {
+		t.Fatalf("desk appends audit: %v", err)
+	}
+	if _, err := desk.Link(ctx, store.DefaultService, id, "2002", store.LinkOptions{Replace: true}); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("desk relink: %v", err)
+	}
+	if _, err := desk.UnlinkID(ctx, store.DefaultService, id); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("desk unlink: %v", err)
+	}
+	if _, err := desk.NewID(ctx); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("desk new ID: %v", err)
+	}
+	for _, q := range []string{
+		"UPDATE links SET patron = '2002'",
+		"DELETE FROM links",
+		"INSERT INTO links (service, mykey_id, patron, linked_at) VALUES ('library', '" + string(id) + "', '3003', now())",
+		"UPDATE meta SET value = 'x'",
+		"UPDATE clock SET rev = 0",
+		"DELETE FROM changes",
+		"UPDATE audit SET detail = 'x'",
+		"DELETE FROM audit",
+	} {
+		if _, err := desk.Pool().Exec(ctx, q); err == nil {
+			t.Errorf("the desk role may %s", q)
+		}
+	}
+	if e, _ := admin.LookupID(ctx, store.DefaultService, id); e.Link == nil || e.Link.Patron != "1001" {
+		t.Fatalf("the link changed: %+v", e.Link)
+	}
+	// Nobody, not even the owner, rewrites the audit log.
+	if _, err := admin.Pool().Exec(ctx, "UPDATE audit SET detail = 'x'"); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("owner rewrote the audit log: %v", err)
+	}
+	if n, err := admin.VerifyAudit(ctx); err != nil || n != 3 {
+		t.Fatalf("audit chain %d, %v", n, err)
+	}
+}

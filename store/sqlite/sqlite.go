@@ -1192,3 +1192,7 @@ func (d *DB) SetConsolePassword(ctx context.Context, hash string) error {
 		return "", false, err
 	})
 }
+
+// SQL is the database handle, for a desk replica that fills the copy's
+// tables itself (package store/replica).
+func (d *DB) SQL() *sql.DB { return d.db }

@@ -1,0 +1,648 @@
+// Package replica keeps a desk's local copy of the shared registry: a
+// SQLite file with what a tap reads (MyKey IDs, certificates, links, the
+// genuine-card data, the registry's key fingerprint), refreshed from
+// PostgreSQL when the server notifies a change and by a periodic poll, and
+// a local queue of the audit entries the desk records, delivered to the
+// server exactly once.
+//
+// A tap reads only the local copy and writes only the local queue: it never
+// waits for the network. While the server is out of reach the desk keeps
+// typing from the copy; changes (registration, link, import) are refused
+// with store.ErrOffline.
+//
+// The copy follows the server's change log by revision (package postgres:
+// revisions commit in order, none is skipped), so a change can never be
+// missed: the copy holds every change up to its revision and none after.
+package replica
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/postgres"
+	"github.com/mykey-jp/mykey/store/sqlite"
+)
+
+// Options tune a Replica.
+type Options struct {
+	Poll time.Duration // how often to look for changes without a notification (default 5 s)
+	// Event, when not nil, hears about going offline and back online, and
+	// about failed deliveries and rebuilds.
+	Event func(Event)
+}
+
+// Event is something the replica did or saw.
+type Event struct {
+	Kind string // "online", "offline", "rebuilt", "delivered"
+	Err  error  // why, for "offline"
+	N    int    // entries delivered, rows rebuilt
+}
+
+// Status is the replica's state, for the tray and mykey status.
+type Status struct {
+	Online       bool
+	OfflineSince time.Time // when the server was last lost (zero while online)
+	Synced       time.Time // when the copy was last brought up to date
+	Rev          int64     // the server revision the copy holds
+	Queued       int       // audit entries waiting for the server
+	Err          string    // the last failure
+}
+
+// Replica is a store.Registry for a desk: reads and the audit log from the
+// local copy, changes on the server.
+type Replica struct {
+	server *postgres.DB
+	path   string
+	opts   store.Options
+	ropts  Options
+
+	mu    sync.RWMutex // guards local (swapped by a rebuild)
+	local *sqlite.DB
+	queue *sql.DB // the outbox, a SQLite file beside the copy
+
+	syncMu sync.Mutex // one sync at a time
+	stMu   sync.Mutex
+	st     Status
+	kick   chan struct{}
+}
+
+var _ store.Registry = (*Replica)(nil)
+
+// Open opens (or builds) the copy at path and its queue at path+".queue",
+// and brings the copy up to date when the server answers. Without a usable
+// copy and without the server it fails with store.ErrOffline: the desk has
+// nothing to serve taps from.
+func Open(ctx context.Context, server *postgres.DB, path string, opts store.Options, ropts Options) (*Replica, error) {
+	if ropts.Poll <= 0 {
+		ropts.Poll = 5 * time.Second
+	}
+	r := &Replica{server: server, path: path, opts: opts, ropts: ropts, kick: make(chan struct{}, 1)}
+	q, err := openQueue(ctx, path+".queue")
+	if err != nil {
+		return nil, err
+	}
+	r.queue = q
+	if l, err := r.openLocal(ctx, path); err == nil {
+		r.local = l
+		r.st.Rev, _ = r.localRev(ctx, l)
+	}
+	err = r.Sync(ctx)
+	if err != nil && (r.local == nil || r.st.Rev == 0) {
+		r.Close()
+		return nil, fmt.Errorf("%s: no usable copy of the registry and the server cannot be reached: %w", path, err)
+	}
+	return r, nil
+}
+
+// openLocal opens a copy that is sound and complete (it records the revision
+// it holds); anything else is an error and the copy will be rebuilt.
+func (r *Replica) openLocal(ctx context.Context, path string) (*sqlite.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	l, err := sqlite.Open(ctx, path, r.opts)
+	if err != nil {
+		return nil, err
+	}
+	var ok string
+	if err := l.SQL().QueryRowContext(ctx, "PRAGMA quick_check").Scan(&ok); err != nil || ok != "ok" {
+		l.Close()
+		return nil, fmt.Errorf("%w: quick_check: %s %v", store.ErrCorrupt, ok, err)
+	}
+	if _, err := r.localRev(ctx, l); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+const stateDDL = "CREATE TABLE IF NOT EXISTS replica_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT"
+
+func (r *Replica) localRev(ctx context.Context, l *sqlite.DB) (int64, error) {
+	var v string
+	err := l.SQL().QueryRowContext(ctx, "SELECT value FROM replica_state WHERE key = 'rev'").Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("%w: the copy records no revision: %v", store.ErrCorrupt, err)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// Status returns the replica's state.
+func (r *Replica) Status() Status {
+	r.stMu.Lock()
+	st := r.st
+	r.stMu.Unlock()
+	st.Queued = r.queued()
+	return st
+}
+
+func (r *Replica) setOnline(err error) {
+	r.stMu.Lock()
+	was := r.st.Online || r.st.OfflineSince.IsZero() && r.st.Synced.IsZero()
+	if err == nil {
+		r.st.Online, r.st.OfflineSince, r.st.Err = true, time.Time{}, ""
+	} else {
+		if r.st.Online || r.st.OfflineSince.IsZero() {
+			r.st.OfflineSince = time.Now()
+		}
+		r.st.Online, r.st.Err = false, err.Error()
+	}
+	r.stMu.Unlock()
+	if r.ropts.Event != nil {
+		switch {
+		case err != nil && was:
+			r.ropts.Event(Event{Kind: "offline", Err: err})
+		case err == nil && !was:
+			r.ropts.Event(Event{Kind: "online"})
+		}
+	}
+}
+
+// Run keeps the copy up to date and delivers the queue until ctx ends:
+// it listens for the server's notifications, polls every Options.Poll,
+// and reconnects when the server comes back.
+func (r *Replica) Run(ctx context.Context) {
+	notified := make(chan struct{}, 1)
+	go r.listen(ctx, notified)
+	t := time.NewTicker(r.ropts.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-notified:
+		case <-r.kick:
+		}
+		r.Sync(ctx)
+	}
+}
+
+// listen waits for notifications on its own connection, reconnecting
+// after a second when it is lost.
+func (r *Replica) listen(ctx context.Context, notified chan<- struct{}) {
+	for ctx.Err() == nil {
+		conn, err := r.server.Pool().Acquire(ctx)
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN mykey_changes")
+			for err == nil {
+				_, err = conn.Conn().WaitForNotification(ctx)
+				if err == nil {
+					select {
+					case notified <- struct{}{}:
+					default:
+					}
+				}
+			}
+			conn.Hijack().Close(context.Background()) // never back to the pool while listening
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Sync delivers the queued audit entries and brings the copy up to date
+// (rebuilding it when it is missing, unsound, or too far behind).
+func (r *Replica) Sync(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	err := r.deliver(ctx)
+	if err == nil {
+		err = r.pull(ctx)
+	}
+	r.setOnline(err)
+	return err
+}
+
+// rebuildOver is how many changed keys make a rebuild cheaper than applying
+// them one by one.
+const rebuildOver = 50000
+
+// pull applies the server's changes since the copy's revision.
+func (r *Replica) pull(ctx context.Context) error {
+	r.mu.RLock()
+	l := r.local
+	r.mu.RUnlock()
+	if l == nil {
+		return r.rebuild(ctx)
+	}
+	have, err := r.localRev(ctx, l)
+	if err != nil {
+		return r.rebuild(ctx)
+	}
+	var rebuild bool
+	err = r.snapshot(ctx, func(tx pgx.Tx, rev int64) error {
+		if rev == have {
+			return nil
+		}
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM changes WHERE rev > $1", have).Scan(&n); err != nil {
+			return err
+		}
+		if rev < have || n > rebuildOver {
+			rebuild = true // the server was restored from a backup, or much changed
+			return nil
+		}
+		return r.apply(ctx, tx, l, have, rev)
+	})
+	if err == nil && rebuild {
+		return r.rebuild(ctx)
+	}
+	return err
+}
+
+// snapshot runs fn in a read-only, repeatable-read transaction on the
+// server with the revision it sees.
+func (r *Replica) snapshot(ctx context.Context, fn func(pgx.Tx, int64) error) error {
+	err := pgx.BeginTxFunc(ctx, r.server.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var v, rev int64
+		if err := tx.QueryRow(ctx, "SELECT (SELECT max(version) FROM mykey_schema), (SELECT rev FROM clock)").Scan(&v, &rev); err != nil {
+			return err
+		}
+		if int(v) != postgres.Version() {
+			return fmt.Errorf("%w: the server's registry has schema version %d, this mykey %d: update mykey on every desk together", store.ErrSchemaTooNew, v, postgres.Version())
+		}
+		return fn(tx, rev)
+	})
+	return r.server.Wrap(err)
+}
+
+// apply copies the rows changed after revision have (up to rev) into l.
+func (r *Replica) apply(ctx context.Context, tx pgx.Tx, l *sqlite.DB, have, rev int64) error {
+	type key struct{ tbl, service, key string }
+	rows, err := tx.Query(ctx, "SELECT DISTINCT tbl, service, key FROM changes WHERE rev > $1", have)
+	if err != nil {
+		return err
+	}
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (key, error) {
+		var k key
+		return k, row.Scan(&k.tbl, &k.service, &k.key)
+	})
+	if err != nil {
+		return err
+	}
+	w, err := l.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer w.Rollback()
+	for _, k := range keys {
+		var q string
+		arg := any(k.key)
+		switch k.tbl {
+		case "certificates":
+			p, err := hex.DecodeString(k.key)
+			if err != nil {
+				return err
+			}
+			q, arg = "DELETE FROM certificates WHERE pseudonym = ?", p
+		case "links":
+			if _, err := w.ExecContext(ctx, "DELETE FROM links WHERE service = ? AND mykey_id = ?", k.service, k.key); err != nil {
+				return err
+			}
+			continue
+		case "genuine":
+			q = "DELETE FROM genuine WHERE mykey_id = ?"
+		case "meta":
+			q = "DELETE FROM meta WHERE key = ?"
+		default:
+			continue // MyKey IDs are never removed: upserted below
+		}
+		if _, err := w.ExecContext(ctx, q, arg); err != nil {
+			return err
+		}
+	}
+	cond := func(tbl, col string) string {
+		return fmt.Sprintf(" WHERE %s IN (SELECT key FROM changes WHERE rev > $1 AND tbl = '%s')", col, tbl)
+	}
+	_, err = copyTables(ctx, tx, w, map[string]string{
+		"mykey_ids":    cond("mykey_ids", "id"),
+		"certificates": cond("certificates", "encode(pseudonym, 'hex')"),
+		"links":        " WHERE (service, mykey_id) IN (SELECT service, key FROM changes WHERE rev > $1 AND tbl = 'links')",
+		"genuine":      cond("genuine", "mykey_id"),
+		"meta":         cond("meta", "key"),
+	}, have)
+	if err != nil {
+		return err
+	}
+	if _, err := w.ExecContext(ctx, "UPDATE replica_state SET value = ? WHERE key = 'rev'", strconv.FormatInt(rev, 10)); err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	r.synced(rev)
+	return nil
+}
+
+func (r *Replica) synced(rev int64) {
+	r.stMu.Lock()
+	r.st.Rev, r.st.Synced = rev, time.Now()
+	r.stMu.Unlock()
+}
+
+// rebuild builds a new copy from the server's snapshot beside the old one
+// and puts it in its place.
+func (r *Replica) rebuild(ctx context.Context) error {
+	tmp := r.path + ".build"
+	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	l, err := sqlite.Open(ctx, tmp, r.opts)
+	if err != nil {
+		return err
+	}
+	var rev int64
+	var rows int
+	err = r.snapshot(ctx, func(tx pgx.Tx, v int64) error {
+		rev = v
+		w, err := l.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer w.Rollback()
+		if _, err := w.ExecContext(ctx, stateDDL); err != nil {
+			return err
+		}
+		if rows, err = copyTables(ctx, tx, w, map[string]string{}, nil); err != nil {
+			return err
+		}
+		if _, err := w.ExecContext(ctx, "INSERT INTO replica_state (key, value) VALUES ('rev', ?)", strconv.FormatInt(rev, 10)); err != nil {
+			return err
+		}
+		return w.Commit()
+	})
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.local != nil {
+		r.local.Close()
+		r.local = nil
+	}
+	for _, p := range []string{r.path + "-wal", r.path + "-shm"} {
+		os.Remove(p)
+	}
+	if err := os.Rename(tmp, r.path); err != nil {
+		return err
+	}
+	if r.local, err = sqlite.Open(ctx, r.path, r.opts); err != nil {
+		return err
+	}
+	r.synced(rev)
+	if r.ropts.Event != nil {
+		r.ropts.Event(Event{Kind: "rebuilt", N: rows})
+	}
+	return nil
+}
+
+// copyTables copies the rows of the replicated tables that where (by table;
+// all when absent) selects from the server into the copy, parents first,
+// and returns how many.
+func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx, where map[string]string, arg any) (int, error) {
+	var args []any
+	if arg != nil {
+		args = []any{arg}
+	}
+	n := 0
+	for _, t := range tables {
+		rows, err := tx.Query(ctx, t.sel+where[t.name], args...)
+		if err != nil {
+			return n, err
+		}
+		st, err := w.PrepareContext(ctx, t.ins)
+		if err != nil {
+			rows.Close()
+			return n, err
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err == nil {
+				for i, v := range vals {
+					if tm, ok := v.(time.Time); ok {
+						vals[i] = tm.UTC().Format(time.RFC3339)
+					}
+				}
+				_, err = st.ExecContext(ctx, vals...)
+			}
+			if err != nil {
+				rows.Close()
+				st.Close()
+				return n, err
+			}
+			n++
+		}
+		rows.Close()
+		st.Close()
+		if err := rows.Err(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// tables are the replicated tables, parents first: how to read them on the
+// server and write them into the copy.
+var tables = []struct{ name, sel, ins string }{
+	{"mykey_ids", "SELECT id, created_at FROM mykey_ids",
+		"INSERT INTO mykey_ids (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at"},
+	{"certificates", "SELECT pseudonym, mykey_id, not_after, status, registered_at FROM certificates",
+		"INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES (?, ?, ?, ?, ?)"},
+	{"links", "SELECT service, mykey_id, patron, linked_at FROM links",
+		"INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, ?)"},
+	{"genuine", "SELECT mykey_id, mode, dob, card_key, key_fp, captured_at FROM genuine",
+		"INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES (?, ?, ?, ?, ?, ?)"},
+	{"meta", "SELECT key, value FROM meta", "INSERT INTO meta (key, value) VALUES (?, ?)"},
+}
+
+// read runs fn on the copy.
+func (r *Replica) read() (*sqlite.DB, func()) {
+	r.mu.RLock()
+	return r.local, r.mu.RUnlock
+}
+
+// Certificate implements store.Registry from the copy.
+func (r *Replica) Certificate(ctx context.Context, p keyid.Pseudonym) (store.Certificate, error) {
+	l, done := r.read()
+	defer done()
+	return l.Certificate(ctx, p)
+}
+
+// Certificates implements store.Registry from the copy.
+func (r *Replica) Certificates(ctx context.Context, id keyid.ID) ([]store.Certificate, error) {
+	l, done := r.read()
+	defer done()
+	return l.Certificates(ctx, id)
+}
+
+// LookupID implements store.Registry from the copy.
+func (r *Replica) LookupID(ctx context.Context, service string, id keyid.ID) (store.Entry, error) {
+	l, done := r.read()
+	defer done()
+	return l.LookupID(ctx, service, id)
+}
+
+// LookupPatron implements store.Registry from the copy.
+func (r *Replica) LookupPatron(ctx context.Context, service, patron string) (store.Entry, error) {
+	l, done := r.read()
+	defer done()
+	return l.LookupPatron(ctx, service, patron)
+}
+
+// Genuine implements store.Registry from the copy.
+func (r *Replica) Genuine(ctx context.Context, id keyid.ID) (store.Genuine, error) {
+	l, done := r.read()
+	defer done()
+	return l.Genuine(ctx, id)
+}
+
+// KeyBinding implements store.Registry from the copy.
+func (r *Replica) KeyBinding(ctx context.Context) (string, int, error) {
+	l, done := r.read()
+	defer done()
+	return l.KeyBinding(ctx)
+}
+
+// ConsolePassword implements store.Registry from the copy.
+func (r *Replica) ConsolePassword(ctx context.Context) (string, error) {
+	l, done := r.read()
+	defer done()
+	return l.ConsolePassword(ctx)
+}
+
+// changed runs a change on the server and then brings the copy up to date,
+// so that this desk sees its own change at once.
+func changed[T any](ctx context.Context, r *Replica, fn func(*postgres.DB) (T, error)) (T, error) {
+	v, err := fn(r.server)
+	if err == nil {
+		r.Sync(ctx)
+	} else if errors.Is(err, store.ErrOffline) {
+		r.setOnline(err)
+	}
+	return v, err
+}
+
+// NewID implements store.Registry on the server.
+func (r *Replica) NewID(ctx context.Context) (keyid.ID, error) {
+	return changed(ctx, r, func(s *postgres.DB) (keyid.ID, error) { return s.NewID(ctx) })
+}
+
+// Link implements store.Registry on the server.
+func (r *Replica) Link(ctx context.Context, service string, id keyid.ID, patron string, opts store.LinkOptions) (bool, error) {
+	return changed(ctx, r, func(s *postgres.DB) (bool, error) { return s.Link(ctx, service, id, patron, opts) })
+}
+
+// UnlinkID implements store.Registry on the server.
+func (r *Replica) UnlinkID(ctx context.Context, service string, id keyid.ID) (store.Link, error) {
+	return changed(ctx, r, func(s *postgres.DB) (store.Link, error) { return s.UnlinkID(ctx, service, id) })
+}
+
+// UnlinkPatron implements store.Registry on the server.
+func (r *Replica) UnlinkPatron(ctx context.Context, service, patron string) (store.Link, error) {
+	return changed(ctx, r, func(s *postgres.DB) (store.Link, error) { return s.UnlinkPatron(ctx, service, patron) })
+}
+
+// AddCertificate implements store.Registry on the server.
+func (r *Replica) AddCertificate(ctx context.Context, c store.Certificate) error {
+	_, err := changed(ctx, r, func(s *postgres.DB) (struct{}, error) { return struct{}{}, s.AddCertificate(ctx, c) })
+	return err
+}
+
+// Register implements store.Registry on the server.
+func (r *Replica) Register(ctx context.Context, reg store.Registration) (store.Registered, error) {
+	return changed(ctx, r, func(s *postgres.DB) (store.Registered, error) { return s.Register(ctx, reg) })
+}
+
+// ImportLinks implements store.Registry on the server.
+func (r *Replica) ImportLinks(ctx context.Context, rows []store.BatchLink, keep func([]store.BatchResult) bool) ([]store.BatchResult, bool, error) {
+	var ok bool
+	res, err := changed(ctx, r, func(s *postgres.DB) ([]store.BatchResult, error) {
+		res, c, err := s.ImportLinks(ctx, rows, keep)
+		ok = c
+		return res, err
+	})
+	return res, ok, err
+}
+
+// ImportRoster implements store.Registry on the server.
+func (r *Replica) ImportRoster(ctx context.Context, service string, rows []store.RosterRow, opts store.RosterOptions) error {
+	_, err := changed(ctx, r, func(s *postgres.DB) (struct{}, error) {
+		return struct{}{}, s.ImportRoster(ctx, service, rows, opts)
+	})
+	return err
+}
+
+// BindKey implements store.Registry on the server.
+func (r *Replica) BindKey(ctx context.Context, fingerprint string) error {
+	_, err := changed(ctx, r, func(s *postgres.DB) (struct{}, error) { return struct{}{}, s.BindKey(ctx, fingerprint) })
+	return err
+}
+
+// SetConsolePassword implements store.Registry on the server.
+func (r *Replica) SetConsolePassword(ctx context.Context, hash string) error {
+	_, err := changed(ctx, r, func(s *postgres.DB) (struct{}, error) { return struct{}{}, s.SetConsolePassword(ctx, hash) })
+	return err
+}
+
+// List implements store.Registry on the server.
+func (r *Replica) List(ctx context.Context, service string) ([]store.Entry, error) {
+	return r.server.List(ctx, service)
+}
+
+// CountGenuine implements store.Registry on the server.
+func (r *Replica) CountGenuine(ctx context.Context, service, mode string) (store.GenuineCount, error) {
+	return r.server.CountGenuine(ctx, service, mode)
+}
+
+// AuditLog implements store.Registry on the server.
+func (r *Replica) AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	return r.server.AuditLog(ctx, limit)
+}
+
+// SearchAudit implements store.Registry on the server.
+func (r *Replica) SearchAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, int, error) {
+	return r.server.SearchAudit(ctx, q)
+}
+
+// VerifyAudit implements store.Registry on the server.
+func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
+	return r.server.VerifyAudit(ctx)
+}
+
+// Close implements store.Registry: it closes the copy and the queue (the
+// server's pool belongs to the caller).
+func (r *Replica) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	if r.local != nil {
+		errs = append(errs, r.local.Close())
+		r.local = nil
+	}
+	if r.queue != nil {
+		errs = append(errs, r.queue.Close())
+		r.queue = nil
+	}
+	return errors.Join(errs...)
+}

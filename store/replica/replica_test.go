@@ -1,0 +1,400 @@
+package replica_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mykey-jp/mykey/internal/pgtest"
+	"github.com/mykey-jp/mykey/keyid"
+	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/postgres"
+	"github.com/mykey-jp/mykey/store/replica"
+)
+
+var ctx = context.Background()
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func server(t testing.TB, url string) *postgres.DB {
+	t.Helper()
+	s, err := postgres.Open(ctx, postgres.Source{URL: url}, store.Options{User: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openReplica(t testing.TB, s *postgres.DB, path string) *replica.Replica {
+	t.Helper()
+	r, err := replica.Open(ctx, s, path, store.Options{User: "desk1"}, replica.Options{Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func pseudonym(b byte) keyid.Pseudonym {
+	var p keyid.Pseudonym
+	for i := range p {
+		p[i] = b
+	}
+	return p
+}
+
+func patronOf(t testing.TB, r store.Registry, id keyid.ID) string {
+	t.Helper()
+	e, err := r.LookupID(ctx, store.DefaultService, id)
+	if err != nil {
+		t.Fatalf("LookupID(%s): %v", id, err)
+	}
+	if e.Link == nil {
+		return ""
+	}
+	return e.Link.Patron
+}
+
+// TestFollows: what an administrator changes on the server reaches the
+// copy, which a tap then reads without the server.
+func TestFollows(t *testing.T) {
+	c := pgtest.Shared(t)
+	s := server(t, c.NewDB(t))
+	r := openReplica(t, s, filepath.Join(t.TempDir(), "replica.db"))
+
+	reg, err := s.Register(ctx, store.Registration{Pseudonym: pseudonym(1), NotAfter: time.Now().Add(time.Hour), Service: store.DefaultService, Patron: "1001",
+		Genuine: func(keyid.ID) (store.Genuine, error) {
+			return store.Genuine{Mode: "dob", DOB: []byte("sealed"), KeyFP: []byte("fp")}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BindKey(ctx, "fp-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := patronOf(t, r, reg.MyKeyID); got != "1001" {
+		t.Fatalf("copy: patron %q", got)
+	}
+	if cert, err := r.Certificate(ctx, pseudonym(1)); err != nil || cert.MyKeyID != reg.MyKeyID || cert.Status != store.CertActive {
+		t.Fatalf("copy: certificate %+v, %v", cert, err)
+	}
+	if g, err := r.Genuine(ctx, reg.MyKeyID); err != nil || string(g.DOB) != "sealed" {
+		t.Fatalf("copy: genuine %+v, %v", g, err)
+	}
+	if fp, n, err := r.KeyBinding(ctx); fp != "fp-1" || n != 1 || err != nil {
+		t.Fatalf("copy: key binding %q %d %v", fp, n, err)
+	}
+
+	// A relink moves the patron number: both sides change in the copy.
+	if _, err := s.Link(ctx, store.DefaultService, other, "1001", store.LinkOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := patronOf(t, r, reg.MyKeyID), patronOf(t, r, other); a != "" || b != "1001" {
+		t.Fatalf("after relink: %q %q", a, b)
+	}
+	// A renewed card supersedes the old certificate.
+	if _, err := s.Register(ctx, store.Registration{Pseudonym: pseudonym(2), NotAfter: time.Now().Add(time.Hour), MyKeyID: reg.MyKeyID, Service: store.DefaultService}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UnlinkID(ctx, store.DefaultService, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cert, _ := r.Certificate(ctx, pseudonym(1)); cert.Status != store.CertSuperseded {
+		t.Fatalf("old certificate %s", cert.Status)
+	}
+	if patronOf(t, r, other) != "" {
+		t.Fatal("unlink not in the copy")
+	}
+	// Changes made through the replica reach its own copy at once.
+	if _, err := r.Link(ctx, store.DefaultService, other, "2002", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if patronOf(t, r, other) != "2002" {
+		t.Fatal("a desk's own change is not in its copy")
+	}
+	if st := r.Status(); !st.Online || st.Rev == 0 || st.Synced.IsZero() {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestNotified: with Run going, a change reaches the copy by notification
+// well before the next poll.
+func TestNotified(t *testing.T) {
+	c := pgtest.Shared(t)
+	s := server(t, c.NewDB(t))
+	r, err := replica.Open(ctx, s, filepath.Join(t.TempDir(), "replica.db"), store.Options{}, replica.Options{Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go r.Run(rctx)
+	time.Sleep(200 * time.Millisecond) // LISTEN is in place
+	id, err := s.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Link(ctx, store.DefaultService, id, "3003", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if e, err := r.LookupID(ctx, store.DefaultService, id); err == nil && e.Link != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the link did not reach the copy by notification (the poll is an hour)")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOutOfOrderCommit: transaction A takes a revision and stays open;
+// transaction B, begun later, must not commit a higher revision before A
+// does — else a copy that read B would move past A's revision and never
+// see A. The clock row makes B wait for A: the copy sees neither while A is
+// open, and both after.
+func TestOutOfOrderCommit(t *testing.T) {
+	c := pgtest.Shared(t)
+	url := c.NewDB(t)
+	s := server(t, url)
+	r := openReplica(t, s, filepath.Join(t.TempDir(), "replica.db"))
+	a, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	// Plain SQL, without mykey's write lock: the change log must hold by
+	// itself, whoever writes.
+	txA, err := a.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txA.Exec(ctx, "INSERT INTO mykey_ids (id, created_at) VALUES ('AAAAAAAA', now())"); err != nil {
+		t.Fatal(err)
+	}
+	var pidB uint32 = b.PgConn().PID()
+	doneB := make(chan error, 1)
+	go func() {
+		_, err := b.Exec(ctx, "INSERT INTO mykey_ids (id, created_at) VALUES ('BBBBBBBB', now())")
+		doneB <- err
+	}()
+	// Wait until B is blocked on a lock (held by A), not for a time.
+	for i := 0; ; i++ {
+		var wait *string
+		if err := s.Pool().QueryRow(ctx, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pidB).Scan(&wait); err != nil {
+			t.Fatal(err)
+		}
+		if wait != nil && *wait == "Lock" {
+			break
+		}
+		if i > 500 {
+			t.Fatal("B is not waiting for A")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := r.Status().Rev
+	for _, id := range []keyid.ID{"AAAAAAAA", "BBBBBBBB"} {
+		if _, err := r.LookupID(ctx, store.DefaultService, id); !errors.Is(err, store.ErrUnknownID) {
+			t.Fatalf("%s in the copy before any commit: %v", id, err)
+		}
+	}
+	if err := txA.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-doneB; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []keyid.ID{"AAAAAAAA", "BBBBBBBB"} {
+		if _, err := r.LookupID(ctx, store.DefaultService, id); err != nil {
+			t.Fatalf("%s not in the copy: %v", id, err)
+		}
+	}
+	var revA, revB int64
+	if err := s.Pool().QueryRow(ctx, "SELECT (SELECT rev FROM changes WHERE key = 'AAAAAAAA'), (SELECT rev FROM changes WHERE key = 'BBBBBBBB')").Scan(&revA, &revB); err != nil {
+		t.Fatal(err)
+	}
+	if !(before < revA && revA < revB) {
+		t.Fatalf("revisions: copy at %d before, A %d, B %d", before, revA, revB)
+	}
+}
+
+// TestOffline: with the server stopped the copy still answers, audit
+// entries queue, changes are refused as offline; with it back, the queue
+// is delivered once and the copy catches up.
+func TestOffline(t *testing.T) {
+	c := pgtest.Start(t)
+	s := server(t, c.URL)
+	var mu sync.Mutex
+	var events []string
+	r, err := replica.Open(ctx, s, filepath.Join(t.TempDir(), "replica.db"), store.Options{User: "desk1"}, replica.Options{Poll: time.Hour, Event: func(e replica.Event) {
+		mu.Lock()
+		events = append(events, e.Kind)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	id, err := s.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Link(ctx, store.DefaultService, id, "4004", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	c.Stop(t)
+	if patronOf(t, r, id) != "4004" {
+		t.Fatal("the copy does not answer with the server down")
+	}
+	for range 3 {
+		if err := r.Audit(ctx, store.AuditEntry{Action: store.ActionScan, MyKeyID: id, Outcome: "typed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Sync(ctx); !errors.Is(err, store.ErrOffline) {
+		t.Fatalf("sync with the server down: %v", err)
+	}
+	if _, err := r.Link(ctx, store.DefaultService, id, "5005", store.LinkOptions{Replace: true}); !errors.Is(err, store.ErrOffline) {
+		t.Fatalf("link with the server down: %v", err)
+	}
+	st := r.Status()
+	if st.Online || st.OfflineSince.IsZero() || st.Queued != 3 {
+		t.Fatalf("status offline: %+v", st)
+	}
+
+	c.StartAgain(t)
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log, err := s.AuditLog(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans := 0
+	for _, e := range log {
+		if e.Action == store.ActionScan {
+			scans++
+			if e.User != "desk1" {
+				t.Errorf("delivered entry by %q", e.User)
+			}
+		}
+	}
+	if scans != 3 {
+		t.Fatalf("%d scans delivered, want 3", scans)
+	}
+	if n, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatalf("audit chain after delivery (%d): %v", n, err)
+	}
+	if st := r.Status(); !st.Online || st.Queued != 0 {
+		t.Fatalf("status back online: %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !contains(events, "offline") || !contains(events, "online") || !contains(events, "delivered") {
+		t.Fatalf("events %v", events)
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDeliverOnce: an entry delivered again (a crash after the server's
+// commit, before the queue forgot it) is kept once.
+func TestDeliverOnce(t *testing.T) {
+	c := pgtest.Shared(t)
+	s := server(t, c.NewDB(t))
+	e := []store.AuditEntry{{At: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), User: "desk1", Action: store.ActionScan, Outcome: "typed"}}
+	for range 2 {
+		if err := s.Deliver(ctx, e, []string{"k1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, err := s.AuditLog(ctx, 0)
+	if err != nil || len(log) != 1 {
+		t.Fatalf("log %d entries, %v", len(log), err)
+	}
+}
+
+// TestRebuild: a corrupt copy, or none, is rebuilt from the server; without
+// the server and without a copy the desk cannot start.
+func TestRebuild(t *testing.T) {
+	c := pgtest.Shared(t)
+	s := server(t, c.NewDB(t))
+	id, err := s.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Link(ctx, store.DefaultService, id, "6006", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "replica.db")
+	if err := os.WriteFile(path, []byte("this is not a database, it was damaged"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := openReplica(t, s, path)
+	if patronOf(t, r, id) != "6006" {
+		t.Fatal("rebuilt copy lacks the link")
+	}
+	r.Close()
+
+	dead, err := postgres.Connect(ctx, postgres.Source{URL: "postgres://nobody@/mykey?host=/nonexistent&sslmode=disable"}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	if _, err := replica.Open(ctx, dead, filepath.Join(t.TempDir(), "none.db"), store.Options{}, replica.Options{}); !errors.Is(err, store.ErrOffline) {
+		t.Fatalf("no copy, no server: %v", err)
+	}
+	// An existing copy serves without the server.
+	r2, err := replica.Open(ctx, dead, path, store.Options{}, replica.Options{})
+	if err != nil {
+		t.Fatalf("a good copy without the server: %v", err)
+	}
+	defer r2.Close()
+	if patronOf(t, r2, id) != "6006" {
+		t.Fatal("copy without the server lacks the link")
+	}
+}
