@@ -34,7 +34,7 @@ import (
 	"github.com/mykey-jp/mykey/keyfile"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
-	"github.com/mykey-jp/mykey/store/sqlite"
+	"github.com/mykey-jp/mykey/store/replica"
 )
 
 // Devices are the hardware and OS services the core uses. A nil field gets
@@ -69,6 +69,9 @@ type App struct {
 	Devices Devices
 	User    string       // the OS user, for the audit log
 	Notify  func(Notice) // may be nil
+	// RegistryLive reports the running desk's copy of the shared registry
+	// (set by Desk; nil with a SQLite registry).
+	RegistryLive func() replica.Status
 }
 
 // New returns the core for cfg with devices; nil fields of devices get the
@@ -133,7 +136,7 @@ func (a *App) Registry(ctx context.Context) (store.Registry, error) {
 // key file is made (KeyCreated) only for a registry that holds no
 // registered card and is bound to no key, else it is ErrKeyMissing.
 func (a *App) open(ctx context.Context) (store.Registry, *keyid.Pseudonymizer, error) {
-	r, err := sqlite.Open(ctx, a.Config.Database.Path, store.Options{User: a.User, Clock: a.Devices.Clock, Mint: a.mint()})
+	r, err := a.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -169,7 +172,15 @@ func (a *App) boundKey(ctx context.Context, r store.Registry) (*keyid.Pseudonymi
 		return nil, err
 	}
 	if bound != p.Fingerprint() { // bind (or be refused); bound already, no write is needed
-		if err := r.BindKey(ctx, p.Fingerprint()); err != nil {
+		err := r.BindKey(ctx, p.Fingerprint())
+		switch {
+		case err == nil, errors.Is(err, store.ErrKeyMismatch):
+		case bound != "": // refused even when the shared registry is out of reach
+			err = fmt.Errorf("%w: bound to key %s, not %s", store.ErrKeyMismatch, bound, p.Fingerprint())
+		case certs == 0 && (errors.Is(err, store.ErrNotAllowed) || errors.Is(err, store.ErrOffline)):
+			err = nil // a desk's role binds nothing, and nothing is registered yet
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}

@@ -46,6 +46,9 @@ func (a *App) TypesAnywhere() bool {
 // Desk builds the desk pipeline from the configuration. onStatus (may be
 // nil) is called after every tap, after the desk's feedback sound started.
 // The caller closes the desk's registry with close.
+//
+// With a shared registry, the desk reads taps from its copy, kept up to
+// date until ctx ends; RegistryLive then reports the copy's state.
 func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.Status)) (d *desk.Desk, close func(), err error) {
 	c := a.Config
 	pol, err := a.Policy()
@@ -60,10 +63,16 @@ func (a *App) Desk(ctx context.Context, log zerolog.Logger, onStatus func(desk.S
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, pseudo, err := a.open(ctx)
+	reg, live, err := a.openDeskStore(ctx, log)
 	if err != nil {
 		return nil, nil, err
 	}
+	pseudo, err := a.boundKey(ctx, reg)
+	if err != nil {
+		reg.Close()
+		return nil, nil, err
+	}
+	a.RegistryLive = live
 	chk, err := a.GenuineChecker(pseudo)
 	if err != nil {
 		reg.Close()

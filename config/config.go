@@ -37,10 +37,18 @@ type Config struct {
 	managed map[string]location // key → the managed source that set it
 }
 
-// Database locates the registry.
+// Database locates the registry: a SQLite file for a single desk, or a
+// shared PostgreSQL registry (URL) with a local copy at each desk.
 type Database struct {
-	Path string `toml:"path"`
+	Path         string `toml:"path"`
+	URL          string `toml:"url"`           // postgres://…; empty: the SQLite file at Path
+	PasswordFile string `toml:"password_file"` // the database password, when not in PGPASSWORD
+	Replica      string `toml:"replica"`       // the desk's copy of the shared registry
+	PollSeconds  int    `toml:"poll_seconds"`  // how often the copy looks for changes besides notifications
 }
+
+// Shared reports whether the registry is a shared PostgreSQL one.
+func (d Database) Shared() bool { return d.URL != "" }
 
 // KeyFile locates the pseudonym secret.
 type KeyFile struct {
@@ -220,9 +228,10 @@ func DefaultLocations() Locations {
 // Default returns the configuration used when no file sets a value.
 func Default() *Config {
 	return &Config{
-		Lang:    "ja",
-		Patron:  Patron{Service: "library", Pattern: keyid.DefaultPatronPattern, CheckDigit: "none"},
-		Readers: Readers{Include: []string{}, Exclude: []string{}},
+		Lang:     "ja",
+		Database: Database{PollSeconds: 5},
+		Patron:   Patron{Service: "library", Pattern: keyid.DefaultPatronPattern, CheckDigit: "none"},
+		Readers:  Readers{Include: []string{}, Exclude: []string{}},
 		Wedge: Wedge{
 			Output: "keyboard", Template: "{patron}{enter}", KeyDelayMS: 2,
 			AllowExe: []string{}, LockoutSeconds: 10, Sound: true, CheckDigit: "none",
@@ -412,6 +421,10 @@ func (c *Config) resolve(loc Locations, file string) {
 		return p
 	}
 	c.Database.Path = abs(c.Database.Path, loc.Database)
+	c.Database.Replica = abs(c.Database.Replica, filepath.Join(filepath.Dir(c.Database.Path), "replica.db"))
+	if c.Database.PasswordFile != "" {
+		c.Database.PasswordFile = abs(c.Database.PasswordFile, "")
+	}
 	c.KeyFile.Path = abs(c.KeyFile.Path, filepath.Join(base, "pseudonym.key"))
 	c.Log.Dir = abs(c.Log.Dir, loc.LogDir)
 	c.Revocation.CRLDir = abs(c.Revocation.CRLDir, filepath.Join(filepath.Dir(c.Database.Path), "crl"))

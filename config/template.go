@@ -51,6 +51,25 @@ lang = "ja"
 # 登録簿（SQLite）のファイル。空なら既定の場所: @DB@
 # The registry (SQLite) file. Empty means the default: @DB@
 path = ""
+# 複数の窓口・分館で一つの登録簿を共有するときの PostgreSQL の URL。空なら上の
+# SQLite ファイルを使います。パスワードは URL に書かず、password_file か環境変数
+# PGPASSWORD で渡してください。例:
+#   url = "postgres://desk_honkan1@db.example.lg.jp:5432/mykey?sslmode=verify-full"
+# The shared registry on PostgreSQL, for several desks and branches. Empty
+# means the SQLite file above. Never put the password in the URL: use
+# password_file or PGPASSWORD.
+url = ""
+# データベースのパスワードを1行で書いたファイル（このユーザーだけが読めること）。
+# A file holding the database password on one line (readable by this user only).
+password_file = ""
+# 共有登録簿の窓口用の複製（SQLite）。空なら path と同じフォルダの replica.db。
+# 読み取りはこの複製から行うため、ネットワークが止まっても入力は続きます。
+# The desk's copy of the shared registry; empty means replica.db beside path.
+# Taps read the copy, so they keep working when the network is down.
+replica = ""
+# 変更の通知とは別に、共有登録簿の変更を確かめる間隔（秒）。
+# How often the copy looks for changes besides the server's notifications.
+poll_seconds = 5
 
 [keyfile]
 # 仮名化の秘密鍵ファイル。初回に自動作成されます。登録簿とは別にバックアップし、

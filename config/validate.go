@@ -31,6 +31,17 @@ func (c *Config) validate() []Problem {
 
 	oneOf("lang", c.Lang, "ja", "en")
 
+	if c.Database.URL != "" {
+		u, err := url.Parse(c.Database.URL)
+		switch {
+		case err != nil, u.Scheme != "postgres" && u.Scheme != "postgresql":
+			bad("database.url", "not a postgres:// URL (postgres://USER@HOST:5432/DATABASE?sslmode=verify-full)")
+		case u.User != nil && func() bool { _, ok := u.User.Password(); return ok }(), u.Query().Has("password"):
+			bad("database.url", "holds a password: put it in the file database.password_file names (readable by this user only) or in PGPASSWORD, not in the configuration")
+		}
+	}
+	between("database.poll_seconds", c.Database.PollSeconds, 1, 3600)
+
 	if c.Patron.Service == "" || len(c.Patron.Service) > 64 {
 		bad("patron.service", "must be 1 to 64 characters")
 	}

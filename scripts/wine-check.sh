@@ -111,11 +111,11 @@ tray=$!
 for _ in $(seq 100); do grep -q 'desk started' "$C/mk/logs/mykey.log" 2>/dev/null && break; sleep 0.2; done
 grep -q 'desk started' "$C/mk/logs/mykey.log" || fail "the tray service did not start"
 sleep 1
-# Menu item ids in order: pause 1, last tap 2, open console 3, log folder
-# 4, separator 5, quit 6. Open console starts the console in the tray's
+# Menu item ids in order: pause 1, last tap 2, shared registry 3 (hidden
+# with a SQLite registry), open console 4, log folder 5, separator 6, quit 7. Open console starts the console in the tray's
 # process (Wine has no browser to open): it answers on loopback, and
 # without a launch token it refuses.
-wine "$work/wintool.exe" click SystrayClass 3 || fail "no tray window"
+wine "$work/wintool.exe" click SystrayClass 4 || fail "no tray window"
 for _ in $(seq 50); do grep -q 'console started' "$C/mk/logs/mykey.log" 2>/dev/null && break; sleep 0.2; done
 addr="$(grep 'console started' "$C/mk/logs/mykey.log" | grep -o '127\.0\.0\.1:[0-9]*' | head -n 1)"
 [ -n "$addr" ] || fail "Open console did not start the console"
@@ -123,7 +123,7 @@ code="$(curl -s -o "$work/console.html" -w '%{http_code}' "http://$addr/")"
 [ "$code" = 401 ] && grep -q 'mykey' "$work/console.html" || fail "the console under Wine answered $code without a token"
 code="$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.test' "http://$addr/")"
 [ "$code" = 421 ] || fail "the console under Wine answered $code to another Host"
-wine "$work/wintool.exe" click SystrayClass 6 || fail "no tray window"
+wine "$work/wintool.exe" click SystrayClass 7 || fail "no tray window"
 for _ in $(seq 50); do kill -0 "$tray" 2>/dev/null || break; sleep 0.2; done
 kill -0 "$tray" 2>/dev/null && fail "the tray did not quit"
 grep -q 'desk stopped' "$C/mk/logs/mykey.log" || fail "the tray did not stop cleanly"

@@ -12,6 +12,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"time"
 
 	"fyne.io/systray"
 
@@ -93,8 +94,12 @@ type Tray struct {
 	// OpenConsole opens the administration console in the browser, signed
 	// in (console.Opener); nil: no menu item.
 	OpenConsole func() error
-	statuses    chan desk.Status
-	reading     chan struct{}
+	// Registry words the shared registry's state (online or offline
+	// since, the replica's age), refreshed every few seconds; nil: no
+	// menu item (a SQLite registry).
+	Registry func() string
+	statuses chan desk.Status
+	reading  chan struct{}
 }
 
 // New returns the tray of a desk that logs to logDir.
@@ -150,6 +155,7 @@ func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
 	m := menu{
 		pause:   systray.AddMenuItem(l.T(mTrayPause), ""),
 		last:    systray.AddMenuItem(l.T(mTrayNone), ""),
+		reg:     systray.AddMenuItem("", ""),
 		console: systray.AddMenuItem(l.T(mTrayConsole), ""),
 		logs:    systray.AddMenuItem(l.T(mTrayLogs), ""),
 	}
@@ -157,6 +163,12 @@ func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
 		m.console.Hide()
 	}
 	m.last.Disable()
+	m.reg.Disable()
+	if t.Registry == nil {
+		m.reg.Hide()
+	} else {
+		m.reg.SetTitle(t.Registry())
+	}
 	systray.AddSeparator()
 	m.quit = systray.AddMenuItem(l.T(mTrayQuit), "")
 	if t.onReady != nil {
@@ -165,16 +177,22 @@ func (t *Tray) ready(ctx context.Context, cancel context.CancelFunc) {
 	go t.follow(ctx, cancel, m)
 }
 
-type menu struct{ pause, last, console, logs, quit *systray.MenuItem }
+type menu struct{ pause, last, reg, console, logs, quit *systray.MenuItem }
 
 // follow handles the menu and the desk's events until ctx ends.
 func (t *Tray) follow(ctx context.Context, cancel context.CancelFunc, m menu) {
 	d, l := t.desk, t.lang
+	refresh := time.NewTicker(3 * time.Second)
+	defer refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			systray.Quit()
 			return
+		case <-refresh.C:
+			if t.Registry != nil {
+				m.reg.SetTitle(t.Registry())
+			}
 		case <-m.quit.ClickedCh:
 			cancel()
 		case <-m.logs.ClickedCh:

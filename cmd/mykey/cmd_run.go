@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/config"
@@ -75,6 +76,9 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 	}
 	defer closeDesk()
 	d.OnEvent = icon.Event
+	if _, shared := core.DeskRegistry(); shared && icon != nil {
+		icon.Registry = func() string { st, _ := core.DeskRegistry(); return a.words().Registry(st, time.Now()) }
+	}
 	if core.TypesAnywhere() {
 		fmt.Fprintln(a.stderr, a.t(msg{"注意: wedge.allow_exe と wedge.allow_title が空のため、どのウィンドウにも入力します。図書館システムのプログラム名を設定してください（mykey wedge focus）。",
 			"note: wedge.allow_exe and wedge.allow_title are empty, so numbers are typed into any window; set the library system's program (see mykey wedge focus)."}))
@@ -120,6 +124,32 @@ func init() {
 					a.println(a.words().GenuineCount(a.cfg.Genuine.Mode, n))
 				}
 				return map[bool]int{true: exitOK, false: exitFailure}[n.Missing == 0]
+			}
+		},
+	})
+}
+
+func init() {
+	register(&command{
+		name:     "status",
+		summary:  msg{"登録簿の状態（共有登録簿のオンライン／オフライン、複製の古さ）を表示する", "show the registry's state (the shared registry online or offline, the replica's age)"},
+		usage:    "mykey status [--json]",
+		needs:    needCore,
+		desc:     msg{"登録簿の場所を表示します。共有登録簿（database.url）では、いまサーバーにつながるか、この窓口の複製がいつ更新されたか、サーバーへ未送信の監査記録の数を表示します（常駐中の mykey run が記録した状態）。つながらなければ終了コード 1。", "Shows where the registry is. For a shared registry (database.url): whether the server answers now, when this desk's replica was last brought up to date and how many audit records wait for the server (as the running mykey run recorded them). Exits 1 when the server does not answer."},
+		examples: []string{"mykey status", "mykey status --json"},
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func([]string) int {
+				st := a.core.RegistryStatus(a.ctx)
+				if a.json {
+					a.printJSON(map[string]any{"ok": st.Online, "registry": st})
+				} else {
+					a.println(a.words().Registry(st, time.Now()))
+					if st.Err != "" {
+						a.println("  " + st.Err)
+					}
+				}
+				return map[bool]int{true: exitOK, false: exitFailure}[st.Online]
 			}
 		},
 	})

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mykey-jp/mykey/app"
 	"github.com/mykey-jp/mykey/batch"
@@ -175,6 +176,10 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"inactive", Failed, l.T(Msg{"利用者番号 %s は利用者名簿で無効か期限切れです。", "patron number %s is inactive or expired on the roster."}, subject)}
 	case errors.Is(err, store.ErrCorrupt):
 		return Failure{"corrupt", Failed, l.T(mCorrupt) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrOffline):
+		return Failure{"offline", Failed, l.T(Msg{"共有登録簿（PostgreSQL）に接続できません。登録・紐付け・取り込みはつながってから行ってください（窓口での入力は複製で続きます）。ネットワークとデータベースサーバーを確かめてください。", "the shared registry (PostgreSQL) cannot be reached: register, link and import once it is back (taps at the desk keep working from the replica). Check the network and the database server."}) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrNotAllowed):
+		return Failure{"not-allowed", Failed, l.T(Msg{"この PC のデータベースの役割（窓口用）では登録簿を変更できません。登録・紐付け・取り込みは管理者用の設定（database.url に管理者の役割）の PC で行ってください。", "this PC's database role (a desk's) may not change the registry: register, link and import from a PC configured with the administrator's role in database.url."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrReadOnly):
 		return Failure{"read-only", Failed, l.T(mReadOnly) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrBusy):
@@ -627,4 +632,28 @@ func (l Lang) KeyMoved(export, created bool, path, fingerprint string) string {
 		return l.T(Msg{"%s の秘密鍵をこの窓口に取り込みました。指紋: %s", "installed the pseudonym key from %s at this desk. fingerprint: %s"}, path, fingerprint)
 	}
 	return l.T(Msg{"この窓口にはすでに同じ秘密鍵があります（%s）。指紋: %s", "this desk already has the same pseudonym key (%s). fingerprint: %s"}, path, fingerprint)
+}
+
+// Registry words the registry's state for the tray and mykey status: where
+// it is and, for a shared one, online or offline since when, how old the
+// desk's copy is and what waits to be delivered.
+func (l Lang) Registry(st app.RegistryState, now time.Time) string {
+	if !st.Shared {
+		return l.T(Msg{"登録簿: この PC のファイル %s", "registry: this PC's file %s"}, st.Where)
+	}
+	var s string
+	if st.Online {
+		s = l.T(Msg{"登録簿: オンライン（%s）", "registry online (%s)"}, st.Where)
+	} else {
+		s = l.T(Msg{"登録簿: オフライン（%s から。入力は複製で続きます）", "registry offline since %s (taps continue from the replica)"}, st.OfflineSince.Local().Format("15:04"))
+	}
+	if st.Synced.IsZero() {
+		s += l.T(Msg{"、複製なし（mykey run の初回起動で作られます）", ", no replica yet (mykey run builds it)"})
+	} else {
+		s += l.T(Msg{"、複製は %d 秒前のもの", ", replica %d s old"}, int(now.Sub(st.Synced).Seconds()))
+	}
+	if st.Queued > 0 {
+		s += l.T(Msg{"、未送信の記録 %d 件", ", %d audit records queued"}, st.Queued)
+	}
+	return s
 }

@@ -53,7 +53,7 @@ type Source struct {
 // Open connects to the registry at src and
 // applies pending migrations. Errors unwrap to store.ErrOffline (no
 // server), ErrCannotOpen (refused: wrong password, no such database),
-// ErrReadOnly (a role that may not create the schema), ErrSchemaTooNew or
+// ErrNotAllowed (a role that may not create the schema), ErrSchemaTooNew or
 // ErrCorrupt and name the server.
 func Open(ctx context.Context, src Source, opts store.Options) (*DB, error) {
 	d, err := Connect(ctx, src, opts)
@@ -132,7 +132,7 @@ func (d *DB) wrap(err error) error {
 	case errors.As(err, &pe):
 		switch {
 		case pe.Code == "42501": // insufficient_privilege
-			s = store.ErrReadOnly
+			s = store.ErrNotAllowed
 		case pe.Code == "28P01", pe.Code == "28000", pe.Code == "3D000": // bad password, no access, no database
 			s = store.ErrCannotOpen
 		case strings.HasPrefix(pe.Code, "57P"), strings.HasPrefix(pe.Code, "08"): // shut down, connection

@@ -68,13 +68,13 @@ func TestDeskRole(t *testing.T) {
 	if err := desk.Audit(ctx, store.AuditEntry{Action: store.ActionScan, MyKeyID: id, Outcome: "typed"}); err != nil {
 		t.Fatalf("desk appends audit: %v", err)
 	}
-	if _, err := desk.Link(ctx, store.DefaultService, id, "2002", store.LinkOptions{Replace: true}); !errors.Is(err, store.ErrReadOnly) {
+	if _, err := desk.Link(ctx, store.DefaultService, id, "2002", store.LinkOptions{Replace: true}); !errors.Is(err, store.ErrNotAllowed) {
 		t.Fatalf("desk relink: %v", err)
 	}
-	if _, err := desk.UnlinkID(ctx, store.DefaultService, id); !errors.Is(err, store.ErrReadOnly) {
+	if _, err := desk.UnlinkID(ctx, store.DefaultService, id); !errors.Is(err, store.ErrNotAllowed) {
 		t.Fatalf("desk unlink: %v", err)
 	}
-	if _, err := desk.NewID(ctx); !errors.Is(err, store.ErrReadOnly) {
+	if _, err := desk.NewID(ctx); !errors.Is(err, store.ErrNotAllowed) {
 		t.Fatalf("desk new ID: %v", err)
 	}
 	for _, q := range []string{

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -159,7 +160,13 @@ func (r *Replica) setOnline(err error) {
 		}
 		r.st.Online, r.st.Err = false, err.Error()
 	}
+	since := r.st.OfflineSince
 	r.stMu.Unlock()
+	if err == nil {
+		r.note("offline_since", "")
+	} else {
+		r.note("offline_since", since.UTC().Format(time.RFC3339Nano))
+	}
 	if r.ropts.Event != nil {
 		switch {
 		case err != nil && was:
@@ -350,9 +357,56 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, l *sqlite.DB, have, rev 
 }
 
 func (r *Replica) synced(rev int64) {
+	now := time.Now()
 	r.stMu.Lock()
-	r.st.Rev, r.st.Synced = rev, time.Now()
+	r.st.Rev, r.st.Synced = rev, now
 	r.stMu.Unlock()
+	r.note("synced_at", now.UTC().Format(time.RFC3339Nano))
+}
+
+// note records a fact of the replica's state in the copy, for mykey status
+// (another process) to read with ReadStatus.
+func (r *Replica) note(key, value string) {
+	read(r, func(l *sqlite.DB) (sql.Result, error) {
+		return l.SQL().Exec("INSERT INTO replica_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	})
+}
+
+// ReadStatus reads the state the running desk recorded in the copy at path
+// and counts its queue, without changing either.
+func ReadStatus(ctx context.Context, path string) (Status, error) {
+	var st Status
+	db, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return st, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "SELECT key, value FROM replica_state")
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	defer rows.Close()
+	st.Online = true
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return st, err
+		}
+		switch k {
+		case "rev":
+			st.Rev, _ = strconv.ParseInt(v, 10, 64)
+		case "synced_at":
+			st.Synced, _ = time.Parse(time.RFC3339Nano, v)
+		case "offline_since":
+			st.OfflineSince, _ = time.Parse(time.RFC3339Nano, v)
+			st.Online = v == ""
+		}
+	}
+	if q, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path+".queue")+"?mode=ro&_busy_timeout=5000"); err == nil {
+		q.QueryRowContext(ctx, "SELECT count(*) FROM queue").Scan(&st.Queued)
+		q.Close()
+	}
+	return st, rows.Err()
 }
 
 // rebuild builds a new copy from the server's snapshot beside the old one
@@ -395,6 +449,18 @@ func (r *Replica) rebuild(ctx context.Context) error {
 		os.Remove(tmp)
 		return err
 	}
+	if err := r.swap(ctx, tmp); err != nil {
+		return err
+	}
+	r.synced(rev)
+	if r.ropts.Event != nil {
+		r.ropts.Event(Event{Kind: "rebuilt", N: rows})
+	}
+	return nil
+}
+
+// swap puts the copy built at tmp in the place of the current one.
+func (r *Replica) swap(ctx context.Context, tmp string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.local != nil {
@@ -407,14 +473,9 @@ func (r *Replica) rebuild(ctx context.Context) error {
 	if err := os.Rename(tmp, r.path); err != nil {
 		return err
 	}
-	if r.local, err = sqlite.Open(ctx, r.path, r.opts); err != nil {
-		return err
-	}
-	r.synced(rev)
-	if r.ropts.Event != nil {
-		r.ropts.Event(Event{Kind: "rebuilt", N: rows})
-	}
-	return nil
+	var err error
+	r.local, err = sqlite.Open(ctx, r.path, r.opts)
+	return err
 }
 
 // copyTables copies the rows of the replicated tables that where (by table;
@@ -477,58 +538,54 @@ var tables = []struct{ name, sel, ins string }{
 }
 
 // read runs fn on the copy.
-func (r *Replica) read() (*sqlite.DB, func()) {
+func read[T any](r *Replica, fn func(*sqlite.DB) (T, error)) (T, error) {
 	r.mu.RLock()
-	return r.local, r.mu.RUnlock
+	defer r.mu.RUnlock()
+	if r.local == nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w: the desk's copy of the registry is not there (being rebuilt?)", r.path, store.ErrCannotOpen)
+	}
+	return fn(r.local)
 }
 
 // Certificate implements store.Registry from the copy.
 func (r *Replica) Certificate(ctx context.Context, p keyid.Pseudonym) (store.Certificate, error) {
-	l, done := r.read()
-	defer done()
-	return l.Certificate(ctx, p)
+	return read(r, func(l *sqlite.DB) (store.Certificate, error) { return l.Certificate(ctx, p) })
 }
 
 // Certificates implements store.Registry from the copy.
 func (r *Replica) Certificates(ctx context.Context, id keyid.ID) ([]store.Certificate, error) {
-	l, done := r.read()
-	defer done()
-	return l.Certificates(ctx, id)
+	return read(r, func(l *sqlite.DB) ([]store.Certificate, error) { return l.Certificates(ctx, id) })
 }
 
 // LookupID implements store.Registry from the copy.
 func (r *Replica) LookupID(ctx context.Context, service string, id keyid.ID) (store.Entry, error) {
-	l, done := r.read()
-	defer done()
-	return l.LookupID(ctx, service, id)
+	return read(r, func(l *sqlite.DB) (store.Entry, error) { return l.LookupID(ctx, service, id) })
 }
 
 // LookupPatron implements store.Registry from the copy.
 func (r *Replica) LookupPatron(ctx context.Context, service, patron string) (store.Entry, error) {
-	l, done := r.read()
-	defer done()
-	return l.LookupPatron(ctx, service, patron)
+	return read(r, func(l *sqlite.DB) (store.Entry, error) { return l.LookupPatron(ctx, service, patron) })
 }
 
 // Genuine implements store.Registry from the copy.
 func (r *Replica) Genuine(ctx context.Context, id keyid.ID) (store.Genuine, error) {
-	l, done := r.read()
-	defer done()
-	return l.Genuine(ctx, id)
+	return read(r, func(l *sqlite.DB) (store.Genuine, error) { return l.Genuine(ctx, id) })
 }
 
 // KeyBinding implements store.Registry from the copy.
 func (r *Replica) KeyBinding(ctx context.Context) (string, int, error) {
-	l, done := r.read()
-	defer done()
-	return l.KeyBinding(ctx)
+	var n int
+	fp, err := read(r, func(l *sqlite.DB) (fp string, err error) {
+		fp, n, err = l.KeyBinding(ctx)
+		return fp, err
+	})
+	return fp, n, err
 }
 
 // ConsolePassword implements store.Registry from the copy.
 func (r *Replica) ConsolePassword(ctx context.Context) (string, error) {
-	l, done := r.read()
-	defer done()
-	return l.ConsolePassword(ctx)
+	return read(r, func(l *sqlite.DB) (string, error) { return l.ConsolePassword(ctx) })
 }
 
 // changed runs a change on the server and then brings the copy up to date,
