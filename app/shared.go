@@ -95,7 +95,7 @@ func (a *App) openDeskStore(ctx context.Context, log zerolog.Logger) (store.Regi
 		srv.Close()
 		return nil, nil, err
 	}
-	go r.Run(ctx)
+	r.Start(ctx)
 	log.Info().Str("server", srv.Name()).Str("replica", db.Replica).Msg("shared registry")
 	return closing{r, srv}, r.Status, nil
 }

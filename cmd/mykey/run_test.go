@@ -40,6 +40,7 @@ func newFixtureCard(t testing.TB, name string, f vcard.Faults, variant ...string
 type service struct {
 	cmd    *exec.Cmd
 	lines  chan map[string]any
+	typed  chan string // other lines: what wedge.output = "stdout" typed
 	stderr syncBuffer
 }
 
@@ -64,7 +65,7 @@ func (s *syncBuffer) String() string {
 
 func startService(t *testing.T, env []string) *service {
 	t.Helper()
-	s := &service{lines: make(chan map[string]any, 64)}
+	s := &service{lines: make(chan map[string]any, 64), typed: make(chan string, 64)}
 	s.cmd = exec.Command(os.Args[0], "run", "--no-tray", "--json")
 	// The race detector sleeps 1 s at exit by default; the stop-time check
 	// measures mykey, not that.
@@ -83,6 +84,11 @@ func startService(t *testing.T, env []string) *service {
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
 				s.lines <- m
+			} else {
+				select {
+				case s.typed <- sc.Text():
+				default:
+				}
 			}
 		}
 		close(s.lines)

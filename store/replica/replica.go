@@ -74,6 +74,8 @@ type Replica struct {
 	queue *sql.DB // the outbox, a SQLite file beside the copy
 
 	syncMu sync.Mutex // one sync at a time
+	stop   context.CancelFunc
+	done   chan struct{} // closed when Run, started by Start, returns
 	stMu   sync.Mutex
 	st     Status
 	kick   chan struct{}
@@ -177,12 +179,27 @@ func (r *Replica) setOnline(err error) {
 	}
 }
 
+// Start runs Run in the background until ctx ends or Close.
+func (r *Replica) Start(ctx context.Context) {
+	ctx, r.stop = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		r.Run(ctx)
+	}()
+}
+
 // Run keeps the copy up to date and delivers the queue until ctx ends:
 // it listens for the server's notifications, polls every Options.Poll,
 // and reconnects when the server comes back.
 func (r *Replica) Run(ctx context.Context) {
 	notified := make(chan struct{}, 1)
-	go r.listen(ctx, notified)
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		r.listen(ctx, notified)
+	}()
+	defer func() { <-listening }()
 	t := time.NewTicker(r.ropts.Poll)
 	defer t.Stop()
 	for {
@@ -687,9 +704,13 @@ func (r *Replica) VerifyAudit(ctx context.Context) (int, error) {
 	return r.server.VerifyAudit(ctx)
 }
 
-// Close implements store.Registry: it closes the copy and the queue (the
-// server's pool belongs to the caller).
+// Close implements store.Registry: it stops what Start started and closes
+// the copy and the queue (the server's pool belongs to the caller).
 func (r *Replica) Close() error {
+	if r.stop != nil {
+		r.stop()
+		<-r.done
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
