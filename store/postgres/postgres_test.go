@@ -5,6 +5,7 @@ import (
 	"errors"
 	neturl "net/url"
 	"strings"
+	"time"
 
 	"testing"
 
@@ -101,4 +102,8 @@ func TestDeskRole(t *testing.T) {
 	if n, err := admin.VerifyAudit(ctx); err != nil || n != 3 {
 		t.Fatalf("audit chain %d, %v", n, err)
 	}
+}
+
+func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
 }
