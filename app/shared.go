@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -174,4 +175,72 @@ func (a *App) DeskRegistry() (RegistryState, bool) {
 	rs := a.RegistryLive()
 	return RegistryState{Shared: true, Where: a.Config.Database.Replica, Online: rs.Online, OfflineSince: rs.OfflineSince,
 		Synced: rs.Synced, Rev: rs.Rev, Queued: rs.Queued, Err: rs.Err}, true
+}
+
+// MigrateReport is what MigrateTo did.
+type MigrateReport struct {
+	Target  string         `json:"target"` // the server and database (no password)
+	Counts  map[string]int `json:"counts"`
+	Digest  string         `json:"digest"`  // SHA-256 over every row, the same on both sides
+	Already bool           `json:"already"` // the target held this registry already: nothing written
+}
+
+// MigrateTo moves the single-desk SQLite registry (database.path) into the
+// PostgreSQL registry at url, creating its schema: every MyKey ID,
+// certificate, link, roster, the key binding and the audit log with its
+// chain, in one transaction. It then reads the target back and compares
+// the digest. Run again, it finds the same digest and writes nothing; a
+// target holding other data is refused (postgres.ErrNotEmpty). The
+// password comes from passwordFile when given, else PGPASSWORD or
+// ~/.pgpass.
+func (a *App) MigrateTo(ctx context.Context, url, passwordFile string) (MigrateReport, error) {
+	var rep MigrateReport
+	path := a.Config.Database.Path
+	if _, err := os.Stat(path); err != nil {
+		return rep, fmt.Errorf("%w: %w", store.ErrCannotOpen, err) // never an empty new file
+	}
+	from, err := sqlite.Open(ctx, path, a.options())
+	if err != nil {
+		return rep, err
+	}
+	defer from.Close()
+	dump, err := from.Dump(ctx)
+	if err != nil {
+		return rep, err
+	}
+	src := postgres.Source{URL: url}
+	if passwordFile != "" {
+		b, err := os.ReadFile(passwordFile)
+		if err != nil {
+			return rep, err
+		}
+		src.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	to, err := postgres.Open(ctx, src, a.options())
+	if err != nil {
+		return rep, err
+	}
+	defer to.Close()
+	rep.Target, rep.Counts, rep.Digest = to.Name(), dump.Counts(), dump.Digest()
+	cur, err := to.Dump(ctx)
+	switch {
+	case err != nil:
+		return rep, err
+	case cur.Digest() == rep.Digest:
+		rep.Already = true
+		return rep, nil
+	case !cur.Empty():
+		return rep, fmt.Errorf("%s: %w (%v)", to.Name(), postgres.ErrNotEmpty, cur.Counts())
+	}
+	if err := to.Load(ctx, dump); err != nil {
+		return rep, err
+	}
+	after, err := to.Dump(ctx)
+	if err != nil {
+		return rep, err
+	}
+	if got := after.Digest(); got != rep.Digest {
+		return rep, fmt.Errorf("%s: the registry read back differs from the source (digest %s, want %s; counts %v, want %v)", to.Name(), got, rep.Digest, after.Counts(), rep.Counts)
+	}
+	return rep, nil
 }

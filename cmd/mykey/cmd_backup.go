@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/mykey-jp/mykey/store/postgres"
 	"io/fs"
 
 	"github.com/mykey-jp/mykey/store"
@@ -113,4 +114,53 @@ func (a *invocation) keyTransport(path string, export, stdin, force bool) int {
 	}
 	a.println(a.words().KeyMoved(export, created, path, fp))
 	return exitOK
+}
+
+func init() {
+	register(&command{
+		name:    "registry migrate",
+		summary: msg{"この PC の登録簿（SQLite）を共有登録簿（PostgreSQL）へ移す", "move this PC's registry (SQLite) into a shared registry (PostgreSQL)"},
+		usage:   "mykey registry migrate --to URL [--password-file FILE] [--json]",
+		needs:   needCore,
+		desc: msg{"database.path の登録簿のすべて（マイキーID、証明書の仮名、紐付け、利用者名簿、鍵の指紋、監査ログとその連鎖）を、URL の PostgreSQL に一つのトランザクションで書き込みます（スキーマがなければ作ります）。書き込んだ後に読み返し、件数とダイジェストが元と一致することを確かめます。もう一度実行しても何も書きません。別のデータがある移行先は拒否します。パスワードは URL に書かず、--password-file か PGPASSWORD で渡してください。移した後は各窓口の設定の database.url を設定します（README「複数の窓口」）。",
+			"Writes everything in the registry at database.path (MyKey IDs, certificate pseudonyms, links, rosters, the key fingerprint, the audit log and its chain) into the PostgreSQL registry at URL in one transaction, creating its schema if needed, then reads it back and checks that counts and digest match the source. Run again, it writes nothing; a target holding other data is refused. Give the password with --password-file or PGPASSWORD, not in the URL. Afterwards set database.url at each desk (README, \"Several desks\")."},
+		examples: []string{"mykey registry migrate --to postgres://mykey_owner@db.example.lg.jp/mykey?sslmode=verify-full --password-file C:\\ProgramData\\mykey\\pgpass.txt"},
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			to := fs.String("to", "", a.t(msg{"移行先の PostgreSQL の `URL`", "the PostgreSQL registry's `URL`"}))
+			pw := fs.String("password-file", "", a.t(msg{"データベースのパスワードを書いた `FILE`", "a `FILE` holding the database password"}))
+			fs.BoolVar(&a.json, "json", false, a.t(mFlagJSON))
+			return func([]string) int {
+				if *to == "" {
+					return a.usageError(commandNamed("registry migrate"), a.t(msg{"--to を指定してください", "--to is required"}))
+				}
+				rep, err := a.core.MigrateTo(a.ctx, *to, *pw)
+				if err != nil {
+					return a.fail(err, "")
+				}
+				if a.json {
+					a.printJSON(map[string]any{"ok": true, "migrate": rep})
+					return exitOK
+				}
+				if rep.Already {
+					a.println(a.t(msg{"%s はすでにこの登録簿と同じ内容です（何も書きませんでした）。", "%s holds this registry already (nothing written)."}, rep.Target))
+				} else {
+					a.println(a.t(msg{"%s へ移しました。", "moved to %s."}, rep.Target))
+				}
+				a.println(a.t(msg{"  マイキーID %d、証明書 %d、紐付け %d、名簿 %d 人、監査ログ %d 件、ダイジェスト %s（元と一致）", "  MyKey IDs %d, certificates %d, links %d, roster patrons %d, audit entries %d, digest %s (matches the source)"},
+					rep.Counts["mykey_ids"], rep.Counts["certificates"], rep.Counts["links"], rep.Counts["roster_patrons"], rep.Counts["audit"], rep.Digest))
+				return exitOK
+			}
+		},
+	})
+
+	register(&command{
+		name:     "registry roles-sql",
+		summary:  msg{"共有登録簿の窓口用ロールを作る SQL を表示する", "print the SQL that creates the shared registry's desk role"},
+		usage:    "mykey registry roles-sql",
+		desc:     msg{"PostgreSQL の共有登録簿で、窓口の PC が使うロール mykey_desk（読み取りと監査記録の追加だけ）を作り、権限を与える SQL を表示します。スーパーユーザーで登録簿のデータベースに流してください（mykey を更新したときも再度）。", "Prints the SQL that creates the role desk PCs use on the shared PostgreSQL registry, mykey_desk (reads and appending audit records only), and grants its rights. Run it as a superuser in the registry's database (again after updating mykey)."},
+		examples: []string{"mykey registry roles-sql | sudo -u postgres psql -d mykey -v ON_ERROR_STOP=1"},
+		setup: func(a *invocation, fs *flag.FlagSet) func([]string) int {
+			return func([]string) int { fmt.Fprint(a.stdout, postgres.RolesSQL); return exitOK }
+		},
+	})
 }

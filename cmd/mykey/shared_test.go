@@ -264,3 +264,65 @@ func TestSharedRegistryTwoDesks(t *testing.T) {
 		s.cmd.Wait()
 	}
 }
+
+// TestRegistryMigrate moves a single-desk SQLite registry into PostgreSQL
+// with mykey registry migrate: counts and digest checked, a second run
+// writes nothing, another registry is refused, and the desk then works on
+// the shared registry (lookup, audit verify).
+func TestRegistryMigrate(t *testing.T) {
+	pg := pgtest.Start(t)
+	url := pg.NewDB(t)
+	dir := setupCLI(t)
+	var minted struct {
+		IDs []string `json:"mykey_ids"`
+	}
+	cliJSON(t, &minted, "id", "new", "--count", "3")
+	if out, errs, code := cli(t, "link", "--mykey-id", minted.IDs[1], "--patron", "12345678"); code != 0 {
+		t.Fatalf("link: %s%s", out, errs)
+	}
+	type report struct {
+		Migrate struct {
+			Counts  map[string]int `json:"counts"`
+			Digest  string         `json:"digest"`
+			Already bool           `json:"already"`
+		} `json:"migrate"`
+	}
+	var first, second report
+	cliJSON(t, &first, "registry", "migrate", "--to", url)
+	if c := first.Migrate.Counts; first.Migrate.Already || c["mykey_ids"] != 3 || c["links"] != 1 || c["audit"] < 4 || first.Migrate.Digest == "" {
+		t.Fatalf("first migrate: %+v", first)
+	}
+	cliJSON(t, &second, "registry", "migrate", "--to", url)
+	if !second.Migrate.Already || second.Migrate.Digest != first.Migrate.Digest {
+		t.Fatalf("second migrate: %+v", second)
+	}
+	// Another desk's registry into the same target: refused.
+	other := filepath.Join(t.TempDir(), "mykey.toml")
+	os.WriteFile(other, []byte("[database]\npath = \"registry.db\"\n"), 0o644)
+	if _, errs, code := cliAt(t, other, "id", "new"); code != 0 {
+		t.Fatal(errs)
+	}
+	if out, _, code := cliAt(t, other, "registry", "migrate", "--to", url, "--json"); code == 0 || !strings.Contains(out, `"not-empty"`) {
+		t.Fatalf("a different registry into the same target: exit %d %s", code, out)
+	}
+	// The desk, pointed at the shared registry, finds its links there.
+	cfg := filepath.Join(dir, "mykey.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\nurl = %q\n", url)), 0o644)
+	var found struct {
+		Entry struct {
+			MyKeyID string `json:"mykey_id"`
+		} `json:"entry"`
+	}
+	cliJSON(t, &found, "lookup", "--patron", "12345678")
+	if found.Entry.MyKeyID != minted.IDs[1] {
+		t.Fatalf("lookup on the shared registry: %+v", found)
+	}
+	if out, errs, code := cli(t, "audit", "verify"); code != 0 {
+		t.Fatalf("audit verify on the shared registry: %s%s", out, errs)
+	}
+	// A password in the URL is a configuration error.
+	os.WriteFile(cfg, []byte("[database]\nurl = \"postgres://u:secret@localhost/mykey\"\n"), 0o644)
+	if _, errs, code := cli(t, "status"); code == 0 || !strings.Contains(errs, "database.url") || strings.Contains(errs, "secret") {
+		t.Fatalf("a password in the URL: exit %d %s", code, errs)
+	}
+}
