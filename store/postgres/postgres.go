@@ -12,6 +12,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"slices"
@@ -140,7 +141,7 @@ func (d *DB) wrap(err error) error {
 		case pe.Code == "55P03", pe.Code == "40P01", pe.Code == "40001": // lock, deadlock, serialization
 			s = store.ErrBusy
 		}
-	case pgconn.SafeToRetry(err), errors.As(err, &ne), pgconn.Timeout(err):
+	case pgconn.SafeToRetry(err), errors.As(err, &ne), pgconn.Timeout(err), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		s = store.ErrOffline
 	case errors.Is(err, store.ErrSchemaTooNew), errors.Is(err, store.ErrCorrupt):
 		return fmt.Errorf("%s: %w", d.name, err)
@@ -566,16 +567,49 @@ func (d *DB) Audit(ctx context.Context, e store.AuditEntry) error {
 }
 
 // Deliver appends entries that a desk queued while the registry was out of
-// reach, keeping their time and user; an entry whose idempotency key was
-// delivered before is skipped. All or none.
+// reach (or a busy desk batched), keeping their time and user; an entry
+// whose idempotency key was delivered before is skipped. All or none, in
+// three statements whatever their number.
 func (d *DB) Deliver(ctx context.Context, entries []store.AuditEntry, idem []string) error {
 	return d.wrap(d.tx(ctx, func(tx pgx.Tx) error {
-		for i, e := range entries {
-			if err := d.appendAudit(ctx, tx, e, idem[i]); err != nil {
-				return err
-			}
+		rows, err := tx.Query(ctx, "SELECT idem FROM audit WHERE idem = ANY($1)", idem)
+		if err != nil {
+			return err
 		}
-		return nil
+		had, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		var prev []byte
+		var seq int64
+		if err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var cols struct {
+			seq                                     []int64
+			at                                      []time.Time
+			user, action, id, outcome, detail, idem []string
+			hash                                    [][]byte
+		}
+		for i, e := range entries {
+			if slices.Contains(had, idem[i]) {
+				continue
+			}
+			seq++
+			e.Seq, e.At = seq, e.At.UTC().Truncate(time.Second)
+			e.Hash = store.ChainHash(prev, e)
+			prev = e.Hash
+			cols.seq, cols.at, cols.hash = append(cols.seq, e.Seq), append(cols.at, e.At), append(cols.hash, e.Hash)
+			cols.user, cols.action, cols.id = append(cols.user, e.User), append(cols.action, e.Action), append(cols.id, string(e.MyKeyID))
+			cols.outcome, cols.detail, cols.idem = append(cols.outcome, e.Outcome), append(cols.detail, e.Detail), append(cols.idem, idem[i])
+		}
+		if len(cols.seq) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO audit (seq, at, os_user, action, mykey_id, outcome, detail, hash, idem)
+			SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[])`,
+			cols.seq, cols.at, cols.user, cols.action, cols.id, cols.outcome, cols.detail, cols.hash, cols.idem)
+		return err
 	}))
 }
 

@@ -16,19 +16,25 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
@@ -46,9 +52,10 @@ type Options struct {
 
 // Event is something the replica did or saw.
 type Event struct {
-	Kind string // "online", "offline", "rebuilt", "delivered"
+	Kind string // "online", "offline", "rebuilt", "delivered", "synced" (changes applied)
 	Err  error  // why, for "offline"
 	N    int    // entries delivered, rows rebuilt
+	Rev  int64  // the revision the copy holds, for "synced" and "rebuilt"
 }
 
 // Status is the replica's state, for the tray and mykey status.
@@ -73,12 +80,15 @@ type Replica struct {
 	local *sqlite.DB
 	queue *sql.DB // the outbox, a SQLite file beside the copy
 
-	syncMu sync.Mutex // one sync at a time
-	stop   context.CancelFunc
-	done   chan struct{} // closed when Run, started by Start, returns
-	stMu   sync.Mutex
-	st     Status
-	kick   chan struct{}
+	pullMu    sync.Mutex // one pull at a time
+	deliverMu sync.Mutex // one delivery at a time
+	stop      context.CancelFunc
+	done      chan struct{} // closed when Run, started by Start, returns
+	stMu      sync.Mutex
+	st        Status
+	noted     time.Time // when synced_at was last written
+	known     bool      // st.Online was found once
+	kick      chan struct{}
 }
 
 var _ store.Registry = (*Replica)(nil)
@@ -115,7 +125,7 @@ func (r *Replica) openLocal(ctx context.Context, path string) (*sqlite.DB, error
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
-	l, err := sqlite.Open(ctx, path, r.opts)
+	l, err := sqlite.OpenCopy(ctx, path, r.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -152,30 +162,30 @@ func (r *Replica) Status() Status {
 }
 
 func (r *Replica) setOnline(err error) {
+	online := err == nil
 	r.stMu.Lock()
-	was := r.st.Online || r.st.OfflineSince.IsZero() && r.st.Synced.IsZero()
-	if err == nil {
-		r.st.Online, r.st.OfflineSince, r.st.Err = true, time.Time{}, ""
+	changed := !r.known || r.st.Online != online
+	r.known, r.st.Online = true, online
+	if online {
+		r.st.OfflineSince, r.st.Err = time.Time{}, ""
 	} else {
-		if r.st.Online || r.st.OfflineSince.IsZero() {
+		r.st.Err = err.Error()
+		if changed {
 			r.st.OfflineSince = time.Now()
 		}
-		r.st.Online, r.st.Err = false, err.Error()
 	}
 	since := r.st.OfflineSince
 	r.stMu.Unlock()
-	if err == nil {
-		r.note("offline_since", "")
-	} else {
-		r.note("offline_since", since.UTC().Format(time.RFC3339Nano))
+	if !changed {
+		return
 	}
+	kind, value := "online", ""
+	if !online {
+		kind, value = "offline", since.UTC().Format(time.RFC3339Nano)
+	}
+	r.note("offline_since", value)
 	if r.ropts.Event != nil {
-		switch {
-		case err != nil && was:
-			r.ropts.Event(Event{Kind: "offline", Err: err})
-		case err == nil && !was:
-			r.ropts.Event(Event{Kind: "online"})
-		}
+		r.ropts.Event(Event{Kind: kind, Err: err})
 	}
 }
 
@@ -190,16 +200,24 @@ func (r *Replica) Start(ctx context.Context) {
 }
 
 // Run keeps the copy up to date and delivers the queue until ctx ends:
-// it listens for the server's notifications, polls every Options.Poll,
-// and reconnects when the server comes back.
+// it pulls the changes when the server notifies one the copy lacks and
+// every Options.Poll, delivers the queue shortly after an entry is queued
+// (entries of a busy desk go together), and reconnects when the server
+// comes back.
 func (r *Replica) Run(ctx context.Context) {
+	var latest atomic.Int64 // the newest revision notified
 	notified := make(chan struct{}, 1)
-	listening := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(listening)
-		r.listen(ctx, notified)
+		defer wg.Done()
+		r.listen(ctx, &latest, notified)
 	}()
-	defer func() { <-listening }()
+	go func() {
+		defer wg.Done()
+		r.deliverLoop(ctx)
+	}()
+	defer wg.Wait()
 	t := time.NewTicker(r.ropts.Poll)
 	defer t.Stop()
 	for {
@@ -207,23 +225,61 @@ func (r *Replica) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			r.Sync(ctx)
 		case <-notified:
+			// A registration or an import is often several transactions
+			// in a row: one pull for them; and the desks, notified
+			// together, do not all ask the server at once.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(notifyDelay + rand.N(notifyJitter)):
+			}
+			if r.Status().Rev < latest.Load() {
+				r.pullNow(ctx)
+			}
+		}
+	}
+}
+
+// A desk waits notifyDelay and up to notifyJitter more after a
+// notification before it pulls.
+const notifyDelay, notifyJitter = 50 * time.Millisecond, 200 * time.Millisecond
+
+// deliverDelay is how long the queue waits after an entry for more.
+const deliverDelay = time.Second
+
+func (r *Replica) deliverLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-r.kick:
 		}
-		r.Sync(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(deliverDelay):
+		}
+		r.deliverNow(ctx)
 	}
 }
 
 // listen waits for notifications on its own connection, reconnecting
-// after a second when it is lost.
-func (r *Replica) listen(ctx context.Context, notified chan<- struct{}) {
+// after a second when it is lost; latest keeps the newest revision
+// notified.
+func (r *Replica) listen(ctx context.Context, latest *atomic.Int64, notified chan<- struct{}) {
 	for ctx.Err() == nil {
 		conn, err := r.server.Pool().Acquire(ctx)
 		if err == nil {
 			_, err = conn.Exec(ctx, "LISTEN mykey_changes")
 			for err == nil {
-				_, err = conn.Conn().WaitForNotification(ctx)
-				if err == nil {
+				var n *pgconn.Notification
+				if n, err = conn.Conn().WaitForNotification(ctx); err == nil {
+					rev, _ := strconv.ParseInt(n.Payload, 10, 64)
+					if rev > latest.Load() {
+						latest.Store(rev)
+					}
 					select {
 					case notified <- struct{}{}:
 					default:
@@ -242,21 +298,31 @@ func (r *Replica) listen(ctx context.Context, notified chan<- struct{}) {
 // Sync delivers the queued audit entries and brings the copy up to date
 // (rebuilding it when it is missing, unsound, or too far behind).
 func (r *Replica) Sync(ctx context.Context) error {
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	err := r.deliver(ctx)
-	if err == nil {
-		err = r.pull(ctx)
+	if err := r.deliverNow(ctx); err != nil {
+		return err
 	}
+	return r.pullNow(ctx)
+}
+
+func (r *Replica) deliverNow(ctx context.Context) error {
+	r.deliverMu.Lock()
+	defer r.deliverMu.Unlock()
+	err := r.deliver(ctx)
 	r.setOnline(err)
 	return err
 }
 
-// rebuildOver is how many changed keys make a rebuild cheaper than applying
-// them one by one.
-const rebuildOver = 50000
+func (r *Replica) pullNow(ctx context.Context) error {
+	r.pullMu.Lock()
+	defer r.pullMu.Unlock()
+	err := r.pull(ctx)
+	r.setOnline(err)
+	return err
+}
 
-// pull applies the server's changes since the copy's revision.
+// pull applies the server's changes since the copy's revision: one query
+// on the server (one statement, so one snapshot) returns the revision and
+// every changed row as JSON, which one transaction on the copy applies.
 func (r *Replica) pull(ctx context.Context) error {
 	r.mu.RLock()
 	l := r.local
@@ -268,100 +334,30 @@ func (r *Replica) pull(ctx context.Context) error {
 	if err != nil {
 		return r.rebuild(ctx)
 	}
-	var rebuild bool
-	err = r.snapshot(ctx, func(tx pgx.Tx, rev int64) error {
-		if rev == have {
-			return nil
-		}
-		var n int
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM changes WHERE rev > $1", have).Scan(&n); err != nil {
-			return err
-		}
-		if rev < have || n > rebuildOver {
-			rebuild = true // the server was restored from a backup, or much changed
-			return nil
-		}
-		return r.apply(ctx, tx, l, have, rev)
-	})
-	if err == nil && rebuild {
+	var rev int64
+	var version, n int
+	var changed *string
+	if err := r.server.Pool().QueryRow(ctx, pullQuery, have, rebuildOver).Scan(&rev, &version, &n, &changed); err != nil {
+		return r.server.Wrap(err)
+	}
+	switch {
+	case version != postgres.Version():
+		return schemaDiffers(version)
+	case rev == have:
+		r.synced(rev)
+		return nil
+	case rev < have, changed == nil: // restored from a backup, or much changed
 		return r.rebuild(ctx)
-	}
-	return err
-}
-
-// snapshot runs fn in a read-only, repeatable-read transaction on the
-// server with the revision it sees.
-func (r *Replica) snapshot(ctx context.Context, fn func(pgx.Tx, int64) error) error {
-	err := pgx.BeginTxFunc(ctx, r.server.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var v, rev int64
-		if err := tx.QueryRow(ctx, "SELECT (SELECT max(version) FROM mykey_schema), (SELECT rev FROM clock)").Scan(&v, &rev); err != nil {
-			return err
-		}
-		if int(v) != postgres.Version() {
-			return fmt.Errorf("%w: the server's registry has schema version %d, this mykey %d: update mykey on every desk together", store.ErrSchemaTooNew, v, postgres.Version())
-		}
-		return fn(tx, rev)
-	})
-	return r.server.Wrap(err)
-}
-
-// apply copies the rows changed after revision have (up to rev) into l.
-func (r *Replica) apply(ctx context.Context, tx pgx.Tx, l *sqlite.DB, have, rev int64) error {
-	type key struct{ tbl, service, key string }
-	rows, err := tx.Query(ctx, "SELECT DISTINCT tbl, service, key FROM changes WHERE rev > $1", have)
-	if err != nil {
-		return err
-	}
-	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (key, error) {
-		var k key
-		return k, row.Scan(&k.tbl, &k.service, &k.key)
-	})
-	if err != nil {
-		return err
 	}
 	w, err := l.SQL().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer w.Rollback()
-	for _, k := range keys {
-		var q string
-		arg := any(k.key)
-		switch k.tbl {
-		case "certificates":
-			p, err := hex.DecodeString(k.key)
-			if err != nil {
-				return err
-			}
-			q, arg = "DELETE FROM certificates WHERE pseudonym = ?", p
-		case "links":
-			if _, err := w.ExecContext(ctx, "DELETE FROM links WHERE service = ? AND mykey_id = ?", k.service, k.key); err != nil {
-				return err
-			}
-			continue
-		case "genuine":
-			q = "DELETE FROM genuine WHERE mykey_id = ?"
-		case "meta":
-			q = "DELETE FROM meta WHERE key = ?"
-		default:
-			continue // MyKey IDs are never removed: upserted below
+	for _, q := range applySQL {
+		if _, err := w.ExecContext(ctx, q, *changed); err != nil {
+			return fmt.Errorf("%s: applying the registry's changes: %w", r.path, err)
 		}
-		if _, err := w.ExecContext(ctx, q, arg); err != nil {
-			return err
-		}
-	}
-	cond := func(tbl, col string) string {
-		return fmt.Sprintf(" WHERE %s IN (SELECT key FROM changes WHERE rev > $1 AND tbl = '%s')", col, tbl)
-	}
-	_, err = copyTables(ctx, tx, w, map[string]string{
-		"mykey_ids":    cond("mykey_ids", "id"),
-		"certificates": cond("certificates", "encode(pseudonym, 'hex')"),
-		"links":        " WHERE (service, mykey_id) IN (SELECT service, key FROM changes WHERE rev > $1 AND tbl = 'links')",
-		"genuine":      cond("genuine", "mykey_id"),
-		"meta":         cond("meta", "key"),
-	}, have)
-	if err != nil {
-		return err
 	}
 	if _, err := w.ExecContext(ctx, "UPDATE replica_state SET value = ? WHERE key = 'rev'", strconv.FormatInt(rev, 10)); err != nil {
 		return err
@@ -370,15 +366,72 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, l *sqlite.DB, have, rev 
 		return err
 	}
 	r.synced(rev)
+	if r.ropts.Event != nil {
+		r.ropts.Event(Event{Kind: "synced", Rev: rev, N: n})
+	}
 	return nil
+}
+
+// rebuildOver is how many changed keys make a rebuild cheaper than applying
+// them.
+const rebuildOver = 50000
+
+// utc formats a timestamptz column as the copy keeps times.
+func utc(col string) string {
+	return `to_char(` + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
+}
+
+// pullQuery returns the server's revision, schema version, the number of
+// keys changed after revision $1 and, unless more than $2, a JSON object:
+// "keys" [table, service, key] and each changed table's current rows
+// (binary columns in hex).
+var pullQuery = `WITH ch AS (SELECT DISTINCT tbl, service, key FROM changes WHERE rev > $1),
+n AS (SELECT count(*) AS n FROM ch)
+SELECT (SELECT rev FROM clock), (SELECT max(version) FROM mykey_schema), (SELECT n FROM n)::int,
+CASE WHEN (SELECT n FROM n) > $2 THEN NULL ELSE json_build_object(
+  'keys', (SELECT coalesce(json_agg(json_build_array(tbl, service, key)), '[]') FROM ch),
+  'mykey_ids', (SELECT coalesce(json_agg(json_build_array(id, ` + utc("created_at") + `)), '[]') FROM mykey_ids
+    WHERE id IN (SELECT key FROM ch WHERE tbl = 'mykey_ids')),
+  'certificates', (SELECT coalesce(json_agg(json_build_array(encode(pseudonym, 'hex'), mykey_id, ` + utc("not_after") + `, status, ` + utc("registered_at") + `)), '[]') FROM certificates
+    WHERE pseudonym IN (SELECT decode(key, 'hex') FROM ch WHERE tbl = 'certificates')),
+  'links', (SELECT coalesce(json_agg(json_build_array(service, mykey_id, patron, ` + utc("linked_at") + `)), '[]') FROM links
+    WHERE (service, mykey_id) IN (SELECT service, key FROM ch WHERE tbl = 'links')),
+  'genuine', (SELECT coalesce(json_agg(json_build_array(mykey_id, mode, encode(dob, 'hex'), encode(card_key, 'hex'), encode(key_fp, 'hex'), ` + utc("captured_at") + `)), '[]') FROM genuine
+    WHERE mykey_id IN (SELECT key FROM ch WHERE tbl = 'genuine')),
+  'meta', (SELECT coalesce(json_agg(json_build_array(key, value)), '[]') FROM meta
+    WHERE key IN (SELECT key FROM ch WHERE tbl = 'meta'))
+)::text END`
+
+// applySQL applies pullQuery's JSON ($1) to the copy: the changed keys'
+// rows go, then the server's current rows come (parents first; MyKey IDs
+// are never removed, only upserted).
+var applySQL = []string{
+	`DELETE FROM certificates WHERE pseudonym IN (SELECT unhex(value ->> 2) FROM json_each(?, '$.keys') WHERE value ->> 0 = 'certificates')`,
+	`DELETE FROM links WHERE (service, mykey_id) IN (SELECT value ->> 1, value ->> 2 FROM json_each(?, '$.keys') WHERE value ->> 0 = 'links')`,
+	`DELETE FROM genuine WHERE mykey_id IN (SELECT value ->> 2 FROM json_each(?, '$.keys') WHERE value ->> 0 = 'genuine')`,
+	`DELETE FROM meta WHERE key IN (SELECT value ->> 2 FROM json_each(?, '$.keys') WHERE value ->> 0 = 'meta')`,
+	`INSERT INTO mykey_ids (id, created_at) SELECT value ->> 0, value ->> 1 FROM json_each(?, '$.mykey_ids') WHERE true
+		ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at`,
+	`INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at)
+		SELECT unhex(value ->> 0), value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?, '$.certificates')`,
+	`INSERT INTO links (service, mykey_id, patron, linked_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?, '$.links')`,
+	`INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at)
+		SELECT value ->> 0, value ->> 1, unhex(value ->> 2), unhex(value ->> 3), unhex(value ->> 4), value ->> 5 FROM json_each(?, '$.genuine')`,
+	`INSERT INTO meta (key, value) SELECT value ->> 0, value ->> 1 FROM json_each(?, '$.meta')`,
 }
 
 func (r *Replica) synced(rev int64) {
 	now := time.Now()
 	r.stMu.Lock()
 	r.st.Rev, r.st.Synced = rev, now
+	write := now.Sub(r.noted) >= time.Second
+	if write {
+		r.noted = now
+	}
 	r.stMu.Unlock()
-	r.note("synced_at", now.UTC().Format(time.RFC3339Nano))
+	if write { // for mykey status: at most once a second
+		r.note("synced_at", now.UTC().Format(time.RFC3339Nano))
+	}
 }
 
 // note records a fact of the replica's state in the copy, for mykey status
@@ -426,6 +479,27 @@ func ReadStatus(ctx context.Context, path string) (Status, error) {
 	return st, rows.Err()
 }
 
+func schemaDiffers(v int) error {
+	return fmt.Errorf("%w: the server's registry has schema version %d, this mykey %d: update mykey on every desk together", store.ErrSchemaTooNew, v, postgres.Version())
+}
+
+// snapshot runs fn in a read-only, repeatable-read transaction on the
+// server with the revision it sees.
+func (r *Replica) snapshot(ctx context.Context, fn func(pgx.Tx, int64) error) error {
+	err := pgx.BeginTxFunc(ctx, r.server.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var v int
+		var rev int64
+		if err := tx.QueryRow(ctx, "SELECT (SELECT max(version) FROM mykey_schema), (SELECT rev FROM clock)").Scan(&v, &rev); err != nil {
+			return err
+		}
+		if v != postgres.Version() {
+			return schemaDiffers(v)
+		}
+		return fn(tx, rev)
+	})
+	return r.server.Wrap(err)
+}
+
 // rebuild builds a new copy from the server's snapshot beside the old one
 // and puts it in its place.
 func (r *Replica) rebuild(ctx context.Context) error {
@@ -435,7 +509,20 @@ func (r *Replica) rebuild(ctx context.Context) error {
 			return err
 		}
 	}
-	l, err := sqlite.Open(ctx, tmp, r.opts)
+	l, err := sqlite.OpenCopy(ctx, tmp, r.opts) // the schema
+	if err == nil {
+		err = l.Close()
+	}
+	if err != nil {
+		return err
+	}
+	// The new file is thrown away if anything fails: no journal, no
+	// flushes, a big cache for the indexes.
+	bulk, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(tmp)+"?_journal_mode=OFF&_synchronous=OFF&_cache_size=-262144&_foreign_keys=off")
+	if err == nil {
+		bulk.SetMaxOpenConns(1) // the PRAGMA is the connection's
+		_, err = bulk.ExecContext(ctx, fmt.Sprintf("PRAGMA threads = %d", runtime.NumCPU()))
+	}
 	if err != nil {
 		return err
 	}
@@ -443,7 +530,7 @@ func (r *Replica) rebuild(ctx context.Context) error {
 	var rows int
 	err = r.snapshot(ctx, func(tx pgx.Tx, v int64) error {
 		rev = v
-		w, err := l.SQL().BeginTx(ctx, nil)
+		w, err := bulk.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -451,15 +538,27 @@ func (r *Replica) rebuild(ctx context.Context) error {
 		if _, err := w.ExecContext(ctx, stateDDL); err != nil {
 			return err
 		}
-		if rows, err = copyTables(ctx, tx, w, map[string]string{}, nil); err != nil {
+		// The secondary indexes are built once at the end from all rows (a
+		// sort), not row by row in random order; the rows come sorted by
+		// their primary keys, which stay.
+		indexes, err := dropIndexes(ctx, w)
+		if err != nil {
 			return err
+		}
+		if rows, err = copyTables(ctx, tx, w, buildOrder, false); err != nil {
+			return err
+		}
+		for _, def := range indexes {
+			if _, err := w.ExecContext(ctx, def); err != nil {
+				return err
+			}
 		}
 		if _, err := w.ExecContext(ctx, "INSERT INTO replica_state (key, value) VALUES ('rev', ?)", strconv.FormatInt(rev, 10)); err != nil {
 			return err
 		}
 		return w.Commit()
 	})
-	if cerr := l.Close(); err == nil {
+	if cerr := bulk.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -471,7 +570,7 @@ func (r *Replica) rebuild(ctx context.Context) error {
 	}
 	r.synced(rev)
 	if r.ropts.Event != nil {
-		r.ropts.Event(Event{Kind: "rebuilt", N: rows})
+		r.ropts.Event(Event{Kind: "rebuilt", N: rows, Rev: rev})
 	}
 	return nil
 }
@@ -491,67 +590,148 @@ func (r *Replica) swap(ctx context.Context, tmp string) error {
 		return err
 	}
 	var err error
-	r.local, err = sqlite.Open(ctx, r.path, r.opts)
+	r.local, err = sqlite.OpenCopy(ctx, r.path, r.opts)
 	return err
 }
 
 // copyTables copies the rows of the replicated tables that where (by table;
-// all when absent) selects from the server into the copy, parents first,
-// and returns how many.
-func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx, where map[string]string, arg any) (int, error) {
-	var args []any
-	if arg != nil {
-		args = []any{arg}
-	}
+// all when absent, unless only) selects from the server into the copy,
+// parents first, and returns how many: copyBatch rows per INSERT
+// statement, the next batch read from the server while one is written.
+func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx, where map[string]string, only bool, args ...any) (int, error) {
 	n := 0
 	for _, t := range tables {
+		if _, ok := where[t.name]; only && !ok {
+			continue
+		}
 		rows, err := tx.Query(ctx, t.sel+where[t.name], args...)
 		if err != nil {
 			return n, err
 		}
-		st, err := w.PrepareContext(ctx, t.ins)
-		if err != nil {
-			rows.Close()
-			return n, err
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err == nil {
-				for i, v := range vals {
-					if tm, ok := v.(time.Time); ok {
-						vals[i] = tm.UTC().Format(time.RFC3339)
+		cols := len(rows.FieldDescriptions())
+		batches := make(chan []any, 4)
+		read := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			defer rows.Close()
+			// The columns are text (times formatted by the server) or
+			// bytea: their raw values are what the copy stores.
+			fields := rows.FieldDescriptions()
+			vals := make([]any, 0, copyBatch*cols)
+			for rows.Next() {
+				for i, raw := range rows.RawValues() {
+					switch {
+					case raw == nil:
+						vals = append(vals, nil)
+					case fields[i].DataTypeOID == pgtype.ByteaOID:
+						vals = append(vals, bytes.Clone(raw))
+					default:
+						vals = append(vals, string(raw))
 					}
 				}
-				_, err = st.ExecContext(ctx, vals...)
+				if len(vals) == cap(vals) {
+					batches <- vals
+					vals = make([]any, 0, copyBatch*cols)
+				}
 			}
-			if err != nil {
-				rows.Close()
-				st.Close()
-				return n, err
+			if len(vals) > 0 {
+				batches <- vals
 			}
-			n++
+			read <- rows.Err()
+		}()
+		written, err := insertBatches(ctx, w, t.ins, t.conflict, cols, batches)
+		for range batches { // drain after a failed write
 		}
-		rows.Close()
-		st.Close()
-		if err := rows.Err(); err != nil {
+		if rerr := <-read; err == nil {
+			err = rerr
+		}
+		n += written
+		if err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
+// insertBatches writes each batch of rows (cols values each) with one
+// INSERT statement.
+func insertBatches(ctx context.Context, w *sql.Tx, ins, conflict string, cols int, batches <-chan []any) (int, error) {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	n := 0
+	for vals := range batches {
+		k := len(vals) / cols
+		st := stmts[k]
+		if st == nil {
+			var err error
+			if st, err = w.PrepareContext(ctx, ins+strings.TrimSuffix(strings.Repeat(one+", ", k), ", ")+conflict); err != nil {
+				return n, err
+			}
+			stmts[k] = st
+		}
+		if _, err := st.ExecContext(ctx, vals...); err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// copyBatch is how many rows one statement writes into the copy.
+const copyBatch = 500
+
 // tables are the replicated tables, parents first: how to read them on the
 // server and write them into the copy.
-var tables = []struct{ name, sel, ins string }{
-	{"mykey_ids", "SELECT id, created_at FROM mykey_ids",
-		"INSERT INTO mykey_ids (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at"},
-	{"certificates", "SELECT pseudonym, mykey_id, not_after, status, registered_at FROM certificates",
-		"INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES (?, ?, ?, ?, ?)"},
-	{"links", "SELECT service, mykey_id, patron, linked_at FROM links",
-		"INSERT INTO links (service, mykey_id, patron, linked_at) VALUES (?, ?, ?, ?)"},
-	{"genuine", "SELECT mykey_id, mode, dob, card_key, key_fp, captured_at FROM genuine",
-		"INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES (?, ?, ?, ?, ?, ?)"},
-	{"meta", "SELECT key, value FROM meta", "INSERT INTO meta (key, value) VALUES (?, ?)"},
+var tables = []struct{ name, sel, ins, conflict string }{
+	{"mykey_ids", "SELECT id, " + utc("created_at") + " FROM mykey_ids", "INSERT INTO mykey_ids (id, created_at) VALUES ",
+		" ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at"},
+	{"certificates", "SELECT pseudonym, mykey_id, " + utc("not_after") + ", status, " + utc("registered_at") + " FROM certificates",
+		"INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES ", ""},
+	{"links", "SELECT service, mykey_id, patron, " + utc("linked_at") + " FROM links", "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES ", ""},
+	{"genuine", "SELECT mykey_id, mode, dob, card_key, key_fp, " + utc("captured_at") + " FROM genuine",
+		"INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES ", ""},
+	{"meta", "SELECT key, value FROM meta", "INSERT INTO meta (key, value) VALUES ", ""},
+}
+
+// buildOrder sorts each table by its primary key in the copy (bytewise,
+// as SQLite compares), so that a full build appends to those indexes.
+var buildOrder = map[string]string{
+	"mykey_ids":    ` ORDER BY id COLLATE "C"`,
+	"certificates": " ORDER BY pseudonym",
+	"genuine":      ` ORDER BY mykey_id COLLATE "C"`,
+}
+
+// dropIndexes drops the copy's named indexes and returns their
+// definitions (from the schema the migrations made: they stay its only
+// source).
+func dropIndexes(ctx context.Context, w *sql.Tx) ([]string, error) {
+	q, err := w.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('certificates', 'links') ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	for q.Next() {
+		var name, def string
+		if err := q.Scan(&name, &def); err != nil {
+			q.Close()
+			return nil, err
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	if err := q.Close(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := w.ExecContext(ctx, "DROP INDEX "+name); err != nil {
+			return nil, err
+		}
+	}
+	return defs, nil
 }
 
 // read runs fn on the copy.

@@ -49,6 +49,18 @@ var _ store.Registry = (*DB)(nil)
 // store.ErrCannotOpen, ErrReadOnly, ErrCorrupt, ErrBusy or ErrSchemaTooNew
 // and name the file.
 func Open(ctx context.Context, path string, opts store.Options) (*DB, error) {
+	return open(ctx, path, opts, "FULL")
+}
+
+// OpenCopy is Open for a copy that can be fetched again (a desk's replica
+// of the shared registry): commits are not flushed to disk one by one (WAL
+// with synchronous NORMAL), so a power cut may lose the last ones but never
+// leaves the file inconsistent.
+func OpenCopy(ctx context.Context, path string, opts store.Options) (*DB, error) {
+	return open(ctx, path, opts, "NORMAL")
+}
+
+func open(ctx context.Context, path string, opts store.Options, synchronous string) (*DB, error) {
 	if err := create(ctx, path); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -56,12 +68,15 @@ func Open(ctx context.Context, path string, opts store.Options) (*DB, error) {
 	q.Set("_busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()))
 	q.Set("_foreign_keys", "on")
 	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
+	q.Set("_synchronous", synchronous)
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// Opening a connection runs the pragmas above: keep a few open for
+	// readers that come together (taps, a desk's copy being updated).
+	db.SetMaxIdleConns(8)
 	d := &DB{db: db, path: path, opts: opts}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()
@@ -1010,11 +1025,11 @@ func (d *DB) insertLinks(ctx context.Context, tx *sql.Tx, rows []store.BatchLink
 				buf = append(buf, ',')
 			}
 			buf = append(buf, '[')
-			buf = appendJSONString(buf, rows[i].Service)
+			buf = AppendJSONString(buf, rows[i].Service)
 			buf = append(buf, ',')
-			buf = appendJSONString(buf, string(rows[i].MyKeyID))
+			buf = AppendJSONString(buf, string(rows[i].MyKeyID))
 			buf = append(buf, ',')
-			buf = appendJSONString(buf, rows[i].Patron)
+			buf = AppendJSONString(buf, rows[i].Patron)
 			buf = append(buf, ']')
 		}
 		buf = append(buf, ']')
@@ -1122,9 +1137,9 @@ func (d *DB) replaceRoster(ctx context.Context, tx *sql.Tx, service string, rows
 	return err
 }
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and
+// AppendJSONString appends s as a JSON string: quotes, backslashes and
 // control characters escaped, the rest copied as is (s is UTF-8).
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	done := 0
