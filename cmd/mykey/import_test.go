@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mykey-jp/mykey/internal/pgtest"
 	"github.com/mykey-jp/mykey/internal/testenv"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
@@ -250,5 +254,73 @@ func TestProgressBar(t *testing.T) {
 		if got := progressBar(tc.done, tc.total); got != tc.want {
 			t.Errorf("progressBar(%d, %d) = %q, want %q", tc.done, tc.total, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkImportLinksPostgres imports 1M links from a CSV file into the
+// shared registry on PostgreSQL (mykey import links: parsed, validated,
+// one transaction with COPY), after moving the 1M MyKey IDs there with
+// mykey registry migrate, against psql \copy of the same file into an
+// equivalent table with the same keys (the primary key, the unique
+// patron number, the foreign key to the MyKey IDs), in the same run. It
+// reports both times and their ratio (target: at most 1.0), and the ratio
+// against a table with the keys only (no foreign key).
+//
+//	go test -run '^$' -bench ImportLinksPostgres -benchtime 1x ./cmd/mykey/
+func BenchmarkImportLinksPostgres(b *testing.B) {
+	const n = 1_000_000
+	pg := pgtest.Start(b)
+	for b.Loop() {
+		url := pg.NewDB(b)
+		u, _ := neturl.Parse(url)
+		db := strings.TrimPrefix(u.Path, "/")
+		dir := b.TempDir()
+		_, csvPath := bulkRegistry(b, dir, n)
+		bulkConfig(dir)
+		start := time.Now()
+		if out, err := mykeyProcess(dir, "registry", "migrate", "--to", url).CombinedOutput(); err != nil {
+			b.Fatalf("migrate: %v\n%s", err, out)
+		}
+		migrate := time.Since(start)
+		os.WriteFile(filepath.Join(dir, "mykey.toml"), []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\nurl = %q\n[patron]\npattern = '^[0-9]{10}$'\n", url)), 0o644)
+		start = time.Now()
+		out, err := mykeyProcess(dir, "import", "links", csvPath).CombinedOutput()
+		ours := time.Since(start)
+		if err != nil {
+			b.Fatalf("import: %v\n%s", err, out)
+		}
+		var links int
+		conn, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conn.QueryRow(context.Background(), "SELECT count(*) FROM links").Scan(&links)
+		conn.Close(context.Background())
+		if links != n {
+			b.Fatalf("%d links imported", links)
+		}
+		psql := func(table, def string) time.Duration {
+			pg.Psql(b, db, "CREATE TABLE "+table+" ("+def+")")
+			cmd := pg.Psqlcmd(db, "-c", `\copy `+table+` (mykey_id, patron) FROM STDIN WITH (FORMAT csv, HEADER true)`)
+			f, err := os.Open(csvPath)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			cmd.Stdin = f
+			start := time.Now()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("psql: %v\n%s", err, out)
+			}
+			return time.Since(start)
+		}
+		withFK := psql("links_psql", "mykey_id text PRIMARY KEY REFERENCES mykey_ids (id), patron text NOT NULL UNIQUE")
+		keysOnly := psql("links_psql_keys", "mykey_id text PRIMARY KEY, patron text NOT NULL UNIQUE")
+		b.ReportMetric(ours.Seconds(), "mykey-s")
+		b.ReportMetric(withFK.Seconds(), "psql-s")
+		b.ReportMetric(ours.Seconds()/withFK.Seconds(), "ratio")
+		b.ReportMetric(ours.Seconds()/keysOnly.Seconds(), "ratio-keys")
+		b.Logf("1M rows into PostgreSQL: mykey import links %.2f s (validated, one transaction); psql \\copy %.2f s with the foreign key, ratio %.2f; %.2f s with the keys only, ratio %.2f; registry migrate of 1M MyKey IDs %.2f s",
+			ours.Seconds(), withFK.Seconds(), ours.Seconds()/withFK.Seconds(), keysOnly.Seconds(), ours.Seconds()/keysOnly.Seconds(), migrate.Seconds())
 	}
 }

@@ -181,9 +181,21 @@ func (c *Cluster) DBURL(name, user string) string {
 // Psql runs SQL with psql as the superuser on database name.
 func (c *Cluster) Psql(t testing.TB, name, sql string) string {
 	t.Helper()
-	out, err := c.run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", c.Socket, "-U", "postgres", "-d", name, "-c", sql)
+	out, err := c.Psqlcmd(name, "-c", sql).CombinedOutput()
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// Psqlcmd is psql on database name as the superuser, run as the cluster's
+// user, for a test to give its input and time it.
+func (c *Cluster) Psqlcmd(name string, args ...string) *exec.Cmd {
+	args = append([]string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", c.Socket, "-U", "postgres", "-d", name}, args...)
+	cmd := exec.Command(filepath.Join(Bin, "psql"), args...)
+	if c.uid >= 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(Bin, "psql")}, args...)...)
+	}
+	cmd.Dir = c.Dir
+	return cmd
 }

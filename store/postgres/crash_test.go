@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,6 +144,10 @@ func TestServerKilledMidImport(t *testing.T) {
 	}
 	if n := countLinks(t, d); n != len(rows) {
 		t.Fatalf("%d links, want %d", n, len(rows))
+	}
+	// The bulk import checked the foreign key in one go: it is back.
+	if _, err := d.Pool().Exec(ctx, "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES ('library', 'ZZZZZZZZ', 'x', now())"); err == nil || !strings.Contains(err.Error(), "foreign key") {
+		t.Fatalf("a link to an unknown MyKey ID after a bulk import: %v", err)
 	}
 }
 

@@ -98,8 +98,7 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 			return cmp.Or(cmp.Compare(rows[a].MyKeyID, rows[b].MyKeyID), cmp.Compare(a, b))
 		})
 		if len(add) > 0 {
-			src := &linkSource{rows: rows, add: add, at: d.now(), progress: progress}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"links"}, []string{"service", "mykey_id", "patron", "linked_at"}, src); err != nil {
+			if err := d.copyLinks(ctx, tx, &linkSource{rows: rows, add: add, at: d.now(), progress: progress}); err != nil {
 				return err
 			}
 		}
@@ -112,6 +111,46 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 		return results, false, d.wrap(err)
 	}
 	return results, true, nil
+}
+
+// bulkFrom is how many new links make an import check the links' foreign
+// key once for all rows instead of row by row.
+const bulkFrom = 10000
+
+// copyLinks COPYs the new links. Many of them: the links' foreign keys are
+// dropped first and added back after (read from the catalogue, so the
+// migrations stay their only definition), which checks them in one join
+// instead of a look-up per row; every row was checked against the MyKey
+// IDs under the write lock already, and a failure or a crash rolls the
+// drop back with the rest.
+func (d *DB) copyLinks(ctx context.Context, tx pgx.Tx, src *linkSource) error {
+	var fks [][2]string
+	if len(src.add) >= bulkFrom {
+		rows, err := tx.Query(ctx, "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'links'::regclass AND contype = 'f' ORDER BY conname")
+		if err != nil {
+			return err
+		}
+		if fks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+			var fk [2]string
+			return fk, r.Scan(&fk[0], &fk[1])
+		}); err != nil {
+			return err
+		}
+		for _, fk := range fks {
+			if _, err := tx.Exec(ctx, "ALTER TABLE links DROP CONSTRAINT "+pgx.Identifier{fk[0]}.Sanitize()); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"links"}, []string{"service", "mykey_id", "patron", "linked_at"}, src); err != nil {
+		return err
+	}
+	for _, fk := range fks {
+		if _, err := tx.Exec(ctx, "ALTER TABLE links ADD CONSTRAINT "+pgx.Identifier{fk[0]}.Sanitize()+" "+fk[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkSource feeds the new links to COPY and reports progress every
