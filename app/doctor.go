@@ -27,6 +27,7 @@ import (
 	"github.com/mykey-jp/mykey/keyfile"
 	"github.com/mykey-jp/mykey/keyid"
 	"github.com/mykey-jp/mykey/store"
+	"github.com/mykey-jp/mykey/store/postgres"
 	"github.com/mykey-jp/mykey/store/sqlite"
 )
 
@@ -168,6 +169,9 @@ func (a *App) doctorKeyFile() Finding {
 }
 
 func (a *App) doctorRegistry(ctx context.Context) Finding {
+	if a.Config.Database.Shared() {
+		return a.doctorShared(ctx)
+	}
 	path := a.Config.Database.Path
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return Finding{Check: CheckRegistry, Verdict: Warn, Code: "registry-missing", Detail: path + ": no registry yet (created at first use)"}
@@ -188,6 +192,41 @@ func (a *App) doctorRegistry(ctx context.Context) Finding {
 		return Finding{Check: CheckRegistry, Verdict: Fail, Code: "key-missing", Detail: fmt.Sprintf("%s: %d registered certificates but no key file", path, rep.Rows["certificates"]), Err: fmt.Errorf("%s: %w", a.Config.KeyFile.Path, ErrKeyMissing)}
 	}
 	return Finding{Check: CheckRegistry, Verdict: OK, Detail: fmt.Sprintf("%s: schema %d, %d links, %d certificates, integrity and audit chain verified", path, rep.Version, rep.Rows["links"], rep.Rows["certificates"])}
+}
+
+// doctorShared checks the shared registry: the server answers (else the
+// desk works from its replica, if it has one), its key is this desk's.
+func (a *App) doctorShared(ctx context.Context) Finding {
+	st := a.RegistryStatus(ctx)
+	age := "no replica yet"
+	if !st.Synced.IsZero() {
+		age = fmt.Sprintf("replica %d s old", int(a.Devices.Clock().Sub(st.Synced).Seconds()))
+	}
+	if !st.Online {
+		if st.Synced.IsZero() {
+			return Finding{Check: CheckRegistry, Verdict: Fail, Code: "registry-offline", Detail: "the shared registry cannot be reached and this desk has no replica: no tap can be served: " + st.Err, Err: store.ErrOffline}
+		}
+		return Finding{Check: CheckRegistry, Verdict: Warn, Code: "registry-offline", Detail: fmt.Sprintf("the shared registry cannot be reached (taps continue from the replica; %s, %d records queued): %s", age, st.Queued, st.Err), Err: store.ErrOffline}
+	}
+	src, err := a.source()
+	var s *postgres.DB
+	if err == nil {
+		s, err = postgres.Connect(ctx, src, a.options())
+	}
+	var bound string
+	if err == nil {
+		bound, _, err = s.KeyBinding(ctx)
+		s.Close()
+	}
+	if err != nil {
+		return Finding{Check: CheckRegistry, Verdict: Fail, Code: "registry-unreadable", Detail: err.Error(), Err: err}
+	}
+	if secret, err := keyfile.Load(a.Config.KeyFile.Path); err == nil {
+		if p, err := keyid.NewPseudonymizer(secret); err == nil && bound != "" && bound != p.Fingerprint() {
+			return Finding{Check: CheckRegistry, Verdict: Fail, Code: "key-mismatch", Detail: fmt.Sprintf("%s: bound to another pseudonym key than %s (mykey key import the registry's key)", st.Where, a.Config.KeyFile.Path), Err: store.ErrKeyMismatch}
+		}
+	}
+	return Finding{Check: CheckRegistry, Verdict: OK, Detail: fmt.Sprintf("%s: online, %s, %d records queued", st.Where, age, st.Queued)}
 }
 
 func (a *App) doctorAnchors() Finding {
@@ -422,8 +461,12 @@ func (a *App) logTail(ctx context.Context) ([]byte, error) {
 	lines := strings.SplitAfter(string(data), "\n")
 	lines = lines[max(0, len(lines)-BundleLogLines):]
 	text := strings.Join(lines, "")
-	if _, err := os.Stat(a.Config.Database.Path); err == nil {
-		if r, err := sqlite.Open(ctx, a.Config.Database.Path, store.Options{User: a.User, Clock: a.Devices.Clock, Mint: a.mint()}); err == nil {
+	local := a.Config.Database.Path
+	if a.Config.Database.Shared() {
+		local = a.Config.Database.Replica // the desk's copy holds the links
+	}
+	if _, err := os.Stat(local); err == nil {
+		if r, err := sqlite.OpenCopy(ctx, local, a.options()); err == nil {
 			entries, _ := r.List(ctx, a.Config.Patron.Service)
 			r.Close()
 			var pairs []string

@@ -205,6 +205,9 @@ func TestSharedRegistryTwoDesks(t *testing.T) {
 	}
 	out, _, _ := cliAt(t, deskA, "status")
 	t.Logf("mykey status (server down): %s", strings.TrimSpace(out))
+	if out, _, _ := cliAt(t, deskA, "doctor", "--json"); !strings.Contains(out, `"registry-offline"`) {
+		t.Fatalf("doctor with the server down:\n%s", out)
+	}
 
 	// The server is back: the desks catch up without a restart and
 	// deliver what they queued, once.
@@ -260,6 +263,9 @@ func TestSharedRegistryTwoDesks(t *testing.T) {
 		t.Fatalf("a desk with another key: %v\n%s", err, res)
 	}
 	t.Logf("a desk with another key: %s", strings.TrimSpace(string(res)))
+	if out, _, _ := cliAt(t, other, "doctor", "--json"); !strings.Contains(out, `"key-mismatch"`) {
+		t.Fatalf("doctor at a desk with another key:\n%s", out)
+	}
 
 	for _, s := range []*service{a, b} {
 		s.cmd.Process.Signal(syscall.SIGTERM)

@@ -179,6 +179,8 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"corrupt", Failed, l.T(mCorrupt) + "\n  " + err.Error()}
 	case errors.Is(err, postgres.ErrNotEmpty):
 		return Failure{"not-empty", Failed, l.T(Msg{"移行先の共有登録簿には別のデータがあります。上書きしません。空のデータベースを指定するか、移行先を確かめてください。", "the target shared registry holds other data; it is not overwritten. Give an empty database, or check the target."}) + "\n  " + err.Error()}
+	case errors.Is(err, store.ErrNoBackup):
+		return Failure{"no-backup", Failed, l.T(Msg{"共有登録簿（PostgreSQL）は mykey ではバックアップ・復元しません。データベースの道具（pg_dump / pg_restore）で行ってください。", "mykey does not back up or restore the shared registry (PostgreSQL): use the database's tools (pg_dump / pg_restore)."})}
 	case errors.Is(err, store.ErrOffline):
 		return Failure{"offline", Failed, l.T(Msg{"共有登録簿（PostgreSQL）に接続できません。登録・紐付け・取り込みはつながってから行ってください（窓口での入力は複製で続きます）。ネットワークとデータベースサーバーを確かめてください。", "the shared registry (PostgreSQL) cannot be reached: register, link and import once it is back (taps at the desk keep working from the replica). Check the network and the database server."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrNotAllowed):
