@@ -2,9 +2,12 @@
 // (as pseudonyms) that resolve to them, their links to library patron
 // numbers, and an append-only audit log.
 //
-// The Registry interface has two implementations that pass one shared test
-// suite (storetest): the real one on a SQLite file (store/sqlite), and an
-// in-memory one for fast tests of the layers above (NewMemory).
+// The Registry interface has three implementations that pass one shared
+// test suite (storetest): on a SQLite file for a single desk
+// (store/sqlite), on PostgreSQL shared by several desks (store/postgres),
+// and in memory for fast tests of the layers above (NewMemory). A desk of
+// a shared registry uses a fourth, store/replica: taps read its local
+// copy, changes go to the server.
 package store
 
 import (

@@ -44,8 +44,8 @@ import (
 // Options tune a Replica.
 type Options struct {
 	Poll time.Duration // how often to look for changes without a notification (default 5 s)
-	// Event, when not nil, hears about going offline and back online, and
-	// about failed deliveries and rebuilds.
+	// Event, when not nil, hears about going offline and back online,
+	// deliveries, changes applied and rebuilds.
 	Event func(Event)
 }
 

@@ -70,6 +70,7 @@ func open(ctx context.Context, path string, opts store.Options, synchronous stri
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", synchronous)
 	q.Set("_txlock", "immediate")
+	q.Set("_stmt_cache_size", "32") // a tap's queries are prepared once per connection
 	db, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
