@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -695,3 +696,79 @@ func RegisterDetail(r Registration, res Registered) string {
 
 // MaxIDAttempts bounds retries when a freshly minted MyKey ID collides.
 const MaxIDAttempts = 16
+
+// ImportSource is what an import reads from its registry, inside the
+// import's transaction.
+type ImportSource struct {
+	// IDs returns every registered MyKey ID concatenated (IDs are
+	// keyid.IDLen symbols each): one round trip for a million.
+	IDs func() (string, error)
+	// Links reports a service's existing links through add.
+	Links func(service string, add func(keyid.ID, string)) error
+	// Roster returns a service's roster (nil when it has none).
+	Roster func(service string) (Roster, error)
+}
+
+// PlanImport is the part of ImportLinksFrom both registries share: it
+// parses (rowsFn) while the MyKey IDs load on the other core, checks every
+// row with CheckBatch on day now, and returns the rows, their results and,
+// when keep accepts the results, the indexes of the rows to insert in
+// MyKey ID order (so indexes fill in key order); insert is nil when keep
+// refuses.
+func PlanImport(rowsFn func() ([]BatchLink, error), src ImportSource, now time.Time, keep func([]BatchResult) bool) (rows []BatchLink, results []BatchResult, insert []int32, err error) {
+	var ids map[uint64]struct{} // by ID.Key
+	loaded := make(chan error, 1)
+	go func() {
+		all, err := src.IDs()
+		ids = make(map[uint64]struct{}, len(all)/keyid.IDLen)
+		for i := 0; i+keyid.IDLen <= len(all); i += keyid.IDLen {
+			ids[keyid.ID(all[i:i+keyid.IDLen]).Key()] = struct{}{}
+		}
+		loaded <- err
+	}()
+	rows, err = rowsFn()
+	if lerr := <-loaded; lerr != nil {
+		return nil, nil, nil, lerr
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var rosterErr error
+	rosters := map[string]Roster{}
+	results, err = CheckBatch(rows,
+		func(id keyid.ID) bool { _, ok := ids[id.Key()]; return ok },
+		src.Links,
+		func(service, patron string) error {
+			r, ok := rosters[service]
+			if !ok {
+				var err error
+				if r, err = src.Roster(service); err != nil {
+					rosterErr = err
+				}
+				rosters[service] = r
+			}
+			return r.Check(patron, now)
+		})
+	if err == nil {
+		err = rosterErr
+	}
+	if err != nil || !keep(results) {
+		return rows, results, nil, err
+	}
+	type pos struct {
+		key uint64
+		i   int32
+	}
+	order := make([]pos, 0, len(rows))
+	for i, r := range results {
+		if r.Outcome == BatchLinked {
+			order = append(order, pos{rows[i].MyKeyID.Key(), int32(i)})
+		}
+	}
+	slices.SortFunc(order, func(a, b pos) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.i, b.i)) })
+	insert = make([]int32, len(order))
+	for j, p := range order {
+		insert[j] = p.i
+	}
+	return rows, results, insert, nil
+}

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,30 +28,14 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 	var results []store.BatchResult
 	errRollback := errors.New("rollback")
 	err := d.tx(ctx, func(tx pgx.Tx) error {
-		ids := map[uint64]struct{}{}
-		loaded := make(chan error, 1)
-		go func() {
-			var all string
-			err := tx.QueryRow(ctx, "SELECT coalesce(string_agg(id, ''), '') FROM mykey_ids").Scan(&all)
-			ids = make(map[uint64]struct{}, len(all)/keyid.IDLen)
-			for i := 0; i+keyid.IDLen <= len(all); i += keyid.IDLen {
-				ids[keyid.ID(all[i:i+keyid.IDLen]).Key()] = struct{}{}
-			}
-			loaded <- err
-		}()
+		var add []int32
 		var err error
-		rows, err = rowsFn()
-		if lerr := <-loaded; lerr != nil {
-			return lerr
-		}
-		if err != nil {
-			return err
-		}
-		var rosterErr error
-		rosters := map[string]store.Roster{}
-		results, err = store.CheckBatch(rows,
-			func(id keyid.ID) bool { _, ok := ids[id.Key()]; return ok },
-			func(service string, add func(keyid.ID, string)) error {
+		rows, results, add, err = store.PlanImport(rowsFn, store.ImportSource{
+			IDs: func() (all string, err error) {
+				err = tx.QueryRow(ctx, "SELECT coalesce(string_agg(id, ''), '') FROM mykey_ids").Scan(&all)
+				return all, err
+			},
+			Links: func(service string, add func(keyid.ID, string)) error {
 				q, err := tx.Query(ctx, "SELECT mykey_id, patron FROM links WHERE service = $1", service)
 				if err != nil {
 					return err
@@ -68,35 +50,14 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 				}
 				return q.Err()
 			},
-			func(service, patron string) error {
-				r, ok := rosters[service]
-				if !ok {
-					var err error
-					if r, err = d.loadRoster(ctx, tx, service); err != nil {
-						rosterErr = err
-					}
-					rosters[service] = r
-				}
-				return r.Check(patron, d.now())
-			})
+			Roster: func(service string) (store.Roster, error) { return d.loadRoster(ctx, tx, service) },
+		}, d.now(), keep)
 		if err != nil {
 			return err
 		}
-		if rosterErr != nil {
-			return rosterErr
-		}
-		if !keep(results) {
+		if add == nil {
 			return errRollback
 		}
-		var add []int32
-		for i, r := range results {
-			if r.Outcome == store.BatchLinked {
-				add = append(add, int32(i))
-			}
-		}
-		slices.SortFunc(add, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(rows[a].MyKeyID, rows[b].MyKeyID), cmp.Compare(a, b))
-		})
 		if len(add) > 0 {
 			if err := d.copyLinks(ctx, tx, &linkSource{rows: rows, add: add, at: d.now(), progress: progress}); err != nil {
 				return err

@@ -862,33 +862,15 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 		// Every MyKey ID in one string (IDs are 8 symbols: a CHECK holds
 		// it): one round trip instead of one per row. It loads while rowsFn
 		// runs; nothing else uses the transaction meanwhile.
-		var ids map[uint64]struct{} // by ID.Key
-		loaded := make(chan error, 1)
-		go func() {
-			var all sql.NullString
-			if err := tx.QueryRowContext(ctx, "SELECT group_concat(id, '') FROM mykey_ids").Scan(&all); err != nil {
-				loaded <- err
-				return
-			}
-			ids = make(map[uint64]struct{}, len(all.String)/keyid.IDLen)
-			for i := 0; i+keyid.IDLen <= len(all.String); i += keyid.IDLen {
-				ids[keyid.ID(all.String[i:i+keyid.IDLen]).Key()] = struct{}{}
-			}
-			loaded <- nil
-		}()
+		var add []int32
 		var err error
-		rows, err = rowsFn()
-		if lerr := <-loaded; lerr != nil {
-			return lerr
-		}
-		if err != nil {
-			return err
-		}
-		var rosterErr error
-		rosters := map[string]store.Roster{}
-		results, err = store.CheckBatch(rows,
-			func(id keyid.ID) bool { _, ok := ids[id.Key()]; return ok },
-			func(service string, add func(keyid.ID, string)) error {
+		rows, results, add, err = store.PlanImport(rowsFn, store.ImportSource{
+			IDs: func() (string, error) {
+				var all sql.NullString
+				err := tx.QueryRowContext(ctx, "SELECT group_concat(id, '') FROM mykey_ids").Scan(&all)
+				return all.String, err
+			},
+			Links: func(service string, add func(keyid.ID, string)) error {
 				q, err := tx.QueryContext(ctx, "SELECT mykey_id, patron FROM links WHERE service = ?", service)
 				if err != nil {
 					return err
@@ -903,42 +885,13 @@ func (d *DB) ImportLinksFrom(ctx context.Context, rowsFn func() ([]store.BatchLi
 				}
 				return q.Err()
 			},
-			func(service, patron string) error {
-				r, ok := rosters[service]
-				if !ok {
-					var err error
-					if r, err = d.loadRoster(ctx, tx, service); err != nil {
-						rosterErr = err
-					}
-					rosters[service] = r
-				}
-				return r.Check(patron, d.opts.Time())
-			})
+			Roster: func(service string) (store.Roster, error) { return d.loadRoster(ctx, tx, service) },
+		}, d.opts.Time(), keep)
 		if err != nil {
 			return err
 		}
-		if rosterErr != nil {
-			return rosterErr
-		}
-		if !keep(results) {
+		if add == nil {
 			return errRollback
-		}
-		// The rows to insert, in MyKey ID order (sorting numbers, not
-		// strings).
-		type pos struct {
-			key uint64
-			i   int32
-		}
-		order := make([]pos, 0, len(rows))
-		for i, r := range results {
-			if r.Outcome == store.BatchLinked {
-				order = append(order, pos{rows[i].MyKeyID.Key(), int32(i)})
-			}
-		}
-		slices.SortFunc(order, func(a, b pos) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.i, b.i)) })
-		add := make([]int32, len(order))
-		for j, p := range order {
-			add[j] = p.i
 		}
 		if err := d.insertLinks(ctx, tx, rows, add, progress); err != nil {
 			return err
