@@ -552,7 +552,7 @@ func (r *Replica) rebuild(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if rows, err = copyTables(ctx, tx, w, buildOrder, false); err != nil {
+		if rows, err = copyTables(ctx, tx, w); err != nil {
 			return err
 		}
 		for _, def := range indexes {
@@ -601,17 +601,14 @@ func (r *Replica) swap(ctx context.Context, tmp string) error {
 	return err
 }
 
-// copyTables copies the rows of the replicated tables that where (by table;
-// all when absent, unless only) selects from the server into the copy,
-// parents first, and returns how many: copyBatch rows per INSERT
-// statement, the next batch read from the server while one is written.
-func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx, where map[string]string, only bool, args ...any) (int, error) {
+// copyTables copies every row of the replicated tables from the server into
+// a new copy, parents first, and returns how many: copyBatch rows per
+// INSERT statement, the next batch read from the server while one is
+// written.
+func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx) (int, error) {
 	n := 0
 	for _, t := range tables {
-		if _, ok := where[t.name]; only && !ok {
-			continue
-		}
-		rows, err := tx.Query(ctx, t.sel+where[t.name], args...)
+		rows, err := tx.Query(ctx, t.sel+buildOrder[t.name])
 		if err != nil {
 			return n, err
 		}
@@ -668,7 +665,7 @@ func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx, where map[string]stri
 			}
 			read <- rows.Err()
 		}()
-		written, err := insertBatches(ctx, w, t.ins, t.conflict, cols, batches)
+		written, err := insertBatches(ctx, w, t.ins, cols, batches)
 		for range batches { // drain after a failed write
 		}
 		if rerr := <-read; err == nil {
@@ -684,7 +681,7 @@ func copyTables(ctx context.Context, tx pgx.Tx, w *sql.Tx, where map[string]stri
 
 // insertBatches writes each batch of rows (cols values each) with one
 // INSERT statement.
-func insertBatches(ctx context.Context, w *sql.Tx, ins, conflict string, cols int, batches <-chan []any) (int, error) {
+func insertBatches(ctx context.Context, w *sql.Tx, ins string, cols int, batches <-chan []any) (int, error) {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
@@ -698,7 +695,7 @@ func insertBatches(ctx context.Context, w *sql.Tx, ins, conflict string, cols in
 		st := stmts[k]
 		if st == nil {
 			var err error
-			if st, err = w.PrepareContext(ctx, ins+strings.TrimSuffix(strings.Repeat(one+", ", k), ", ")+conflict); err != nil {
+			if st, err = w.PrepareContext(ctx, ins+strings.TrimSuffix(strings.Repeat(one+", ", k), ", ")); err != nil {
 				return n, err
 			}
 			stmts[k] = st
@@ -715,16 +712,15 @@ func insertBatches(ctx context.Context, w *sql.Tx, ins, conflict string, cols in
 const copyBatch = 2000 // × 6 columns at most: under SQLite's 32,766 parameters
 
 // tables are the replicated tables, parents first: how to read them on the
-// server and write them into the copy.
-var tables = []struct{ name, sel, ins, conflict string }{
-	{"mykey_ids", "SELECT id, " + utc("created_at") + " FROM mykey_ids", "INSERT INTO mykey_ids (id, created_at) VALUES ",
-		" ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at"},
+// server and write them into a new copy.
+var tables = []struct{ name, sel, ins string }{
+	{"mykey_ids", "SELECT id, " + utc("created_at") + " FROM mykey_ids", "INSERT INTO mykey_ids (id, created_at) VALUES "},
 	{"certificates", "SELECT pseudonym, mykey_id, " + utc("not_after") + ", status, " + utc("registered_at") + " FROM certificates",
-		"INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES ", ""},
-	{"links", "SELECT service, mykey_id, patron, " + utc("linked_at") + " FROM links", "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES ", ""},
+		"INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at) VALUES "},
+	{"links", "SELECT service, mykey_id, patron, " + utc("linked_at") + " FROM links", "INSERT INTO links (service, mykey_id, patron, linked_at) VALUES "},
 	{"genuine", "SELECT mykey_id, mode, dob, card_key, key_fp, " + utc("captured_at") + " FROM genuine",
-		"INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES ", ""},
-	{"meta", "SELECT key, value FROM meta", "INSERT INTO meta (key, value) VALUES ", ""},
+		"INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES "},
+	{"meta", "SELECT key, value FROM meta", "INSERT INTO meta (key, value) VALUES "},
 }
 
 // buildOrder sorts each table by its primary key in the copy (bytewise,
