@@ -133,7 +133,7 @@ func (a *App) RegistryStatus(ctx context.Context) RegistryState {
 	if !db.Shared() {
 		st := RegistryState{Where: db.Path, Online: true}
 		if _, err := os.Stat(db.Path); err != nil {
-			st.Online, st.Err = false, err.Error()
+			st.Err = err.Error() // made at first use
 		}
 		return st
 	}
