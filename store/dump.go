@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"maps"
 	"slices"
 	"time"
@@ -139,14 +138,9 @@ func (d *Dump) Digest() string {
 	audit := slices.SortedFunc(slices.Values(d.Audit), func(a, b AuditEntry) int { return cmp.Compare(a.Seq, b.Seq) })
 	table("audit", len(audit))
 	for _, e := range audit {
-		writeEntry(h, e, tm)
+		for _, s := range []string{fmt.Sprint(e.Seq), tm(e.At), e.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail, string(e.Hash)} {
+			field(s)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func writeEntry(h hash.Hash, e AuditEntry, tm func(time.Time) string) {
-	for _, s := range []string{fmt.Sprint(e.Seq), tm(e.At), e.User, e.Action, string(e.MyKeyID), e.Outcome, e.Detail, string(e.Hash)} {
-		binary.Write(h, binary.BigEndian, uint32(len(s)))
-		h.Write([]byte(s))
-	}
 }
