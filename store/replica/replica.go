@@ -234,7 +234,10 @@ func (r *Replica) Run(ctx context.Context) {
 				return
 			case <-time.After(notifyDelay + rand.N(notifyJitter)):
 			}
-			if r.Status().Rev < latest.Load() {
+			r.stMu.Lock()
+			behind := r.st.Rev < latest.Load()
+			r.stMu.Unlock()
+			if behind { // (Status would also count the queue: a query)
 				r.pullNow(ctx)
 			}
 		}
