@@ -30,22 +30,25 @@ func (a *App) source() (postgres.Source, error) {
 	if db.PasswordFile == "" {
 		return src, nil
 	}
-	bad := func(format string, args ...any) error {
-		return &config.Error{Problems: []config.Problem{a.Config.Problem("database.password_file", format, args...)}}
+	var err error
+	if src.Password, err = readPassword(db.PasswordFile); err != nil {
+		return src, &config.Error{Problems: []config.Problem{a.Config.Problem("database.password_file", "%v", err)}}
 	}
-	fi, err := os.Stat(db.PasswordFile)
+	return src, nil
+}
+
+// readPassword reads a database password from a file that only its owner
+// may read (on Unix; Windows files are guarded by their ACL).
+func readPassword(path string) (string, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return src, bad("%v", err)
+		return "", err
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return src, bad("%s has mode %04o: others may read the password (chmod 600 it)", db.PasswordFile, fi.Mode().Perm())
+		return "", fmt.Errorf("%s has mode %04o: others may read the password (chmod 600 it)", path, fi.Mode().Perm())
 	}
-	b, err := os.ReadFile(db.PasswordFile)
-	if err != nil {
-		return src, bad("%v", err)
-	}
-	src.Password = strings.TrimRight(string(b), "\r\n")
-	return src, nil
+	b, err := os.ReadFile(path)
+	return strings.TrimRight(string(b), "\r\n"), err
 }
 
 // openStore opens the configured registry: the SQLite file, or the shared
@@ -210,11 +213,10 @@ func (a *App) MigrateTo(ctx context.Context, url, passwordFile string) (MigrateR
 	}
 	src := postgres.Source{URL: url}
 	if passwordFile != "" {
-		b, err := os.ReadFile(passwordFile)
-		if err != nil {
+		var err error
+		if src.Password, err = readPassword(passwordFile); err != nil {
 			return rep, err
 		}
-		src.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	to, err := postgres.Open(ctx, src, a.options())
 	if err != nil {

@@ -141,13 +141,7 @@ func init() {
 					a.printJSON(map[string]any{"ok": true, "migrate": rep})
 					return exitOK
 				}
-				if rep.Already {
-					a.println(a.t(msg{"%s はすでにこの登録簿と同じ内容です（何も書きませんでした）。", "%s holds this registry already (nothing written)."}, rep.Target))
-				} else {
-					a.println(a.t(msg{"%s へ移しました。", "moved to %s."}, rep.Target))
-				}
-				a.println(a.t(msg{"  マイキーID %d、証明書 %d、紐付け %d、名簿 %d 人、監査ログ %d 件、ダイジェスト %s（元と一致）", "  MyKey IDs %d, certificates %d, links %d, roster patrons %d, audit entries %d, digest %s (matches the source)"},
-					rep.Counts["mykey_ids"], rep.Counts["certificates"], rep.Counts["links"], rep.Counts["roster_patrons"], rep.Counts["audit"], rep.Digest))
+				a.println(a.words().Migrated(rep))
 				return exitOK
 			}
 		},

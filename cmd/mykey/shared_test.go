@@ -304,6 +304,12 @@ func TestRegistryMigrate(t *testing.T) {
 	if !second.Migrate.Already || second.Migrate.Digest != first.Migrate.Digest {
 		t.Fatalf("second migrate: %+v", second)
 	}
+	// A password file others can read is refused before anything is sent.
+	pw := filepath.Join(dir, "pgpass.txt")
+	os.WriteFile(pw, []byte("secret\n"), 0o644)
+	if _, errs, code := cli(t, "registry", "migrate", "--to", url, "--password-file", pw); code == 0 || !strings.Contains(errs, "chmod 600") {
+		t.Fatalf("a readable password file: exit %d %s", code, errs)
+	}
 	// Another desk's registry into the same target: refused.
 	other := filepath.Join(t.TempDir(), "mykey.toml")
 	os.WriteFile(other, []byte("[database]\npath = \"registry.db\"\n"), 0o644)

@@ -662,3 +662,14 @@ func (l Lang) Registry(st app.RegistryState, now time.Time) string {
 	}
 	return s
 }
+
+// Migrated words what mykey registry migrate did.
+func (l Lang) Migrated(rep app.MigrateReport) string {
+	s := l.T(Msg{"%s へ移しました。", "moved to %s."}, rep.Target)
+	if rep.Already {
+		s = l.T(Msg{"%s はすでにこの登録簿と同じ内容です（何も書きませんでした）。", "%s holds this registry already (nothing written)."}, rep.Target)
+	}
+	c := rep.Counts
+	return s + "\n" + l.T(Msg{"  マイキーID %d、証明書 %d、紐付け %d、名簿 %d 人、監査ログ %d 件、ダイジェスト %s（元と一致）", "  MyKey IDs %d, certificates %d, links %d, roster patrons %d, audit entries %d, digest %s (matches the source)"},
+		c["mykey_ids"], c["certificates"], c["links"], c["roster_patrons"], c["audit"], rep.Digest)
+}
