@@ -2,9 +2,12 @@ package replica_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -397,4 +400,106 @@ func TestRebuild(t *testing.T) {
 	if patronOf(t, r2, id) != "6006" {
 		t.Fatal("copy without the server lacks the link")
 	}
+}
+
+// TestRebuildMatchesPull: a copy built whole from the server and one kept
+// up by following its changes hold the same rows, byte for byte: the
+// build formats the server's binary times itself, the changes come
+// formatted by the server. Times before 2000 and 1970, with fractions of
+// a second, in another zone; every replicated table; many certificates,
+// which the build writes into a file of their own and moves across.
+func TestRebuildMatchesPull(t *testing.T) {
+	s := server(t, pgtest.Shared(t).NewDB(t))
+	dir := t.TempDir()
+	pulled := openReplica(t, s, filepath.Join(dir, "pulled.db")) // empty registry: it follows the changes
+	if _, err := s.Pool().Exec(ctx, `
+INSERT INTO mykey_ids (id, created_at) VALUES
+  ('A0000001', '1999-12-31 23:59:59.999999+00'), ('A0000002', '2000-01-01 00:00:00+00'),
+  ('A0000003', '2024-02-29 23:30:00.5-09'), ('A0000004', '1969-07-20 20:17:40.25+00');
+INSERT INTO mykey_ids (id, created_at)
+  SELECT 'B' || lpad(i::text, 7, '0'), timestamptz '2026-11-30 12:00:00+00' + i * interval '37 minutes 13.3 seconds'
+  FROM generate_series(1, 3000) AS i;
+INSERT INTO certificates (pseudonym, mykey_id, not_after, status, registered_at)
+  SELECT sha256(id::bytea), id, created_at + interval '5 years', CASE WHEN id < 'B0001000' THEN 'superseded' ELSE 'active' END, created_at
+  FROM mykey_ids;
+INSERT INTO links (service, mykey_id, patron, linked_at)
+  SELECT 'library', id, 'P' || id, created_at + interval '1 second' FROM mykey_ids WHERE id >= 'B0000500';
+INSERT INTO genuine (mykey_id, mode, dob, card_key, key_fp, captured_at) VALUES
+  ('A0000001', 'dob', '\x0102', NULL, '\xaa', '2001-09-09 01:46:40+00'),
+  ('A0000003', 'card-key', NULL, '\x0304', '\xbb', '2038-01-19 03:14:08+00');
+INSERT INTO meta (key, value) VALUES ('test-note', 'ノート');`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pulled.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	built := openReplica(t, s, filepath.Join(dir, "built.db")) // no copy: built whole
+	pulled.Close()
+	built.Close()
+	if files, _ := filepath.Glob(filepath.Join(dir, "built.db.build*")); len(files) > 0 {
+		t.Errorf("build files left behind: %v", files)
+	}
+	want, got := dumpCopy(t, filepath.Join(dir, "pulled.db")), dumpCopy(t, filepath.Join(dir, "built.db"))
+	for _, table := range []string{"mykey_ids", "certificates", "links", "genuine", "meta"} {
+		if len(got[table]) == 0 || !slices.Equal(got[table], want[table]) {
+			t.Errorf("%s: built %d rows, pulled %d; first built %q, first pulled %q", table, len(got[table]), len(want[table]), first(got[table]), first(want[table]))
+		}
+	}
+	for _, row := range got["mykey_ids"] {
+		if strings.HasPrefix(row, "'A0000003'") && row != "'A0000003'|'2024-03-01T08:30:00Z'" ||
+			strings.HasPrefix(row, "'A0000004'") && row != "'A0000004'|'1969-07-20T20:17:40Z'" {
+			t.Errorf("time written as %s", row)
+		}
+	}
+	if ok := got["integrity"]; len(ok) != 1 || ok[0] != "ok" {
+		t.Errorf("built copy's integrity_check: %v", ok)
+	}
+}
+
+// dumpCopy reads every row of a copy's replicated tables as text (SQL
+// literals, so that bytes show), sorted, and its integrity check.
+func dumpCopy(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := map[string][]string{}
+	read := func(key, q string) {
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out[key] = append(out[key], s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for table, cols := range map[string]string{
+		"mykey_ids":    "id, created_at",
+		"certificates": "pseudonym, mykey_id, not_after, status, registered_at",
+		"links":        "service, mykey_id, patron, linked_at",
+		"genuine":      "mykey_id, mode, dob, card_key, key_fp, captured_at",
+		"meta":         "key, value",
+	} {
+		lit := "quote(" + strings.ReplaceAll(cols, ", ", ") || '|' || quote(") + ")"
+		read(table, "SELECT "+lit+" FROM "+table+" ORDER BY 1")
+	}
+	read("integrity", "PRAGMA integrity_check")
+	return out
+}
+
+func first(rows []string) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	return rows[0]
 }
