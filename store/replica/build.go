@@ -142,7 +142,9 @@ func (r *Replica) fillBoth(ctx context.Context, tx pgx.Tx, tmp, side string) (in
 				return err
 			}
 			var err error
-			certs, err = fill(ctx, tx, side, sideTables)
+			if certs, err = fill(ctx, tx, side, sideTables); err != nil {
+				cancel() // the other writer stops too
+			}
 			return err
 		})
 	}()
@@ -150,7 +152,8 @@ func (r *Replica) fillBoth(ctx context.Context, tx pgx.Tx, tmp, side string) (in
 	if err != nil {
 		cancel()
 	}
-	if serr := <-done; err == nil {
+	// The error that stopped the build, not the other writer's stop.
+	if serr := <-done; serr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = serr
 	}
 	return n + certs, err

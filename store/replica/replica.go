@@ -109,7 +109,7 @@ func Open(ctx context.Context, server *postgres.DB, path string, opts store.Opti
 	err = r.Sync(ctx)
 	if err != nil && (r.local == nil || r.st.Rev == 0) {
 		r.Close()
-		return nil, fmt.Errorf("%s: no usable copy of the registry and the server cannot be reached: %w", path, err)
+		return nil, fmt.Errorf("%s: no usable copy of the registry, and none could be made from the server: %w", path, err)
 	}
 	return r, nil
 }

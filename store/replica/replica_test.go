@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -502,4 +503,40 @@ func first(rows []string) string {
 		return ""
 	}
 	return rows[0]
+}
+
+// TestRebuildFails: when either of the build's two writers fails, the
+// build stops with that writer's error (not the other's being stopped)
+// and leaves no files behind.
+func TestRebuildFails(t *testing.T) {
+	c := pgtest.Shared(t)
+	url := c.NewDB(t)
+	s := server(t, url)
+	if _, err := s.NewID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := neturl.Parse(url)
+	db := strings.TrimPrefix(u.Path, "/")
+	for _, hidden := range []string{"certificates", "links"} {
+		role := "rebuild_no_" + hidden
+		c.Psql(t, db, "CREATE ROLE "+role+" LOGIN")
+		for _, table := range []string{"mykey_ids", "certificates", "links", "genuine", "meta", "clock", "changes", "mykey_schema"} {
+			if table != hidden {
+				c.Psql(t, db, "GRANT SELECT ON "+table+" TO "+role)
+			}
+		}
+		desk, err := postgres.Connect(ctx, postgres.Source{URL: c.DBURL(db, role)}, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		_, err = replica.Open(ctx, desk, filepath.Join(dir, "replica.db"), store.Options{}, replica.Options{})
+		desk.Close()
+		if err == nil || !strings.Contains(err.Error(), "permission denied for table "+hidden) {
+			t.Errorf("no SELECT on %s: %v", hidden, err)
+		}
+		if files, _ := filepath.Glob(filepath.Join(dir, "replica.db*")); len(files) > 1 { // the audit queue stays
+			t.Errorf("no SELECT on %s: files left: %v", hidden, files)
+		}
+	}
 }
