@@ -194,6 +194,9 @@ func (a *App) doctorRegistry(ctx context.Context) Finding {
 	return Finding{Check: CheckRegistry, Verdict: OK, Detail: fmt.Sprintf("%s: schema %d, %d links, %d certificates, integrity and audit chain verified", path, rep.Version, rep.Rows["links"], rep.Rows["certificates"])}
 }
 
+// readersWait is how long the doctor waits for the PC/SC service.
+const readersWait = 3 * time.Second
+
 // doctorShared checks the shared registry: the server answers (else the
 // desk works from its replica, if it has one), its key is this desk's.
 func (a *App) doctorShared(ctx context.Context) Finding {
@@ -203,6 +206,9 @@ func (a *App) doctorShared(ctx context.Context) Finding {
 		age = fmt.Sprintf("replica %d s old", int(a.Devices.Clock().Sub(st.Synced).Seconds()))
 	}
 	if !st.Online {
+		if errors.Is(st.err, store.ErrCannotOpen) { // reached, and refused: a setting, not the network
+			return Finding{Check: CheckRegistry, Verdict: Fail, Code: "registry-refused", Detail: fmt.Sprintf("the shared registry refuses this desk (taps continue from the replica, if any; %s): %s", age, st.Err), Err: st.err}
+		}
 		if st.Synced.IsZero() {
 			return Finding{Check: CheckRegistry, Verdict: Fail, Code: "registry-offline", Detail: "the shared registry cannot be reached and this desk has no replica: no tap can be served: " + st.Err, Err: store.ErrOffline}
 		}
@@ -327,7 +333,11 @@ func (a *App) doctorOCSP(ctx context.Context) (Finding, time.Time) {
 }
 
 func (a *App) doctorReaders(ctx context.Context) Finding {
-	readers, err := a.Readers(ctx)
+	// A desk waits for the PC/SC service to come back; the doctor says it
+	// is not there.
+	rctx, cancel := context.WithTimeout(ctx, readersWait)
+	readers, err := a.Readers(rctx)
+	cancel()
 	if err != nil {
 		return Finding{Check: CheckReaders, Verdict: Fail, Code: "readers-unavailable", Detail: err.Error(), Err: err}
 	}

@@ -126,6 +126,7 @@ type RegistryState struct {
 	Rev          int64     `json:"replica_revision,omitempty"`
 	Queued       int       `json:"queued"`
 	Err          string    `json:"error,omitempty"`
+	err          error     // Err's error, for its kind
 }
 
 // RegistryStatus says where the registry is and, for a shared one, whether
@@ -152,14 +153,14 @@ func (a *App) RegistryStatus(ctx context.Context) RegistryState {
 		if s, err = postgres.Connect(ctx, src, a.options()); err == nil {
 			st.Where = s.Name()
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err = s.Pool().Ping(cctx)
+			err = s.Wrap(s.Pool().Ping(cctx))
 			cancel()
 			s.Close()
 		}
 	}
 	st.Online = err == nil
 	if err != nil {
-		st.Err = err.Error()
+		st.Err, st.err = err.Error(), err
 		if st.OfflineSince.IsZero() {
 			st.OfflineSince = time.Now()
 		}

@@ -80,6 +80,8 @@ func TestProblemsNameLineAndKey(t *testing.T) {
 				{Line: 6, Key: "revocation.method", Msg: `"ldap" is not one of ocsp, crl, ocsp-then-crl`},
 				{Line: 7, Key: "revocation.ocsp_url", Msg: `"ftp://x" is not an http, https or ldap URL`},
 			}},
+		{"relative TLS file", "[database]\nurl = \"postgres://desk@db.example.lg.jp/mykey?sslmode=verify-full&sslrootcert=certs/ca.pem\"\n",
+			[]Problem{{Line: 2, Key: "database.url", Msg: "sslrootcert=certs/ca.pem: give the file's full path"}}},
 		{"bad pattern", "[patron]\npattern = '[0-9'\n",
 			[]Problem{{Line: 2, Key: "patron.pattern"}}},
 		{"syntax", "lang = \"ja\"\nlevel = info\n",

@@ -53,11 +53,15 @@ lang = "ja"
 path = ""
 # 複数の窓口・分館で一つの登録簿を共有するときの PostgreSQL の URL。空なら上の
 # SQLite ファイルを使います。パスワードは URL に書かず、password_file か環境変数
-# PGPASSWORD で渡してください。例:
-#   url = "postgres://desk_honkan1@db.example.lg.jp:5432/mykey?sslmode=verify-full"
+# PGPASSWORD で渡してください。sslmode=verify-full はサーバー証明書とホスト名を
+# 確かめます。sslrootcert には証明書を発行した認証局の証明書ファイルをフルパスで
+# 書きます（Windows の証明書ストアではなくファイル）。例:
+#   url = "postgres://desk_honkan1@db.example.lg.jp:5432/mykey?sslmode=verify-full&sslrootcert=C:/ProgramData/mykey/db-ca.pem"
 # The shared registry on PostgreSQL, for several desks and branches. Empty
 # means the SQLite file above. Never put the password in the URL: use
-# password_file or PGPASSWORD.
+# password_file or PGPASSWORD. sslmode=verify-full checks the server's
+# certificate and host name; sslrootcert is the full path of the issuing
+# authority's certificate file.
 url = ""
 # データベースのパスワードを1行で書いたファイル（このユーザーだけが読めること）。
 # A file holding the database password on one line (readable by this user only).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,6 +39,14 @@ func (c *Config) validate() []Problem {
 			bad("database.url", "not a postgres:// URL (postgres://USER@HOST:5432/DATABASE?sslmode=verify-full)")
 		case u.User != nil && func() bool { _, ok := u.User.Password(); return ok }(), u.Query().Has("password"):
 			bad("database.url", "holds a password: put it in the file database.password_file names (readable by this user only) or in PGPASSWORD, not in the configuration")
+		default:
+			// The TLS files the URL names are read when the desk connects,
+			// from whatever folder it was started in.
+			for _, k := range []string{"sslrootcert", "sslcert", "sslkey"} {
+				if f := u.Query().Get(k); f != "" && !filepath.IsAbs(f) && !(k == "sslrootcert" && f == "system") {
+					bad("database.url", "%s=%s: give the file's full path", k, f)
+				}
+			}
 		}
 	}
 	between("database.poll_seconds", c.Database.PollSeconds, 1, 3600)

@@ -47,7 +47,7 @@ func (r doctorReport) find(check string) (verdict, code string) {
 // registry with a registered card), then with each fault injected, and
 // writes a support bundle that holds no personal data.
 func TestDoctor(t *testing.T) {
-	pcsctest.Start(t, 1)
+	pcscd := pcsctest.Start(t, 1)
 	d := xdesk.Start(t)
 	t.Setenv("DISPLAY", d.Display)
 	target := d.Target("ILS", false)
@@ -135,6 +135,8 @@ func TestDoctor(t *testing.T) {
 			db := filepath.Join(dir, "registry.db")
 			os.Rename(db+".good", db)
 		}},
+		// The doctor does not wait for it as a desk does (it did, forever).
+		{"PC/SC service down", "readers", "fail", "readers-unavailable", pcscd.Stop, pcscd.Restart},
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {

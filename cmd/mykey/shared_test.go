@@ -334,6 +334,14 @@ func TestRegistryMigrate(t *testing.T) {
 	if out, errs, code := cli(t, "audit", "verify"); code != 0 {
 		t.Fatalf("audit verify on the shared registry: %s%s", out, errs)
 	}
+	// A role the server does not know: a setting to fix, not the network.
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[database]\npath = \"registry.db\"\nurl = %q\n", strings.Replace(url, "postgres@", "nobody_here@", 1))), 0o644)
+	if _, errs, code := cli(t, "lookup", "--patron", "12345678"); code == 0 || !strings.Contains(errs, "ログインを断りました") || !strings.Contains(errs, "pg_hba.conf") {
+		t.Fatalf("an unknown role: exit %d %s", code, errs)
+	}
+	if out, _, code := cli(t, "doctor", "--json"); code == 0 || !strings.Contains(out, `"registry-refused"`) {
+		t.Fatalf("doctor with an unknown role: exit %d %s", code, out)
+	}
 	// A password in the URL is a configuration error.
 	os.WriteFile(cfg, []byte("[database]\nurl = \"postgres://u:secret@localhost/mykey\"\n"), 0o644)
 	if _, errs, code := cli(t, "status"); code == 0 || !strings.Contains(errs, "database.url") || strings.Contains(errs, "secret") {

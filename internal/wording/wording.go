@@ -181,6 +181,10 @@ func (l Lang) Explain(err error, subject string) Failure {
 		return Failure{"not-empty", Failed, l.T(Msg{"移行先の共有登録簿には別のデータがあります。上書きしません。空のデータベースを指定するか、移行先を確かめてください。", "the target shared registry holds other data; it is not overwritten. Give an empty database, or check the target."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrNoBackup):
 		return Failure{"no-backup", Failed, l.T(Msg{"共有登録簿（PostgreSQL）は mykey ではバックアップ・復元しません。データベースの道具（pg_dump / pg_restore）で行ってください。", "mykey does not back up or restore the shared registry (PostgreSQL): use the database's tools (pg_dump / pg_restore)."})}
+	case errors.Is(err, postgres.ErrUntrusted):
+		return Failure{"untrusted", Failed, l.T(Msg{"共有登録簿（PostgreSQL）のサーバー証明書を確かめられませんでした。database.url の sslrootcert がサーバー証明書を発行した認証局の証明書ファイルを指しているか、URL のホスト名がサーバー証明書にある名前と同じかを確かめてください。", "the shared registry's (PostgreSQL) server certificate did not verify: check that sslrootcert in database.url names the certificate file of the authority that issued it, and that the URL's host name is a name in that certificate."}) + "\n  " + err.Error()}
+	case errors.Is(err, postgres.ErrLogin):
+		return Failure{"login", Failed, l.T(Msg{"共有登録簿（PostgreSQL）がログインを断りました。database.url の役割（ユーザー名）とデータベース名、database.password_file のパスワード、サーバーの pg_hba.conf を確かめてください。", "the shared registry (PostgreSQL) refused the login: check the role (user name) and the database in database.url, the password in database.password_file, and the server's pg_hba.conf."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrOffline):
 		return Failure{"offline", Failed, l.T(Msg{"共有登録簿（PostgreSQL）に接続できません。登録・紐付け・取り込みはつながってから行ってください（窓口での入力は複製で続きます）。ネットワークとデータベースサーバーを確かめてください。", "the shared registry (PostgreSQL) cannot be reached: register, link and import once it is back (taps at the desk keep working from the replica). Check the network and the database server."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrNotAllowed):
@@ -498,23 +502,26 @@ var doctorVerdict = map[app.Verdict]Msg{
 
 // doctorAdvice says what to do about a finding, by its code.
 var doctorAdvice = map[string]Msg{
-	"config-invalid":     {"設定ファイルを直してください（mykey config check）。", "fix the configuration (mykey config check)."},
-	"key-missing":        {"登録済みのカードがあるなら、元の秘密鍵ファイルを戻してください。", "if cards are registered, put the original key file back."},
-	"key-unusable":       {"秘密鍵ファイルを所有者だけが読めるようにしてください（Linux: chmod 600）。", "make the key file readable by its owner only (Linux: chmod 600)."},
-	"key-mismatch":       {"この登録簿の秘密鍵ファイルを戻してください。", "put back this registry's key file."},
-	"registry-damaged":   {"バックアップから戻してください（mykey restore）。", "restore it from a backup (mykey restore)."},
-	"anchor-invalid":     {"revocation.trust_anchors の CA 証明書を確かめてください。", "check the CA certificates in revocation.trust_anchors."},
-	"anchor-none":        {"J-LIS の CA 証明書を revocation.trust_anchors に設定してください。", "set the J-LIS CA certificates in revocation.trust_anchors."},
-	"anchor-expiring":    {"新しい CA 証明書を用意してください。", "get the new CA certificate ready."},
-	"crl-none":           {"CRL を取り込んでください（mykey crl import）。", "import a CRL (mykey crl import)."},
-	"crl-stale":          {"新しい CRL を取り込んでください（mykey crl import）。", "import a current CRL (mykey crl import)."},
-	"ocsp-unreachable":   {"ネットワークと revocation.ocsp_url を確かめてください。", "check the network and revocation.ocsp_url."},
-	"no-reader":          {"読み取り機の接続と readers.include/exclude を確かめてください（mykey readers）。", "check the reader's cable and readers.include/exclude (mykey readers)."},
-	"card-unreadable":    {"カードをかざし直してください。", "hold the card again."},
-	"no-display":         {"デスクトップにログインした状態で動かしてください。", "run it in a desktop session."},
-	"window-not-allowed": {"図書館システムの入力欄をクリックしてから、もう一度確かめてください。", "click the library system's field, then check again."},
-	"no-allowlist":       {"wedge.allow_exe に図書館システムのプログラム名を設定してください。", "set the library system's program in wedge.allow_exe."},
-	"clock-skew":         {"PC の時計を合わせてください。", "set the PC's clock."},
+	"config-invalid":      {"設定ファイルを直してください（mykey config check）。", "fix the configuration (mykey config check)."},
+	"key-missing":         {"登録済みのカードがあるなら、元の秘密鍵ファイルを戻してください。", "if cards are registered, put the original key file back."},
+	"key-unusable":        {"秘密鍵ファイルを所有者だけが読めるようにしてください（Linux: chmod 600）。", "make the key file readable by its owner only (Linux: chmod 600)."},
+	"key-mismatch":        {"この登録簿の秘密鍵ファイルを戻してください。", "put back this registry's key file."},
+	"registry-damaged":    {"バックアップから戻してください（mykey restore）。", "restore it from a backup (mykey restore)."},
+	"anchor-invalid":      {"revocation.trust_anchors の CA 証明書を確かめてください。", "check the CA certificates in revocation.trust_anchors."},
+	"anchor-none":         {"J-LIS の CA 証明書を revocation.trust_anchors に設定してください。", "set the J-LIS CA certificates in revocation.trust_anchors."},
+	"anchor-expiring":     {"新しい CA 証明書を用意してください。", "get the new CA certificate ready."},
+	"crl-none":            {"CRL を取り込んでください（mykey crl import）。", "import a CRL (mykey crl import)."},
+	"crl-stale":           {"新しい CRL を取り込んでください（mykey crl import）。", "import a current CRL (mykey crl import)."},
+	"ocsp-unreachable":    {"ネットワークと revocation.ocsp_url を確かめてください。", "check the network and revocation.ocsp_url."},
+	"readers-unavailable": {"スマートカードのサービスを起動してください（Windows: Smart Card サービス、Linux: systemctl start pcscd）。", "start the smart-card service (Windows: the Smart Card service; Linux: systemctl start pcscd)."},
+	"registry-offline":    {"ネットワークとデータベースサーバーを確かめてください（入力は複製で続きます）。", "check the network and the database server (taps continue from the replica)."},
+	"registry-refused":    {"database.url（sslrootcert、役割、データベース名）と database.password_file を確かめてください。", "check database.url (sslrootcert, the role, the database) and database.password_file."},
+	"no-reader":           {"読み取り機の接続と readers.include/exclude を確かめてください（mykey readers）。", "check the reader's cable and readers.include/exclude (mykey readers)."},
+	"card-unreadable":     {"カードをかざし直してください。", "hold the card again."},
+	"no-display":          {"デスクトップにログインした状態で動かしてください。", "run it in a desktop session."},
+	"window-not-allowed":  {"図書館システムの入力欄をクリックしてから、もう一度確かめてください。", "click the library system's field, then check again."},
+	"no-allowlist":        {"wedge.allow_exe に図書館システムのプログラム名を設定してください。", "set the library system's program in wedge.allow_exe."},
+	"clock-skew":          {"PC の時計を合わせてください。", "set the PC's clock."},
 }
 
 // Doctor words the doctor's report, one line per check, then the verdict.

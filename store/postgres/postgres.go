@@ -9,6 +9,8 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"embed"
 	"errors"
 	"fmt"
@@ -106,7 +108,11 @@ func Describe(c *pgx.ConnConfig) string {
 func redact(err error) error {
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) {
-		return errors.New("cannot parse the URL (check its form: postgres://user@host:port/database?sslmode=verify-full)")
+		var fe *fs.PathError
+		if errors.As(err, &fe) { // a TLS file it names (the path is no secret)
+			return fmt.Errorf("cannot read %s, which the URL names: %w", fe.Path, fe.Err)
+		}
+		return errors.New("cannot parse the URL or use the TLS files it names (check its form: postgres://user@host:port/database?sslmode=verify-full&sslrootcert=/full/path/ca.pem)")
 	}
 	return err
 }
@@ -120,6 +126,16 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // Wrap maps an error of a query on Pool as the registry's own are.
 func (d *DB) Wrap(err error) error { return d.wrap(err) }
 
+// The server was reached but the connection refused: a setting to fix, not
+// the network (both are store.ErrCannotOpen).
+var (
+	// ErrUntrusted: the server's certificate did not verify
+	// (sslmode=verify-full: the authority in sslrootcert, the host name).
+	ErrUntrusted = fmt.Errorf("%w: the server's certificate did not verify", store.ErrCannotOpen)
+	// ErrLogin: the server refused the role, its password or the database.
+	ErrLogin = fmt.Errorf("%w: the server refused the login", store.ErrCannotOpen)
+)
+
 // wrap maps PostgreSQL failures to the store's sentinels and names the
 // server.
 func (d *DB) wrap(err error) error {
@@ -129,13 +145,19 @@ func (d *DB) wrap(err error) error {
 	var s error
 	var pe *pgconn.PgError
 	var ne net.Error
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
 	switch {
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
+		s = ErrUntrusted
 	case errors.As(err, &pe):
 		switch {
 		case pe.Code == "42501": // insufficient_privilege
 			s = store.ErrNotAllowed
 		case pe.Code == "28P01", pe.Code == "28000", pe.Code == "3D000": // bad password, no access, no database
-			s = store.ErrCannotOpen
+			s = ErrLogin
 		case strings.HasPrefix(pe.Code, "57P"), strings.HasPrefix(pe.Code, "08"): // shut down, connection
 			s = store.ErrOffline
 		case pe.Code == "55P03", pe.Code == "40P01", pe.Code == "40001": // lock, deadlock, serialization
