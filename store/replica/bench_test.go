@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,9 +101,13 @@ func BenchmarkReplicaBuild(b *testing.B) {
 	fill(b, s, n)
 	for b.Loop() {
 		path := filepath.Join(b.TempDir(), "replica.db")
+		runtime.GC()
+		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // peak RSS from here (Linux)
+		before := peakRSS()
 		start := time.Now()
 		r, err := replica.Open(ctx, s, path, store.Options{}, replica.Options{})
 		took := time.Since(start)
+		peak := peakRSS()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -110,8 +116,22 @@ func BenchmarkReplicaBuild(b *testing.B) {
 		}
 		r.Close()
 		b.ReportMetric(took.Seconds(), "build-s")
-		b.Logf("copy of %d linked cards (IDs, certificates, links) built in %.2f s", n, took.Seconds())
+		b.ReportMetric(float64((peak-before)>>20), "rss-MiB")
+		b.Logf("copy of %d linked cards (IDs, certificates, links) built in %.2f s; the process's resident memory rose by %d MiB at most (%d → %d MiB)", n, took.Seconds(), (peak-before)>>20, before>>20, peak>>20)
 	}
+}
+
+// peakRSS is this process's peak resident memory in bytes (0 where
+// /proc does not tell).
+func peakRSS() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func mustFirst(b testing.TB, s *postgres.DB) keyid.ID {

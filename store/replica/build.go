@@ -100,9 +100,10 @@ func newCopy(ctx context.Context, path string, opts store.Options) error {
 
 // openBulk opens a copy being built for writing in bulk. The file is thrown
 // away if anything fails: no journal, no flushes, no foreign keys (the
-// server checked them), a big cache and sort threads for the indexes.
+// server checked them), sort threads for the indexes, and a 32 MiB cache
+// (8 times more built 1M cards no faster and held 320 MiB, not 90).
 func openBulk(ctx context.Context, path string) (*sql.DB, error) {
-	bulk, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?_journal_mode=OFF&_synchronous=OFF&_cache_size=-262144&_foreign_keys=off")
+	bulk, err := sql.Open("sqlite3", "file:"+filepath.ToSlash(path)+"?_journal_mode=OFF&_synchronous=OFF&_cache_size=-32768&_foreign_keys=off")
 	if err != nil {
 		return nil, err
 	}
