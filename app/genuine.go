@@ -9,6 +9,7 @@ import (
 
 	"github.com/mykey-jp/mykey/cardio"
 	"github.com/mykey-jp/mykey/config"
+	"github.com/mykey-jp/mykey/desk"
 	"github.com/mykey-jp/mykey/genuine"
 	"github.com/mykey-jp/mykey/internal/fileperm"
 	"github.com/mykey-jp/mykey/keyid"
@@ -82,15 +83,25 @@ func (a *App) CheckGenuine() []config.Problem {
 // desk until registered again.
 func (a *App) GenuineCount(ctx context.Context, service string) (store.GenuineCount, error) {
 	var n store.GenuineCount
-	if a.Config.Genuine.Mode == string(genuine.ModeOff) {
-		return n, nil
-	}
 	err := a.withRegistry(ctx, func(r store.Registry) error {
 		var err error
-		n, err = r.CountGenuine(ctx, a.Service(service), a.Config.Genuine.Mode)
+		n, err = a.genuineCount(ctx, r, service)
 		return err
 	})
 	return n, err
+}
+
+// DeskGenuineCount is GenuineCount on a running desk's registry (a shared
+// registry's copy: the desk does not wait for the server to say it).
+func (a *App) DeskGenuineCount(ctx context.Context, d *desk.Desk) (store.GenuineCount, error) {
+	return a.genuineCount(ctx, d.Registry, "")
+}
+
+func (a *App) genuineCount(ctx context.Context, r store.Registry, service string) (store.GenuineCount, error) {
+	if a.Config.Genuine.Mode == string(genuine.ModeOff) {
+		return store.GenuineCount{}, nil
+	}
+	return r.CountGenuine(ctx, a.Service(service), a.Config.Genuine.Mode)
 }
 
 // captureGenuine returns the registration's hook that captures what the

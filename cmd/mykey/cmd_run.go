@@ -83,7 +83,7 @@ func (a *invocation) runDesk(showTray bool, taps int) int {
 		fmt.Fprintln(a.stderr, a.t(msg{"注意: wedge.allow_exe と wedge.allow_title が空のため、どのウィンドウにも入力します。図書館システムのプログラム名を設定してください（mykey wedge focus）。",
 			"note: wedge.allow_exe and wedge.allow_title are empty, so numbers are typed into any window; set the library system's program (see mykey wedge focus)."}))
 	}
-	if n, err := core.GenuineCount(ctx, ""); err == nil && n.Missing > 0 {
+	if n, err := core.DeskGenuineCount(ctx, d); err == nil && n.Missing > 0 {
 		fmt.Fprintln(a.stderr, a.words().GenuineMissing(n))
 	}
 	if !a.json {

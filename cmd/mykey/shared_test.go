@@ -136,6 +136,18 @@ func TestSharedRegistryTwoDesks(t *testing.T) {
 	deskA := deskDir(t, sharedConfig(deskURL, "Virtual PCD 00 00"), key, crl)
 	deskB := deskDir(t, sharedConfig(deskURL, "Virtual PCD 1 "), key, crl)
 
+	// A card linked without the genuine-card data (as before the check was
+	// configured): each desk says so at start, counted on its replica.
+	var plain struct {
+		IDs []string `json:"mykey_ids"`
+	}
+	if out, errs, code := cliAt(t, adminCfg, "id", "new", "--json"); code != 0 || json.Unmarshal([]byte(out), &plain) != nil || len(plain.IDs) != 1 {
+		t.Fatalf("id new: %s%s", out, errs)
+	}
+	if out, errs, code := cliAt(t, adminCfg, "link", "--mykey-id", plain.IDs[0], "--patron", "99990000"); code != 0 {
+		t.Fatalf("link: %s%s", out, errs)
+	}
+
 	a := startService(t, []string{"MYKEY_CONFIG=" + deskA})
 	b := startService(t, []string{"MYKEY_CONFIG=" + deskB})
 	taps := 0
@@ -158,6 +170,11 @@ func TestSharedRegistryTwoDesks(t *testing.T) {
 	time.Sleep(time.Second) // both desks watch their readers
 	if m, typed := tap(b, 1); m["outcome"] != "typed" || typed != "11112222" {
 		t.Fatalf("desk B: %v %q", m, typed)
+	}
+	for _, s := range []*service{a, b} {
+		if errs := s.stderr.String(); !strings.Contains(errs, "紐付け 2 件のうち 1 件は真正性確認の情報がなく") {
+			t.Errorf("a desk's start does not count the link without genuine-card data:\n%s", errs)
+		}
 	}
 
 	// The administrator relinks; desk B types the new number.

@@ -106,6 +106,17 @@ func Open(ctx context.Context, server *postgres.DB, path string, opts store.Opti
 		r.local = l
 		r.st.Rev, _ = r.localRev(ctx, l)
 	}
+	if r.local != nil && r.st.Rev > 0 {
+		// A desk with a copy serves taps from it at once: it waits for a
+		// server that does not answer only briefly (Run catches up).
+		pctx, cancel := context.WithTimeout(ctx, openWait)
+		err = server.Wrap(server.Pool().Ping(pctx))
+		cancel()
+		if err != nil {
+			r.setOnline(err)
+			return r, nil
+		}
+	}
 	err = r.Sync(ctx)
 	if err != nil && (r.local == nil || r.st.Rev == 0) {
 		r.Close()
@@ -370,6 +381,11 @@ func (r *Replica) pull(ctx context.Context) error {
 	return nil
 }
 
+// openWait is how long Open waits for the server to answer when the desk
+// has a copy to serve from (a server that refuses answers at once; one
+// that does not answer would hold the desk for the connect timeout).
+const openWait = 2 * time.Second
+
 // rebuildOver is how many changed keys make a rebuild cheaper than applying
 // them.
 const rebuildOver = 50000
@@ -628,9 +644,10 @@ func (r *Replica) List(ctx context.Context, service string) ([]store.Entry, erro
 	return r.server.List(ctx, service)
 }
 
-// CountGenuine implements store.Registry on the server.
+// CountGenuine implements store.Registry on the copy (a desk counts at
+// start without waiting for the server).
 func (r *Replica) CountGenuine(ctx context.Context, service, mode string) (store.GenuineCount, error) {
-	return r.server.CountGenuine(ctx, service, mode)
+	return read(r, func(l *sqlite.DB) (store.GenuineCount, error) { return l.CountGenuine(ctx, service, mode) })
 }
 
 // AuditLog implements store.Registry on the server.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
+	"net"
 	neturl "net/url"
 	"os"
 	"path/filepath"
@@ -538,5 +540,57 @@ func TestRebuildFails(t *testing.T) {
 		if files, _ := filepath.Glob(filepath.Join(dir, "replica.db*")); len(files) > 1 { // the audit queue stays
 			t.Errorf("no SELECT on %s: files left: %v", hidden, files)
 		}
+	}
+}
+
+// TestOpenHungServer: a desk with a copy starts serving taps from it when
+// the server takes connections and never answers (a hung server, a
+// half-open network), after a short wait, not the connect timeout; the
+// copy says offline until the server answers.
+func TestOpenHungServer(t *testing.T) {
+	s := server(t, pgtest.Shared(t).NewDB(t))
+	id, err := s.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Link(ctx, store.DefaultService, id, "8008", store.LinkOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "replica.db")
+	openReplica(t, s, path).Close()
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() { // accepts, reads, never answers
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	hung, err := postgres.Connect(ctx, postgres.Source{URL: "postgres://desk@" + l.Addr().String() + "/mykey?sslmode=disable&connect_timeout=30"}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	start := time.Now()
+	r, err := replica.Open(ctx, hung, path, store.Options{User: "desk1"}, replica.Options{})
+	if err != nil {
+		t.Fatalf("a copy and a hung server: %v", err)
+	}
+	defer r.Close()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Open waited %v for a server that does not answer (its connect timeout is 30 s)", took)
+	}
+	if st := r.Status(); st.Online || st.Err == "" {
+		t.Errorf("status with a hung server: %+v", st)
+	}
+	if patronOf(t, r, id) != "8008" {
+		t.Error("the copy does not serve with a hung server")
 	}
 }
