@@ -45,6 +45,7 @@ func (r *Replica) rebuild(ctx context.Context) error {
 	if err := remove(); err != nil {
 		return err
 	}
+	defer remove() // what is left of a build that failed, or of one moved into place
 	var rev int64
 	var rows int
 	err := newCopy(ctx, tmp, r.opts)
@@ -62,14 +63,12 @@ func (r *Replica) rebuild(ctx context.Context) error {
 	if err == nil {
 		err = merge(ctx, tmp, side, rev)
 	}
+	if err == nil {
+		err = r.swap(ctx, tmp)
+	}
 	if err != nil {
-		remove()
 		return err
 	}
-	if err := r.swap(ctx, tmp); err != nil {
-		return err
-	}
-	remove()
 	r.synced(rev)
 	if r.ropts.Event != nil {
 		r.ropts.Event(Event{Kind: "rebuilt", N: rows, Rev: rev})
@@ -138,16 +137,18 @@ func (r *Replica) fillBoth(ctx context.Context, tx pgx.Tx, tmp, side string) (in
 	var certs int
 	done := make(chan error, 1)
 	go func() {
-		done <- pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snap+"'"); err != nil {
 				return err
 			}
 			var err error
-			if certs, err = fill(ctx, tx, side, sideTables); err != nil {
-				cancel() // the other writer stops too
-			}
+			certs, err = fill(ctx, tx, side, sideTables)
 			return err
 		})
+		if err != nil {
+			cancel() // the other writer stops too
+		}
+		done <- err
 	}()
 	n, err := fill(ctx, tx, tmp, mainTables)
 	if err != nil {
