@@ -67,6 +67,12 @@ func Open(ctx context.Context, src Source, opts store.Options) (*DB, error) {
 		d.Close()
 		return nil, d.wrap(err)
 	}
+	// The schema's owner keeps the change log short (a desk's role may
+	// not); a failure here costs only space.
+	var may bool
+	if err := d.pool.QueryRow(ctx, "SELECT has_table_privilege('changes', 'DELETE')").Scan(&may); err == nil && may {
+		d.PruneChanges(ctx, Retention)
+	}
 	return d, nil
 }
 
@@ -115,6 +121,34 @@ func redact(err error) error {
 		return errors.New("cannot parse the URL or use the TLS files it names (check its form: postgres://user@host:port/database?sslmode=verify-full&sslrootcert=/full/path/ca.pem)")
 	}
 	return err
+}
+
+// Retention is how long the server keeps its change log: a desk's copy
+// older than that is built again instead of brought up to date.
+const Retention = 30 * 24 * time.Hour
+
+// PruneChanges drops the change log of the revisions taken more than
+// olderThan ago, raises the revision below which a copy must be built again
+// (clock.pruned), and returns how many changes it dropped.
+func (d *DB) PruneChanges(ctx context.Context, olderThan time.Duration) (int64, error) {
+	var n int64
+	err := d.tx(ctx, func(tx pgx.Tx) error {
+		var upto *int64
+		if err := tx.QueryRow(ctx, "SELECT max(rev) FROM revisions WHERE at < now() - make_interval(secs => $1)", olderThan.Seconds()).Scan(&upto); err != nil || upto == nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM changes WHERE rev <= $1", *upto)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		if _, err := tx.Exec(ctx, "DELETE FROM revisions WHERE rev <= $1", *upto); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE clock SET pruned = greatest(pruned, $1)", *upto)
+		return err
+	})
+	return n, d.wrap(err)
 }
 
 // Name names the server and database (no password).

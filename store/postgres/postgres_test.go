@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	neturl "net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -106,4 +107,47 @@ func TestDeskRole(t *testing.T) {
 
 func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
+}
+
+// TestUpgradeFromVersion1: a registry made by the first schema, with
+// changes logged, is upgraded in place: its logged revisions get their
+// time (now: they are kept for the retention from the upgrade), nothing is
+// pruned, and what is written afterwards is logged as before.
+func TestUpgradeFromVersion1(t *testing.T) {
+	c := pgtest.Shared(t)
+	url := c.NewDB(t)
+	u, _ := neturl.Parse(url)
+	db := strings.TrimPrefix(u.Path, "/")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Psql(t, db, string(v1)+`
+CREATE TABLE mykey_schema (version integer NOT NULL);
+INSERT INTO mykey_schema VALUES (1);
+INSERT INTO mykey_ids (id, created_at) VALUES ('A0000001', now());
+INSERT INTO links (service, mykey_id, patron, linked_at) VALUES ('library', 'A0000001', '1001', now());`)
+	// psql -c runs it all in one transaction: one revision, logged; the new
+	// ID below is the second.
+	s, err := postgres.Open(ctx, postgres.Source{URL: url}, store.Options{User: "admin"})
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	defer s.Close()
+	if e, err := s.LookupID(ctx, store.DefaultService, "A0000001"); err != nil || e.Link == nil || e.Link.Patron != "1001" {
+		t.Fatalf("after the upgrade: %+v %v", e, err)
+	}
+	id, err := s.NewID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	var revs, logged, pruned int64
+	if err := s.Pool().QueryRow(ctx, `SELECT (SELECT max(version) FROM mykey_schema), (SELECT count(*) FROM revisions),
+		(SELECT count(DISTINCT rev) FROM changes), (SELECT pruned FROM clock)`).Scan(&version, &revs, &logged, &pruned); err != nil {
+		t.Fatal(err)
+	}
+	if version != postgres.Version() || revs != logged || logged != 2 || pruned != 0 {
+		t.Errorf("schema %d, %d revisions timed, %d logged, pruned up to %d (new ID %s)", version, revs, logged, pruned, id)
+	}
 }

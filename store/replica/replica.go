@@ -343,10 +343,10 @@ func (r *Replica) pull(ctx context.Context) error {
 	if err != nil {
 		return r.rebuild(ctx)
 	}
-	var rev int64
+	var rev, pruned int64
 	var version, n int
 	var changed *string
-	if err := r.server.Pool().QueryRow(ctx, pullQuery, have, rebuildOver).Scan(&rev, &version, &n, &changed); err != nil {
+	if err := r.server.Pool().QueryRow(ctx, pullQuery, have, rebuildOver).Scan(&rev, &pruned, &version, &n, &changed); err != nil {
 		return r.server.Wrap(err)
 	}
 	switch {
@@ -355,7 +355,7 @@ func (r *Replica) pull(ctx context.Context) error {
 	case rev == have:
 		r.synced(rev)
 		return nil
-	case rev < have, changed == nil: // restored from a backup, or much changed
+	case rev < have, changed == nil, have < pruned: // restored from a backup, much changed, or changes pruned
 		return r.rebuild(ctx)
 	}
 	w, err := l.SQL().BeginTx(ctx, nil)
@@ -395,13 +395,14 @@ func utc(col string) string {
 	return `to_char(` + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
 }
 
-// pullQuery returns the server's revision, schema version, the number of
+// pullQuery returns the server's revision, the revision up to which its
+// change log was pruned, its schema version, the number of
 // keys changed after revision $1 and, unless more than $2, a JSON object:
 // "keys" [table, service, key] and each changed table's current rows
 // (binary columns in hex).
 var pullQuery = `WITH ch AS (SELECT DISTINCT tbl, service, key FROM changes WHERE rev > $1),
 n AS (SELECT count(*) AS n FROM ch)
-SELECT (SELECT rev FROM clock), (SELECT max(version) FROM mykey_schema), (SELECT n FROM n)::int,
+SELECT (SELECT rev FROM clock), (SELECT pruned FROM clock), (SELECT max(version) FROM mykey_schema), (SELECT n FROM n)::int,
 CASE WHEN (SELECT n FROM n) > $2 THEN NULL ELSE json_build_object(
   'keys', (SELECT coalesce(json_agg(json_build_array(tbl, service, key)), '[]') FROM ch),
   'mykey_ids', (SELECT coalesce(json_agg(json_build_array(id, ` + utc("created_at") + `)), '[]') FROM mykey_ids

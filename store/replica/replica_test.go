@@ -594,3 +594,70 @@ func TestOpenHungServer(t *testing.T) {
 		t.Error("the copy does not serve with a hung server")
 	}
 }
+
+// TestPruned: the server's change log is pruned after its retention. A copy
+// that had not read the pruned changes is built again (it cannot miss
+// them); one that had read them goes on pulling changes.
+func TestPruned(t *testing.T) {
+	url := pgtest.Shared(t).NewDB(t)
+	s := server(t, url)
+	link := func(patron string) keyid.ID {
+		t.Helper()
+		id, err := s.NewID(ctx)
+		if err == nil {
+			_, err = s.Link(ctx, store.DefaultService, id, patron, store.LinkOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	var mu sync.Mutex
+	events := map[string][]string{}
+	open := func(name string) *replica.Replica {
+		t.Helper()
+		r, err := replica.Open(ctx, s, filepath.Join(t.TempDir(), name+".db"), store.Options{User: name}, replica.Options{Event: func(e replica.Event) {
+			mu.Lock()
+			events[name] = append(events[name], e.Kind)
+			mu.Unlock()
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	link("1001")
+	behind := open("behind")
+	id2 := link("2002")
+	current := open("current")
+	if _, err := s.Pool().Exec(ctx, "UPDATE revisions SET at = now() - interval '40 days'"); err != nil {
+		t.Fatal(err)
+	}
+	server(t, url) // an administrator's command: it prunes on opening
+	var left, pruned int64
+	s.Pool().QueryRow(ctx, "SELECT (SELECT count(*) FROM changes), (SELECT pruned FROM clock)").Scan(&left, &pruned)
+	if left != 0 || pruned == 0 {
+		t.Fatalf("after an administrator's open: %d changes left, pruned up to %d", left, pruned)
+	}
+	if n, err := s.PruneChanges(ctx, postgres.Retention); err != nil || n != 0 {
+		t.Fatalf("prune again: %d, %v", n, err)
+	}
+	mu.Lock()
+	events = map[string][]string{}
+	mu.Unlock()
+
+	if err := behind.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if patronOf(t, behind, id2) != "2002" || !contains(events["behind"], "rebuilt") {
+		t.Errorf("a copy behind the pruned log: %v", events["behind"])
+	}
+	id3 := link("3003")
+	if err := current.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if patronOf(t, current, id3) != "3003" || contains(events["current"], "rebuilt") || !contains(events["current"], "synced") {
+		t.Errorf("a copy that had read the pruned changes: %v", events["current"])
+	}
+}
