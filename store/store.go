@@ -47,7 +47,7 @@ var (
 	ErrKeyMismatch     = errors.New("the registry belongs to another pseudonym key")
 	ErrNoBackup        = errors.New("this registry cannot be backed up or restored by mykey")
 	ErrOffline         = errors.New("the shared registry cannot be reached")
-	ErrNotAllowed      = errors.New("this database role may not change the shared registry")
+	ErrNotAllowed      = errors.New("this database role lacks the permission (a desk's role may not change the shared registry)")
 )
 
 // CertStatus is the state of a registered certificate.

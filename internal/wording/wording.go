@@ -188,7 +188,7 @@ func (l Lang) Explain(err error, subject string) Failure {
 	case errors.Is(err, store.ErrOffline):
 		return Failure{"offline", Failed, l.T(Msg{"共有登録簿（PostgreSQL）に接続できません。登録・紐付け・取り込みはつながってから行ってください（窓口での入力は複製で続きます）。ネットワークとデータベースサーバーを確かめてください。", "the shared registry (PostgreSQL) cannot be reached: register, link and import once it is back (taps at the desk keep working from the replica). Check the network and the database server."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrNotAllowed):
-		return Failure{"not-allowed", Failed, l.T(Msg{"この PC のデータベースの役割（窓口用）では登録簿を変更できません。登録・紐付け・取り込みは管理者用の設定（database.url に管理者の役割）の PC で行ってください。", "this PC's database role (a desk's) may not change the registry: register, link and import from a PC configured with the administrator's role in database.url."}) + "\n  " + err.Error()}
+		return Failure{"not-allowed", Failed, l.T(Msg{"この PC のデータベースの役割には、この操作の権限がありません。窓口用の役割では登録簿を変更できないため、登録・紐付け・取り込みは管理者の役割を database.url に設定した PC で行ってください。窓口が登録簿を読めないときは、IT 担当者が mykey registry roles-sql の権限をサーバーに入れ直してください。", "this PC's database role lacks the permission for this. A desk's role may not change the registry: register, link and import from a PC with the administrator's role in database.url. If a desk cannot read the registry, IT staff re-apply the grants of mykey registry roles-sql on the server."}) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrReadOnly):
 		return Failure{"read-only", Failed, l.T(mReadOnly) + "\n  " + err.Error()}
 	case errors.Is(err, store.ErrBusy):
