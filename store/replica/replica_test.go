@@ -157,13 +157,7 @@ func TestNotified(t *testing.T) {
 	defer cancel()
 	go r.Run(rctx)
 	time.Sleep(200 * time.Millisecond) // LISTEN is in place
-	id, err := s.NewID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Link(ctx, store.DefaultService, id, "3003", store.LinkOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	id := linkNew(t, s, "3003")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if e, err := r.LookupID(ctx, store.DefaultService, id); err == nil && e.Link != nil {
@@ -274,13 +268,7 @@ func TestOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	id, err := s.NewID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Link(ctx, store.DefaultService, id, "4004", store.LinkOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	id := linkNew(t, s, "4004")
 	if err := r.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -333,18 +321,22 @@ func TestOffline(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !contains(events, "offline") || !contains(events, "online") || !contains(events, "delivered") {
+	if !slices.Contains(events, "offline") || !slices.Contains(events, "online") || !slices.Contains(events, "delivered") {
 		t.Fatalf("events %v", events)
 	}
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
+// linkNew makes a MyKey ID on the server and links it to patron.
+func linkNew(t *testing.T, s *postgres.DB, patron string) keyid.ID {
+	t.Helper()
+	id, err := s.NewID(ctx)
+	if err == nil {
+		_, err = s.Link(ctx, store.DefaultService, id, patron, store.LinkOptions{})
 	}
-	return false
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // TestDeliverOnce: an entry delivered again (a crash after the server's
@@ -369,13 +361,7 @@ func TestDeliverOnce(t *testing.T) {
 func TestRebuild(t *testing.T) {
 	c := pgtest.Shared(t)
 	s := server(t, c.NewDB(t))
-	id, err := s.NewID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Link(ctx, store.DefaultService, id, "6006", store.LinkOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	id := linkNew(t, s, "6006")
 	path := filepath.Join(t.TempDir(), "replica.db")
 	if err := os.WriteFile(path, []byte("this is not a database, it was damaged"), 0o600); err != nil {
 		t.Fatal(err)
@@ -549,13 +535,7 @@ func TestRebuildFails(t *testing.T) {
 // copy says offline until the server answers.
 func TestOpenHungServer(t *testing.T) {
 	s := server(t, pgtest.Shared(t).NewDB(t))
-	id, err := s.NewID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Link(ctx, store.DefaultService, id, "8008", store.LinkOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	id := linkNew(t, s, "8008")
 	path := filepath.Join(t.TempDir(), "replica.db")
 	openReplica(t, s, path).Close()
 
@@ -601,17 +581,6 @@ func TestOpenHungServer(t *testing.T) {
 func TestPruned(t *testing.T) {
 	url := pgtest.Shared(t).NewDB(t)
 	s := server(t, url)
-	link := func(patron string) keyid.ID {
-		t.Helper()
-		id, err := s.NewID(ctx)
-		if err == nil {
-			_, err = s.Link(ctx, store.DefaultService, id, patron, store.LinkOptions{})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
 	var mu sync.Mutex
 	events := map[string][]string{}
 	open := func(name string) *replica.Replica {
@@ -627,9 +596,9 @@ func TestPruned(t *testing.T) {
 		t.Cleanup(func() { r.Close() })
 		return r
 	}
-	link("1001")
+	linkNew(t, s, "1001")
 	behind := open("behind")
-	id2 := link("2002")
+	id2 := linkNew(t, s, "2002")
 	current := open("current")
 	if _, err := s.Pool().Exec(ctx, "UPDATE revisions SET at = now() - interval '40 days'"); err != nil {
 		t.Fatal(err)
@@ -650,14 +619,14 @@ func TestPruned(t *testing.T) {
 	if err := behind.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if patronOf(t, behind, id2) != "2002" || !contains(events["behind"], "rebuilt") {
+	if patronOf(t, behind, id2) != "2002" || !slices.Contains(events["behind"], "rebuilt") {
 		t.Errorf("a copy behind the pruned log: %v", events["behind"])
 	}
-	id3 := link("3003")
+	id3 := linkNew(t, s, "3003")
 	if err := current.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if patronOf(t, current, id3) != "3003" || contains(events["current"], "rebuilt") || !contains(events["current"], "synced") {
+	if patronOf(t, current, id3) != "3003" || slices.Contains(events["current"], "rebuilt") || !slices.Contains(events["current"], "synced") {
 		t.Errorf("a copy that had read the pruned changes: %v", events["current"])
 	}
 }
